@@ -1,0 +1,111 @@
+"""Error classification as data: one table says what each failure means.
+
+Modelled on Airbyte's ``DEFAULT_ERROR_MAPPING``: a status code (or exception type) maps to
+an ``Action``. Connectors merge their own envelope codes into a copy of the table (Shopee
+answers ``{"error": "error_rate_limit"}`` with HTTP 200, for example), so the retry loop
+never needs to know which channel it is talking to.
+
+- RETRY: transient (429, 5xx, timeouts, resets). Retried with jittered backoff,
+  honouring Retry-After.
+- REFRESH: the access token expired; refresh once, then retry the call.
+- CREDENTIAL: the credential is refused (401/403). No retry storm, no cursor advance.
+- FAIL: the request itself is wrong (400/404...). Fails the stream.
+"""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+import requests
+
+
+class Action(str, enum.Enum):
+    RETRY = "retry"
+    REFRESH = "refresh"
+    CREDENTIAL = "credential"
+    FAIL = "fail"
+
+
+@dataclass(frozen=True, slots=True)
+class Resolution:
+    action: Action
+    message: str
+
+
+ErrorKey = int | str | type[BaseException]
+
+DEFAULT_POLICY: Mapping[ErrorKey, Resolution] = {
+    429: Resolution(Action.RETRY, "rate limited"),
+    500: Resolution(Action.RETRY, "server error"),
+    502: Resolution(Action.RETRY, "bad gateway"),
+    503: Resolution(Action.RETRY, "service unavailable"),
+    504: Resolution(Action.RETRY, "gateway timeout"),
+    401: Resolution(Action.CREDENTIAL, "credentials refused"),
+    403: Resolution(Action.CREDENTIAL, "access forbidden"),
+    400: Resolution(Action.FAIL, "bad request"),
+    404: Resolution(Action.FAIL, "not found"),
+    requests.Timeout: Resolution(Action.RETRY, "timed out"),
+    requests.ConnectionError: Resolution(Action.RETRY, "connection failed"),
+    requests.exceptions.ChunkedEncodingError: Resolution(Action.RETRY, "response cut off"),
+    ValueError: Resolution(Action.RETRY, "malformed response body"),  # truncated JSON
+}
+
+
+def resolve(policy: Mapping[ErrorKey, Resolution], key: ErrorKey | BaseException) -> Resolution:
+    """Look up a status code, envelope code or exception (by its class hierarchy)."""
+    if isinstance(key, BaseException):
+        for cls in type(key).__mro__:
+            if cls in policy:
+                return policy[cls]
+        return Resolution(Action.FAIL, type(key).__name__)
+    if key in policy:
+        return policy[key]
+    if isinstance(key, int) and 500 <= key < 600:
+        return Resolution(Action.RETRY, f"server error {key}")
+    return Resolution(Action.FAIL, f"unexpected response {key}")
+
+
+class ConnectorError(Exception):
+    """Base of every error a connector raises. Messages never carry secrets or buyer data."""
+
+    def __init__(self, message: str, *, status: int | None = None, code: str | None = None) -> None:
+        super().__init__(message)
+        self.status = status
+        self.code = code
+
+
+class TransientError(ConnectorError):
+    """Worth retrying; ``retry_after`` (seconds) when the server said so."""
+
+    def __init__(self, message: str, *, retry_after: float | None = None, **kw) -> None:
+        super().__init__(message, **kw)
+        self.retry_after = retry_after
+
+
+class TokenExpired(ConnectorError):
+    """The access token is no longer valid; a refresh may fix it."""
+
+
+class CredentialError(ConnectorError):
+    """The channel refused the credential. Not retried; the cursor does not move."""
+
+
+class ApiError(ConnectorError):
+    """The channel rejected the request itself (bad parameter, unknown object...)."""
+
+
+class PaginationLoop(ConnectorError):
+    """The API handed back a page token it had already given: stop instead of looping."""
+
+
+def error_for(resolution: Resolution, message: str, **kw) -> ConnectorError:
+    """The exception class that carries out a resolution."""
+    cls = {
+        Action.RETRY: TransientError,
+        Action.REFRESH: TokenExpired,
+        Action.CREDENTIAL: CredentialError,
+        Action.FAIL: ApiError,
+    }[resolution.action]
+    return cls(message, **kw)

@@ -1,0 +1,64 @@
+"""Keep secrets out of URLs, headers and messages before anything is logged or raised.
+
+WARNING - everything the HTTP kit logs or puts in an exception passes through here. Add a
+parameter name to ``SENSITIVE_KEYS`` rather than formatting a URL yourself.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Mapping
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+
+REDACTED = "REDACTED"
+
+SENSITIVE_KEYS = frozenset(
+    {
+        "sign",
+        "signature",
+        "access_token",
+        "refresh_token",
+        "partner_key",
+        "app_secret",
+        "consumer_key",
+        "consumer_secret",
+        "code",
+        "token",
+        "password",
+        "authorization",
+        "x-tts-access-token",
+        "cookie",
+        "set-cookie",
+        "x-api-key",
+        "api_key",
+        "apikey",
+    }
+)
+
+
+def is_sensitive(name: str) -> bool:
+    return name.lower() in SENSITIVE_KEYS
+
+
+def redact_url(url: str) -> str:
+    """The URL with every sensitive query value replaced."""
+    parts = urlsplit(url)
+    if not parts.query:
+        return url
+    pairs = [(k, REDACTED if is_sensitive(k) else v) for k, v in parse_qsl(parts.query, keep_blank_values=True)]
+    return urlunsplit(parts._replace(query=urlencode(pairs, safe="")))
+
+
+def redact_mapping(values: Mapping[str, object]) -> dict[str, object]:
+    """A copy of headers or parameters with sensitive values replaced."""
+    return {k: (REDACTED if is_sensitive(k) else v) for k, v in values.items()}
+
+
+def redact_text(text: str, secrets: Iterable[str]) -> str:
+    """Replace every occurrence of the given secret values (length >= 4) in ``text``."""
+    for secret in sorted({s for s in secrets if s and len(s) >= 4}, key=len, reverse=True):
+        text = text.replace(secret, REDACTED)
+    return _BEARER.sub(r"\1" + REDACTED, text)
+
+
+_BEARER = re.compile(r"((?:Bearer|Basic)\s+)[A-Za-z0-9+/=._-]{8,}")

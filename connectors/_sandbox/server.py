@@ -1,0 +1,336 @@
+"""The sandbox host: a local HTTP server that any channel's twin plugs into.
+
+A channel sandbox implements ``SandboxApp`` (route a request, render its own error
+envelope, dump its data). This module adds what every twin shares:
+
+- a real HTTP server on 127.0.0.1 (threaded; start in-process or serve from the CLI);
+- fault knobs (``Faults``): latency, 5xx and 429 bursts, a server-enforced request
+  rate, forced token expiry, truncated bodies and connection resets;
+- admin endpoints under ``/_sandbox/``: ``GET health``, ``GET stats``, ``GET orders``
+  (the full truth, for tests), ``POST faults`` (JSON knobs), ``POST clock``
+  (``{"frozen_at": epoch}`` or ``{"advance": seconds}``), and channel extras.
+
+Example::
+
+    with SandboxServer(ShopeeSandbox(seed=7, orders=500)) as server:
+        client = ShopeeConnector(server.url, server.app.credentials())
+        server.faults.update({"fail_next": [503, 429]})
+"""
+
+from __future__ import annotations
+
+import json
+import random
+import socket
+import threading
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any, Protocol
+from urllib.parse import parse_qsl, urlsplit
+
+from simpul.jsoncodec import dumps
+
+
+@dataclass(slots=True)
+class Request:
+    method: str
+    path: str
+    query: dict[str, str]
+    headers: Mapping[str, str]
+    body: bytes
+
+    def json(self) -> Any:
+        return json.loads(self.body or b"null")
+
+
+@dataclass(slots=True)
+class Reply:
+    status: int
+    body: Any = None  # JSON-able, or bytes sent as they are
+    headers: dict[str, str] = field(default_factory=dict)
+
+    def encode(self) -> bytes:
+        if isinstance(self.body, (bytes, bytearray)):
+            return bytes(self.body)
+        if self.body is None:
+            return b""
+        return dumps(self.body).encode()
+
+
+class SandboxApp(Protocol):
+    channel: str
+    clock: "SandboxClock"
+
+    def handle(self, request: Request) -> Reply: ...
+
+    def error_reply(self, kind: str, status: int) -> Reply:
+        """Render a fault in the channel's own envelope. kind: server|rate_limit|token_expired."""
+
+    def dump_orders(self) -> list[dict[str, Any]]:
+        """Every order as the channel's detail endpoint would return it now."""
+
+    def admin(self, action: str, request: Request) -> Reply | None:
+        """Channel-specific admin actions under /_sandbox/<action>; None if unknown."""
+
+
+class SandboxClock:
+    """The sandbox's notion of *data* time: real time, shifted, or frozen.
+
+    Signature timestamps are always checked against the real clock, because the client
+    signs with real time; only the seeded data's life cycle follows this clock.
+    """
+
+    def __init__(self, frozen_at: float | None = None) -> None:
+        self._frozen_at = frozen_at
+        self._offset = 0.0
+        self._lock = threading.Lock()
+
+    def now(self) -> float:
+        with self._lock:
+            if self._frozen_at is not None:
+                return self._frozen_at
+            return time.time() + self._offset
+
+    def freeze(self, at: float) -> None:
+        with self._lock:
+            self._frozen_at = float(at)
+
+    def advance(self, seconds: float) -> None:
+        with self._lock:
+            if self._frozen_at is not None:
+                self._frozen_at += seconds
+            else:
+                self._offset += seconds
+
+    def unfreeze(self) -> None:
+        with self._lock:
+            if self._frozen_at is not None:
+                self._offset = self._frozen_at - time.time()
+            self._frozen_at = None
+
+
+class Faults:
+    """Fault knobs, changed at run time through ``POST /_sandbox/faults``.
+
+    - ``latency_ms``: added to every API request.
+    - ``error_rate`` / ``rate_limit_rate``: probability of a 5xx / 429 (seeded RNG).
+    - ``fail_next``: a list of statuses (500, 503, 429, "reset", "truncate") served to the
+      next requests, one each, in order: deterministic faults for tests.
+    - ``retry_after``: the Retry-After header sent with 429s (None: no header).
+    - ``max_rps``: a request budget enforced like the real API (429 beyond it).
+    - ``expire_tokens``: treat every access token issued so far as expired.
+    """
+
+    FIELDS = ("latency_ms", "error_rate", "rate_limit_rate", "fail_next", "retry_after", "max_rps", "expire_tokens")
+
+    def __init__(self, seed: int = 0) -> None:
+        self.latency_ms = 0.0
+        self.error_rate = 0.0
+        self.rate_limit_rate = 0.0
+        self.fail_next: list[Any] = []
+        self.retry_after: str | None = "1"
+        self.max_rps: float | None = None
+        self.expire_tokens = False
+        self._rng = random.Random(seed)
+        self._lock = threading.Lock()
+        self._window_start = time.monotonic()
+        self._window_count = 0
+
+    def update(self, knobs: Mapping[str, Any]) -> None:
+        unknown = set(knobs) - set(self.FIELDS)
+        if unknown:
+            raise ValueError(f"unknown fault knobs: {sorted(unknown)}")
+        with self._lock:
+            for key, value in knobs.items():
+                setattr(self, key, list(value) if key == "fail_next" else value)
+
+    def snapshot(self) -> dict[str, Any]:
+        return {k: getattr(self, k) for k in self.FIELDS}
+
+    def draw(self) -> Any:
+        """The fault for this request, if any: a status code, 'reset' or 'truncate'."""
+        with self._lock:
+            if self.fail_next:
+                return self.fail_next.pop(0)
+            if self.max_rps:
+                now = time.monotonic()
+                if now - self._window_start >= 1.0:
+                    self._window_start, self._window_count = now, 0
+                self._window_count += 1
+                if self._window_count > self.max_rps:
+                    return 429
+            roll = self._rng.random()
+            if roll < self.rate_limit_rate:
+                return 429
+            if roll < self.rate_limit_rate + self.error_rate:
+                return 503
+        return None
+
+
+class Stats:
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self.requests = 0
+        self.by_status: dict[int, int] = {}
+        self.by_path: dict[str, int] = {}
+
+    def count(self, path: str, status: int) -> None:
+        with self._lock:
+            self.requests += 1
+            self.by_status[status] = self.by_status.get(status, 0) + 1
+            self.by_path[path] = self.by_path.get(path, 0) + 1
+
+    def snapshot(self) -> dict[str, Any]:
+        with self._lock:
+            return {"requests": self.requests, "by_status": dict(self.by_status), "by_path": dict(self.by_path)}
+
+
+class SandboxServer:
+    def __init__(self, app: SandboxApp, *, port: int = 0, host: str = "127.0.0.1", seed: int = 0) -> None:
+        self.app = app
+        self.faults = Faults(seed)
+        self.stats = Stats()
+        self._httpd = ThreadingHTTPServer((host, port), _make_handler(self))
+        self._httpd.daemon_threads = True
+        self._thread: threading.Thread | None = None
+
+    @property
+    def url(self) -> str:
+        host, port = self._httpd.server_address[:2]
+        return f"http://{host}:{port}"
+
+    def start(self) -> "SandboxServer":
+        # A short poll interval makes stop() return in ~50 ms instead of 0.5 s per test.
+        self._thread = threading.Thread(target=self._httpd.serve_forever, kwargs={"poll_interval": 0.05}, name=f"sandbox-{self.app.channel}", daemon=True)
+        self._thread.start()
+        return self
+
+    def serve_forever(self) -> None:
+        self._httpd.serve_forever()
+
+    def stop(self) -> None:
+        self._httpd.shutdown()
+        self._httpd.server_close()
+        if self._thread is not None:
+            self._thread.join(timeout=5)
+
+    def __enter__(self) -> "SandboxServer":
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    # -- dispatch -----------------------------------------------------------------------
+    def dispatch(self, request: Request) -> Reply | str:
+        if request.path.startswith("/_sandbox/"):
+            return self._admin(request)
+        fault = self.faults.draw()
+        if self.faults.latency_ms:
+            time.sleep(self.faults.latency_ms / 1000.0)
+        if fault in ("reset", "truncate"):
+            return fault
+        if fault == 429:
+            reply = self.app.error_reply("rate_limit", 429)
+            if self.faults.retry_after is not None:
+                reply.headers.setdefault("Retry-After", str(self.faults.retry_after))
+            return reply
+        if isinstance(fault, int):
+            return self.app.error_reply("server", fault)
+        return self.app.handle(request)
+
+    def _admin(self, request: Request) -> Reply:
+        action = request.path[len("/_sandbox/") :].strip("/")
+        try:
+            if action == "health":
+                return Reply(200, {"ok": True, "channel": self.app.channel})
+            if action == "stats":
+                return Reply(200, self.stats.snapshot())
+            if action == "orders":
+                return Reply(200, {"orders": self.app.dump_orders(), "now": self.app.clock.now()})
+            if action == "faults" and request.method == "POST":
+                self.faults.update(request.json() or {})
+                return Reply(200, self.faults.snapshot())
+            if action == "faults":
+                return Reply(200, self.faults.snapshot())
+            if action == "clock" and request.method == "POST":
+                knobs = request.json() or {}
+                if "frozen_at" in knobs:
+                    self.app.clock.freeze(knobs["frozen_at"])
+                if "advance" in knobs:
+                    self.app.clock.advance(knobs["advance"])
+                if knobs.get("unfreeze"):
+                    self.app.clock.unfreeze()
+                return Reply(200, {"now": self.app.clock.now()})
+            reply = self.app.admin(action, request)
+        except (ValueError, KeyError, TypeError) as exc:
+            return Reply(400, {"error": str(exc)})
+        return reply if reply is not None else Reply(404, {"error": f"no admin action {action!r}"})
+
+
+def _make_handler(server: SandboxServer) -> type[BaseHTTPRequestHandler]:
+    class Handler(BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"
+
+        def _serve(self) -> None:
+            parts = urlsplit(self.path)
+            length = int(self.headers.get("Content-Length") or 0)
+            body = self.rfile.read(length) if length else b""
+            request = Request(
+                method=self.command,
+                path=parts.path,
+                query=dict(parse_qsl(parts.query, keep_blank_values=True)),
+                headers={k: v for k, v in self.headers.items()},
+                body=body,
+            )
+            outcome = server.dispatch(request)
+            if outcome == "reset":
+                server.stats.count(parts.path, 0)
+                self._reset()
+                return
+            if outcome == "truncate":
+                reply = server.app.handle(request)
+                payload = reply.encode()
+                server.stats.count(parts.path, reply.status)
+                self.send_response(reply.status)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(payload) // 2))
+                self.end_headers()
+                self.wfile.write(payload[: len(payload) // 2])
+                return
+            assert isinstance(outcome, Reply)
+            payload = outcome.encode()
+            if not request.path.startswith("/_sandbox/"):
+                server.stats.count(parts.path, outcome.status)
+            self.send_response(outcome.status)
+            headers = {"Content-Type": "application/json; charset=UTF-8", **outcome.headers}
+            for key, value in headers.items():
+                self.send_header(key, value)
+            self.send_header("Content-Length", str(len(payload)))
+            self.end_headers()
+            self.wfile.write(payload)
+
+        def _reset(self) -> None:
+            # Promise a body, send half of nothing, then drop the connection.
+            self.send_response(200)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", "1000")
+            self.end_headers()
+            self.wfile.write(b'{"partial": ')
+            self.wfile.flush()
+            try:
+                self.connection.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
+            self.close_connection = True
+
+        do_GET = _serve
+        do_POST = _serve
+        do_PUT = _serve
+        do_DELETE = _serve
+
+        def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - stdlib name
+            return None  # the sandbox is quiet; stats are at /_sandbox/stats
+
+    return Handler

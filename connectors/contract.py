@@ -1,0 +1,89 @@
+"""The connector contract: what every channel client offers the engine.
+
+A connector says *what* (endpoints, signing, paging, quirks); the engine says *how*
+(windows, checkpoints, upserts, audit). A connector never imports the database, Prefect
+or the vault. It yields raw pages, each with the position to resume from after it.
+
+Example (the whole surface the engine uses)::
+
+    source = ShopeeConnector(base_url, credentials, on_credentials=save)
+    source.check()                                   # cheap authenticated call
+    for page in source.order_pages(Window(since, until), position=None):
+        page.records     # raw order payloads, as the channel's detail endpoint returns them
+        page.position    # JSON-able; pass it back to resume *after* this page
+    for page in source.orders_by_id(["2404098R48U37H"]):
+        page.missing     # ids the channel does not know
+
+Resumption rule: ``order_pages(window, page.position)`` must continue with the records
+after ``page`` without skipping any record whose update time lies inside the window and
+that did not change meanwhile. The engine commits ``page.position`` in the same
+transaction as the page's rows, so a killed run resumes exactly there.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any, ClassVar, Protocol, runtime_checkable
+
+Position = dict[str, Any]
+"""A connector's opaque, JSON-serialisable place inside one window."""
+
+CredentialSink = Callable[[Mapping[str, Any]], None]
+"""Called with the full new credential set when a connector rotated tokens.
+
+It must persist durably *before* returning: a Shopee refresh token is single-use, so
+losing the new one locks the shop out.
+"""
+
+
+@dataclass(frozen=True, slots=True)
+class Window:
+    """A half-open interval ``[since, until)`` of source update times, aware UTC."""
+
+    since: datetime
+    until: datetime
+
+    def __post_init__(self) -> None:
+        if self.since.tzinfo is None or self.until.tzinfo is None:
+            raise ValueError("window bounds must be timezone-aware")
+        if self.until < self.since:
+            raise ValueError("window ends before it starts")
+
+    def split(self, size: timedelta | None) -> list["Window"]:
+        """Cut into consecutive windows no longer than ``size`` (None: no limit)."""
+        if size is None or self.until - self.since <= size:
+            return [self]
+        out, start = [], self.since
+        while start < self.until:
+            end = min(start + size, self.until)
+            out.append(Window(start, end))
+            start = end
+        return out
+
+
+@dataclass(frozen=True, slots=True)
+class Page:
+    records: Sequence[Mapping[str, Any]]
+    position: Position | None  # None: this was the window's last page
+    missing: Sequence[str] = field(default_factory=tuple)  # only for orders_by_id
+    requests: int = 0  # HTTP requests this page cost (for progress and benchmarks)
+
+
+@runtime_checkable
+class OrderSource(Protocol):
+    """What the engine needs from a marketplace or storefront connector."""
+
+    channel: ClassVar[str]
+    max_window: ClassVar[timedelta | None]  # the API's longest allowed time range
+    lookback: ClassVar[timedelta]  # overlap re-read at the start of each incremental run
+
+    def check(self) -> None:
+        """Make one cheap authenticated call; raise CredentialError if refused."""
+
+    def order_pages(self, window: Window, position: Position | None = None) -> Iterator[Page]:
+        """Orders whose source update time lies in ``window``, page by page."""
+
+    def orders_by_id(self, external_ids: Sequence[str]) -> Iterator[Page]:
+        """The current payloads of the named orders (order numbers as the channel shows them)."""

@@ -1,0 +1,284 @@
+"""WooCommerce REST API wc/v3 connector: orders by modification time, and by id.
+
+Sources (shared/reference/storefronts_couriers.md §2):
+
+- woocommerce/woocommerce-rest-api-docs ``source/includes/wp-api-v3/_authentication.md``
+  (Basic auth with consumer key/secret over HTTPS; OAuth 1.0a over plain HTTP),
+  ``_introduction.md`` (``X-WP-Total``/``X-WP-TotalPages``, ``Link``, the
+  ``{code, message, data: {status}}`` error shape), ``_orders.md`` (list parameters).
+- woocommerce/woocommerce ``plugins/woocommerce/includes/rest-api/Controllers/Version3/
+  class-wc-rest-crud-controller.php``: ``get_collection_params()`` (``per_page`` 1..100,
+  ``modified_after``/``modified_before``, ``dates_are_gmt``, ``orderby=modified``,
+  ``include`` through ``wp_parse_id_list``), ``prepare_objects_query()`` (a
+  ``date_query`` on ``post_modified_gmt`` when ``dates_are_gmt``; ``ID`` appended to
+  ``orderby`` "for consistency with pagination"), ``get_items()`` (headers, ``Link``);
+  ``.../Version3/class-wc-rest-orders-controller.php`` (``status`` is a list, ``any``);
+  ``plugins/woocommerce/tests/legacy/unit-tests/rest-api/Tests/Version3/date-filtering.php``
+  (the same filters hold for posts and HPOS order tables).
+- WordPress ``wp-includes/class-wp-date-query.php`` (``get_sql_for_clause``,
+  ``build_mysql_datetime``): ``after`` is a strict ``>``, ``before`` a strict ``<``
+  (no ``inclusive`` flag is passed), and a value carrying an offset is converted to the
+  *site's* zone before it is compared, even with the GMT column.
+- ``class-wc-rest-authentication.php``: a wrong secret for a known key is 401
+  ``woocommerce_rest_authentication_error``; an unknown key leaves the request anonymous,
+  which the orders route refuses with 401 ``woocommerce_rest_cannot_view``.
+
+Window: ``[since, until)`` becomes ``modified_after = ceil(since) - 1 s`` and
+``modified_before = ceil(until)`` with naive GMT values and ``dates_are_gmt=true``:
+WooCommerce stores whole seconds and both bounds are exclusive, so this is exactly the
+half-open window. Values carry no offset on purpose (see WP_Date_Query above).
+
+Resumption (``Page.position = {"modified_after": <naive GMT>, "page": n, "seen": [ids]}``):
+plain page numbers are unsafe, because an order modified while we walk leaves its place,
+every later order moves up one slot, and ``page + 1`` skips one of them for good. So
+after each page the walk restarts at page 1 from ``modified_after = (newest
+date_modified_gmt on the page) - 1 s``; nothing behind the cursor can then shift what is
+ahead of it. The orders of that last second come back once more; ``seen`` names the ones
+already yielded at that second, so they are dropped instead of delivered twice (an order
+that changed meanwhile has a new time and is delivered again). When a whole page shares
+one second, restarting cannot move forward, so the walk goes on at the next page number
+from the same second. Residual risk: while more than 100 orders share one second, one of
+them changing during the walk can still shift one order of that second past us
+(``exclude=`` of every id seen would close that gap but grows the URL without bound); and
+sites on the posts table sort by local ``post_modified``, which disagrees with GMT order
+only in a daylight-saving fall-back hour (Indonesia has none).
+
+Where the sources are silent, we assume:
+
+- the external id is ``id`` as a string (``number`` is a display value plugins rewrite);
+- ``status=any`` (every status but ``trash``) is what a sync wants; trashed orders are
+  invisible to the list and to ``include`` alike, so they are reported missing;
+- core wc/v3 has no rate limit, but hosts and WAFs answer 429: retried like 5xx,
+  honouring ``Retry-After``; 401/403 (and the two auth codes above) are a refused
+  credential, never retried; ``rest_invalid_param``, ``rest_no_route`` and other 4xx fail;
+- consumer keys do not rotate, so ``on_credentials`` is never called;
+- ``max_window`` is None: the API has no range limit and keyset restarts keep every
+  query at page 1, so no chunking is needed; ``lookback`` of 10 minutes covers a save
+  whose ``date_modified`` was stamped before a slow request committed.
+
+Real WooCommerce accepts Basic auth only over HTTPS (plain HTTP needs OAuth 1.0a), so a
+base URL must be ``https://``; plain ``http://`` is accepted for loopback hosts only, where
+the sandbox stands in for HTTPS.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta, timezone
+from typing import Any, ClassVar
+from urllib.parse import urlsplit
+
+import requests
+
+from connectors._http import (
+    DEFAULT_POLICY,
+    Action,
+    BasicAuth,
+    ConnectorError,
+    CredentialError,
+    HttpClient,
+    LoopGuard,
+    Resolution,
+    RetryConfig,
+    TokenBucket,
+    Unlimited,
+)
+from connectors.contract import CredentialSink, Page, Position, Window
+
+ORDERS = "/wp-json/wc/v3/orders"
+PER_PAGE = 100  # the API's maximum
+ONE_SECOND = timedelta(seconds=1)
+
+POLICY = {
+    **DEFAULT_POLICY,
+    "woocommerce_rest_authentication_error": Resolution(Action.CREDENTIAL, "credentials refused"),
+    "woocommerce_rest_cannot_view": Resolution(Action.CREDENTIAL, "not allowed to read orders"),
+    "rest_invalid_param": Resolution(Action.FAIL, "invalid parameter"),
+    "rest_no_route": Resolution(Action.FAIL, "no such route (is WooCommerce active and are pretty permalinks on?)"),
+    "woocommerce_rest_shop_order_invalid_id": Resolution(Action.FAIL, "no such order"),
+}
+
+
+def envelope(status: int, body: Any) -> tuple[int | str, str] | None:
+    """WordPress's ``{code, message, data}`` error: its code when we know it, else the status."""
+    if status < 400 or not isinstance(body, Mapping) or not isinstance(body.get("code"), str):
+        return None
+    code, message = body["code"], body.get("message")
+    detail = f"{code}: {message}"[:200] if isinstance(message, str) else code
+    return (code if code in POLICY else status), detail
+
+
+class WooCommerceConnector:
+    channel: ClassVar[str] = "woocommerce"
+    max_window: ClassVar[timedelta | None] = None
+    lookback: ClassVar[timedelta] = timedelta(minutes=10)
+
+    def __init__(
+        self,
+        base_url: str,
+        credentials: Mapping[str, Any],
+        *,
+        on_credentials: CredentialSink | None = None,
+        bucket: TokenBucket | Unlimited | None = None,
+        retry: RetryConfig | None = None,
+    ) -> None:
+        key, secret = credentials.get("consumer_key"), credentials.get("consumer_secret")
+        if not (isinstance(key, str) and key and isinstance(secret, str) and secret):
+            raise CredentialError("woocommerce: credentials need consumer_key and consumer_secret")
+        self._http = HttpClient(
+            _checked_base_url(base_url),
+            BasicAuth(key, secret),
+            policy=POLICY,
+            envelope=envelope,
+            bucket=bucket,
+            retry=retry or RetryConfig(),
+        )
+
+    def check(self) -> None:
+        """One list request for a single order: proves the key may read orders."""
+        self._get({"per_page": 1})
+
+    def order_pages(self, window: Window, position: Position | None = None) -> Iterator[Page]:
+        cursor = Cursor.load(position) if position else Cursor.start(window)
+        before = _naive_gmt(_ceil_second(window.until))
+        guard = LoopGuard("woocommerce orders")
+        while True:
+            guard.advance((cursor.modified_after, cursor.page))
+            sent = self._http.requests_sent
+            records, response = self._get(
+                {
+                    "modified_after": _naive_gmt(cursor.modified_after),
+                    "modified_before": before,
+                    "dates_are_gmt": "true",
+                    "orderby": "modified",
+                    "order": "asc",
+                    "status": "any",
+                    "per_page": PER_PAGE,
+                    "page": cursor.page,
+                }
+            )
+            following = None if _is_last(cursor.page, records, response) else cursor.after(records)
+            yield Page(records=cursor.unseen(records), position=following.dump() if following else None, requests=self._http.requests_sent - sent)
+            if following is None:
+                return
+            cursor = following
+
+    def orders_by_id(self, external_ids: Sequence[str]) -> Iterator[Page]:
+        """Ids are WooCommerce order ids (``id``, not ``number``), up to 100 per request."""
+        wanted = list(dict.fromkeys(external_ids))
+        malformed = [i for i in wanted if not _is_order_id(i)]
+        ids = [i for i in wanted if _is_order_id(i)]
+        if not ids:
+            yield Page(records=[], position=None, missing=malformed)
+            return
+        for start in range(0, len(ids), PER_PAGE):
+            batch = ids[start : start + PER_PAGE]
+            sent = self._http.requests_sent
+            records, _ = self._get({"include": ",".join(batch), "per_page": len(batch), "status": "any", "orderby": "id", "order": "asc"})
+            found = {str(r.get("id")) for r in records}
+            missing = (malformed if start == 0 else []) + [i for i in batch if i not in found]
+            yield Page(records=records, position=None, missing=missing, requests=self._http.requests_sent - sent)
+
+    def _get(self, params: dict[str, Any]) -> tuple[list[dict[str, Any]], requests.Response]:
+        body, response = self._http.request("GET", ORDERS, params=params)
+        if not isinstance(body, list):
+            raise ConnectorError(f"GET {ORDERS}: expected a JSON list of orders, got {type(body).__name__}")
+        return body, response
+
+
+@dataclass(frozen=True, slots=True)
+class Cursor:
+    """Where a walk stands: the exclusive ``modified_after`` second, a page number, and the
+    ids already yielded whose ``date_modified_gmt`` is the second after ``modified_after``."""
+
+    modified_after: datetime
+    page: int
+    seen: frozenset[str] = frozenset()
+
+    @classmethod
+    def start(cls, window: Window) -> "Cursor":
+        return cls(_ceil_second(window.since) - ONE_SECOND, 1)
+
+    @classmethod
+    def load(cls, position: Position) -> "Cursor":
+        try:
+            moment = datetime.fromisoformat(position["modified_after"]).replace(tzinfo=timezone.utc)
+            return cls(moment, int(position["page"]), frozenset(str(i) for i in position.get("seen", ())))
+        except (KeyError, TypeError, ValueError):
+            raise ConnectorError("woocommerce: unreadable resume position") from None
+
+    def dump(self) -> Position:
+        return {"modified_after": _naive_gmt(self.modified_after), "page": self.page, "seen": sorted(self.seen)}
+
+    def unseen(self, records: Sequence[Mapping[str, Any]]) -> list[Mapping[str, Any]]:
+        """The page without the orders this walk already yielded in the same version."""
+        again = self.modified_after + ONE_SECOND
+        return [r for r in records if not (str(r.get("id")) in self.seen and _modified(r) == again)]
+
+    def after(self, records: Sequence[Mapping[str, Any]]) -> "Cursor":
+        """The cursor that follows a full page: restart one second before its newest order."""
+        stamps = [_modified(r) for r in records]
+        if None in stamps:
+            return Cursor(self.modified_after, self.page + 1, self.seen)
+        newest = max(stamps)
+        anchor = newest - ONE_SECOND
+        seen = frozenset(str(r.get("id")) for r, stamp in zip(records, stamps) if stamp == newest)
+        if min(stamps) < newest:
+            return Cursor(anchor, 1, seen)
+        return Cursor(anchor, self.page + 1 if anchor == self.modified_after else 2, seen)
+
+
+def _modified(record: Mapping[str, Any]) -> datetime | None:
+    value = record.get("date_modified_gmt")
+    try:
+        return datetime.fromisoformat(value).replace(tzinfo=timezone.utc) if isinstance(value, str) else None
+    except ValueError:
+        return None
+
+
+def _is_last(page: int, records: Sequence[Any], response: requests.Response) -> bool:
+    if not records:
+        return True
+    total_pages = response.headers.get("X-WP-TotalPages", "")
+    if total_pages.isdigit():
+        return page >= int(total_pages)
+    return len(records) < PER_PAGE
+
+
+def _ceil_second(moment: datetime) -> datetime:
+    moment = moment.astimezone(timezone.utc)
+    whole = moment.replace(microsecond=0)
+    return whole if whole == moment else whole + ONE_SECOND
+
+
+def _naive_gmt(moment: datetime) -> str:
+    return moment.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S")
+
+
+def _is_order_id(text: str) -> bool:
+    return isinstance(text, str) and text.isdigit() and text == str(int(text)) and int(text) > 0
+
+
+def _checked_base_url(base_url: str) -> str:
+    """https only, except plain http to a loopback host (the local sandbox)."""
+    parts = urlsplit(base_url)
+    host = parts.hostname or ""
+    if parts.scheme == "https" and host:
+        return base_url
+    if parts.scheme == "http" and _is_loopback(host):
+        return base_url
+    raise ConnectorError(
+        f"woocommerce: refusing base URL scheme {parts.scheme or '(none)'!r} for host {host or '(none)'!r}: "
+        "WooCommerce takes Basic auth only over https (plain http is allowed for a loopback sandbox)"
+    )
+
+
+def _is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False

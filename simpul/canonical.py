@@ -1,0 +1,190 @@
+"""The canonical order model as plain values: what a mapping returns.
+
+Mappings are pure functions ``raw payload -> OrderBundle``; they must not need a database
+to run, so they build these frozen dataclasses rather than ORM rows. ``simpul.model``
+defines the tables with the same column names, and ``tests/test_model.py`` keeps the two
+in step.
+
+Status axes are separate enums (order, payment, fulfillment, tracking, return), each with
+an ``UNKNOWN`` bucket: a channel status we have never seen maps to ``UNKNOWN``, never to a
+guess. Money is ``Decimal`` (parsed from text, never through float) with an ISO currency;
+times are timezone-aware UTC.
+"""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass, field
+from datetime import datetime
+from decimal import Decimal
+
+
+class OrderStatus(str, enum.Enum):
+    PENDING = "pending"  # created, waiting for payment
+    OPEN = "open"  # paid (or COD accepted), being worked on
+    COMPLETED = "completed"
+    CANCELLED = "cancelled"
+    UNKNOWN = "unknown"
+
+
+class PaymentStatus(str, enum.Enum):
+    UNPAID = "unpaid"
+    PAID = "paid"
+    COD_PENDING = "cod_pending"  # cash on delivery, not collected yet
+    PARTIALLY_REFUNDED = "partially_refunded"
+    REFUNDED = "refunded"
+    FAILED = "failed"
+    VOIDED = "voided"  # cancelled before any money moved
+    UNKNOWN = "unknown"
+
+
+class FulfillmentStatus(str, enum.Enum):
+    UNFULFILLED = "unfulfilled"
+    READY_TO_SHIP = "ready_to_ship"  # shipment arranged, waiting for pickup
+    SHIPPED = "shipped"
+    DELIVERED = "delivered"
+    RETURNED = "returned"
+    CANCELLED = "cancelled"
+    UNKNOWN = "unknown"
+
+
+class TrackingStatus(str, enum.Enum):
+    """AfterShip-style tags (shared/reference/storefronts_couriers.md §12)."""
+
+    PENDING = "pending"
+    INFO_RECEIVED = "info_received"
+    IN_TRANSIT = "in_transit"
+    OUT_FOR_DELIVERY = "out_for_delivery"
+    ATTEMPT_FAIL = "attempt_fail"
+    AVAILABLE_FOR_PICKUP = "available_for_pickup"
+    DELIVERED = "delivered"
+    EXCEPTION = "exception"
+    EXPIRED = "expired"
+    UNKNOWN = "unknown"
+
+
+class ReturnType(str, enum.Enum):
+    BUYER_RETURN = "buyer_return"
+    RETURN_TO_SENDER = "return_to_sender"  # courier could not deliver (e.g. COD refused)
+    CANCELLATION = "cancellation"
+    REFUND = "refund"  # money back without goods coming back
+    UNKNOWN = "unknown"
+
+
+class ReturnStatus(str, enum.Enum):
+    REQUESTED = "requested"
+    APPROVED = "approved"
+    IN_TRANSIT = "in_transit"
+    RECEIVED = "received"
+    REFUNDED = "refunded"
+    REJECTED = "rejected"
+    CANCELLED = "cancelled"
+    CLOSED = "closed"
+    UNKNOWN = "unknown"
+
+
+@dataclass(frozen=True, slots=True)
+class OrderLine:
+    external_line_id: str
+    item_id: str | None
+    variant_id: str | None
+    sku: str | None
+    name: str
+    quantity: int
+    unit_price: Decimal
+    discount: Decimal
+    total: Decimal
+
+
+@dataclass(frozen=True, slots=True)
+class Shipment:
+    """One parcel. ``tracking_number`` may be None: it often arrives after the order."""
+
+    package_ref: str
+    courier: str | None
+    service: str | None
+    tracking_number: str | None
+    tracking_status: TrackingStatus
+    tracking_sub_status: str | None
+    raw_status: str | None
+    last_event_at: datetime | None
+    cod_collected: Decimal | None
+
+
+@dataclass(frozen=True, slots=True)
+class TrackingEvent:
+    package_ref: str
+    occurred_at: datetime
+    status: TrackingStatus
+    raw_code: str | None
+    message: str | None
+    location: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class Return:
+    external_id: str
+    type: ReturnType
+    status: ReturnStatus
+    raw_status: str | None
+    reason: str | None
+    refund_amount: Decimal | None
+    return_shipping_cost: Decimal | None
+    items: tuple[dict, ...]
+    created_at: datetime | None
+
+
+@dataclass(frozen=True, slots=True)
+class Order:
+    """The order header. Buyer fields hold masked or non-identifying values only."""
+
+    external_id: str
+    status: OrderStatus
+    payment_status: PaymentStatus
+    fulfillment_status: FulfillmentStatus
+    raw_status: str
+    created_at: datetime
+    updated_at: datetime  # the source's own update time: the version guard's first key
+    paid_at: datetime | None
+    ship_by: datetime | None
+    currency: str
+    subtotal: Decimal
+    discount_total: Decimal
+    shipping_fee: Decimal  # what the buyer paid for shipping
+    shipping_fee_actual: Decimal | None  # what the courier charged, when the channel says
+    tax_total: Decimal
+    total: Decimal
+    payment_method: str | None
+    is_cod: bool
+    cod_amount: Decimal | None
+    buyer_ref: str | None  # channel buyer id or username; never a name or phone
+    buyer_name_masked: str | None
+    buyer_phone_masked: str | None
+    buyer_is_masked: bool  # the channel itself hid the buyer (e.g. Shopee)
+    ship_city: str | None
+    ship_region: str | None
+    ship_postcode: str | None
+    ship_country: str | None
+    note: str | None
+    source_zone: str | None  # IANA zone when the source gave local times without offset
+
+
+@dataclass(frozen=True, slots=True)
+class OrderBundle:
+    """Everything one raw order payload maps to."""
+
+    order: Order
+    lines: tuple[OrderLine, ...] = ()
+    shipments: tuple[Shipment, ...] = ()
+    events: tuple[TrackingEvent, ...] = ()
+    returns: tuple[Return, ...] = ()
+    mapping_version: str = ""
+    payload_hash: str = ""
+    raw: dict = field(default_factory=dict, compare=False, repr=False)  # scrubbed raw
+
+
+class MappingError(ValueError):
+    """A payload that cannot be mapped. The message is the quarantine reason.
+
+    WARNING - the message is stored and shown to operators: never put buyer data in it.
+    """

@@ -1,0 +1,434 @@
+"""The sync engine: windows -> pages -> map -> upsert + checkpoint -> audit.
+
+A run has a *plan* (saved as the checkpoint before the first request) and a position
+inside it (saved with every page). ``step`` advances a run by up to N pages from the
+committed checkpoint and returns counts, so Prefect can wrap each step in one coarse task
+and a killed process resumes exactly after its last committed page.
+
+Plans:
+
+- **incremental** (the schedule): from the cursor minus the connector's lookback (or the
+  account's history on the first run) up to the run's start time, fixed when planned, cut
+  into windows no longer than the API allows. Then a follow-up phase re-reads orders that
+  wait for a tracking number (channels may assign one without moving the order's update
+  time). The cursor moves to the plan's end in the same transaction as the last page, so
+  it never runs ahead of committed data.
+- **resync** (ops): an explicit time window and/or a list of order numbers. It never moves
+  the incremental cursor.
+
+The engine never branches on a channel: it only calls the connector contract
+(``connectors.contract``) and the mapping module of the account's channel.
+"""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta, timezone
+from typing import Any
+
+import sqlalchemy as sa
+
+from connectors._http.errors import CredentialError
+from connectors.contract import OrderSource, Page, Window
+from simpul import audit, store
+from simpul.accounts import AccountInfo, Accounts
+from simpul.canonical import FulfillmentStatus, MappingError, OrderBundle
+from simpul.channels import get_channel
+from simpul.db import Database
+from simpul.jsoncodec import content_hash, dumps, loads
+from simpul.model import Order, Shipment, SyncRun
+
+log = logging.getLogger("simpul.engine")
+
+INCREMENTAL = "incremental"
+RESYNC = "resync"
+ID_BATCH = 50  # order numbers per orders_by_id call (Shopee's detail limit)
+FOLLOW_UP_LIMIT = 500  # orders waiting for a tracking number, re-read per run
+
+
+def utcnow() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+def _iso(dt: datetime) -> str:
+    return dt.astimezone(timezone.utc).isoformat()
+
+
+def _dt(text: str) -> datetime:
+    return datetime.fromisoformat(text)
+
+
+@dataclass(frozen=True, slots=True)
+class SyncRequest:
+    account_id: str
+    job: str = INCREMENTAL
+    since: datetime | None = None
+    until: datetime | None = None
+    order_ids: tuple[str, ...] = ()
+
+    def __post_init__(self) -> None:
+        if self.job not in (INCREMENTAL, RESYNC):
+            raise ValueError(f"job must be {INCREMENTAL!r} or {RESYNC!r}")
+        for name in ("since", "until"):
+            value = getattr(self, name)
+            if value is not None and value.tzinfo is None:
+                raise ValueError(f"{name} must be timezone-aware")
+        if self.since and self.until and self.until <= self.since:
+            raise ValueError("until must be after since")
+        if self.job == RESYNC and not (self.since or self.order_ids):
+            raise ValueError("a resync needs a time window (since) or order numbers")
+
+
+@dataclass(slots=True)
+class StepResult:
+    done: bool
+    pages: int
+    counts: store.PageCounts
+    requests: int
+    progress: float  # 0.0 .. 1.0 of the whole plan, estimated
+    missing: list[str] = field(default_factory=list)
+
+
+@dataclass(slots=True)
+class RunSummary:
+    run_id: str
+    account_id: str
+    channel: str
+    job: str
+    status: str  # completed | failed | skipped
+    counts: store.PageCounts
+    pages: int = 0
+    requests: int = 0
+    missing: list[str] = field(default_factory=list)
+    error: str | None = None
+    started_at: datetime = field(default_factory=utcnow)
+    finished_at: datetime | None = None
+
+    @property
+    def seconds(self) -> float:
+        end = self.finished_at or utcnow()
+        return (end - self.started_at).total_seconds()
+
+    def as_row(self) -> dict[str, Any]:
+        return {
+            "account": self.account_id,
+            "channel": self.channel,
+            "job": self.job,
+            "status": self.status,
+            **self.counts.as_dict(),
+            "pages": self.pages,
+            "requests": self.requests,
+            "seconds": round(self.seconds, 2),
+            "error": self.error or "",
+        }
+
+
+class AccountUnavailable(RuntimeError):
+    """The account cannot sync (credentials refused earlier, disabled)."""
+
+
+class Engine:
+    def __init__(
+        self,
+        db: Database,
+        accounts: Accounts,
+        *,
+        actor: str = "engine",
+        clock: Callable[[], datetime] = utcnow,
+        connector_options: Mapping[str, Any] | None = None,
+    ) -> None:
+        self.db = db
+        self.accounts = accounts
+        self.actor = actor
+        self.clock = clock
+        self.connector_options = dict(connector_options or {})
+
+    # -- building blocks ------------------------------------------------------------------
+    def connector(self, account: AccountInfo, run_id: str | None = None) -> OrderSource:
+        """The account's connector, with rotated tokens persisted the moment they arrive."""
+        cls = get_channel(account.channel).connector_class()
+        return cls(
+            account.base_url,
+            self.accounts.credentials(account.id),
+            on_credentials=lambda values: self.accounts.save_credentials(account.id, values, run_id=run_id),
+            **self.connector_options,
+        )
+
+    # -- planning -----------------------------------------------------------------------
+    def plan(self, request: SyncRequest, run_id: str) -> dict[str, Any]:
+        """Create the run's checkpoint, or take over the one a killed run left behind."""
+        account = self.accounts.get(request.account_id)
+        if account.status != "active":
+            raise AccountUnavailable(
+                f"account {account.id!r} is {account.status}: {account.status_reason or 'no reason recorded'}"
+                " (fix the credentials with `simpul accounts add --replace`)"
+            )
+        source_cls = get_channel(account.channel).connector_class()
+        now = self.clock()
+        fingerprint = {
+            "since": _iso(request.since) if request.since else None,
+            "until": _iso(request.until) if request.until else None,
+            "ids": list(request.order_ids),
+        }
+        with self.db.begin() as conn:
+            existing = store.load_checkpoint(conn, account.id, request.job)
+            if existing is not None and (request.job == INCREMENTAL or existing[1].get("request") == fingerprint):
+                state = existing[1]
+                resumed_from = existing[0]
+            else:
+                state = self._new_plan(conn, account, source_cls, request, now)
+                state["request"] = fingerprint
+                resumed_from = None
+            store.save_checkpoint(conn, account.id, request.job, run_id, state, now=now)
+            conn.execute(
+                sa.insert(SyncRun.__table__).values(
+                    run_id=run_id, account_id=account.id, job=request.job, status="running", started_at=now, counts="{}"
+                )
+            )
+            audit.append(
+                conn,
+                [
+                    audit.Event(
+                        action="sync.started",
+                        actor=self.actor,
+                        run_id=run_id,
+                        account_id=account.id,
+                        entity_type="run",
+                        entity_key=run_id,
+                        summary={
+                            "job": request.job,
+                            "resumed_from": resumed_from,
+                            "windows": len(state.get("windows", [])),
+                            "order_ids": len(state.get("ids", [])),
+                        },
+                    )
+                ],
+                now=now,
+            )
+        return state
+
+    def _new_plan(self, conn: sa.Connection, account: AccountInfo, source_cls: Any, request: SyncRequest, now: datetime) -> dict[str, Any]:
+        windows: list[Window] = []
+        until = request.until or now
+        if request.job == INCREMENTAL or request.since is not None:
+            since = request.since
+            if since is None:
+                cursor = store.load_cursor(conn, account.id)
+                since = cursor - source_cls.lookback if cursor else now - timedelta(days=account.history_days)
+            windows = Window(since, until).split(source_cls.max_window) if since < until else []
+        return {
+            "phase": "windows" if windows else "ids",
+            "windows": [[_iso(w.since), _iso(w.until)] for w in windows],
+            "w": 0,
+            "position": None,
+            "until": _iso(until),
+            "ids": list(dict.fromkeys(request.order_ids)),
+            "i": 0,
+            "follow_up": request.job == INCREMENTAL,
+            "missing": [],
+        }
+
+    # -- stepping -----------------------------------------------------------------------
+    def step(self, account_id: str, job: str, run_id: str, max_pages: int = 50) -> StepResult:
+        """Advance the run by up to ``max_pages`` committed pages."""
+        account = self.accounts.get(account_id)
+        spec = get_channel(account.channel)
+        mapping = spec.mapping()
+        with self.db.connect() as conn:
+            found = store.load_checkpoint(conn, account_id, job)
+        if found is None:
+            return StepResult(True, 0, store.PageCounts(), 0, 1.0)
+        state = found[1]
+        source = self.connector(account, run_id)
+        result = StepResult(False, 0, store.PageCounts(), 0, 0.0)
+        try:
+            while result.pages < max_pages and state["phase"] != "done":
+                if state["phase"] == "windows":
+                    state = self._window_pages(account, mapping, source, job, run_id, state, max_pages, result)
+                elif state["phase"] == "ids":
+                    state = self._id_pages(account, mapping, source, job, run_id, state, result)
+        except CredentialError as exc:
+            self.accounts.set_status(account_id, "credential_error", str(exc), run_id=run_id)
+            raise
+        result.done = state["phase"] == "done"
+        result.progress = 1.0 if result.done else _progress(state)
+        return result
+
+    def _window_pages(self, account, mapping, source, job, run_id, state, max_pages, result) -> dict[str, Any]:  # noqa: ANN001
+        since, until = (_dt(t) for t in state["windows"][state["w"]])
+        for page in source.order_pages(Window(since, until), state["position"]):
+            state = dict(state, position=page.position)
+            if page.position is None:
+                state = self._next_window(account, state)
+            self._commit(account, mapping, job, run_id, page, state, result)
+            if page.position is None or result.pages >= max_pages:
+                return state
+        # The connector ended the window without a final page: close it ourselves.
+        state = self._next_window(account, dict(state, position=None))
+        self._commit(account, mapping, job, run_id, Page(records=(), position=None), state, result)
+        return state
+
+    def _next_window(self, account: AccountInfo, state: dict[str, Any]) -> dict[str, Any]:
+        state = dict(state, w=state["w"] + 1, position=None)
+        if state["w"] < len(state["windows"]):
+            return state
+        if state["follow_up"]:
+            state["ids"] = state["ids"] + [i for i in self._awaiting_tracking(account.id) if i not in set(state["ids"])]
+        return dict(state, phase="ids" if state["i"] < len(state["ids"]) else "done")
+
+    def _id_pages(self, account, mapping, source, job, run_id, state, result) -> dict[str, Any]:  # noqa: ANN001
+        batch = state["ids"][state["i"] : state["i"] + ID_BATCH]
+        pages = list(source.orders_by_id(batch))
+        records = [r for p in pages for r in p.records]
+        missing = [m for p in pages for m in p.missing]
+        i = state["i"] + len(batch)
+        state = dict(state, i=i, missing=state["missing"] + missing, phase="ids" if i < len(state["ids"]) else "done")
+        merged = Page(records=records, position=None, missing=missing, requests=sum(p.requests for p in pages))
+        self._commit(account, mapping, job, run_id, merged, state, result)
+        result.missing.extend(missing)
+        return state
+
+    def _awaiting_tracking(self, account_id: str) -> list[str]:
+        orders, shipments = Order.__table__, Shipment.__table__
+        query = (
+            sa.select(orders.c.external_id)
+            .join(shipments, sa.and_(shipments.c.account_id == orders.c.account_id, shipments.c.order_external_id == orders.c.external_id))
+            .where(
+                orders.c.account_id == account_id,
+                shipments.c.tracking_number.is_(None),
+                orders.c.fulfillment_status.in_([FulfillmentStatus.READY_TO_SHIP, FulfillmentStatus.SHIPPED]),
+            )
+            .group_by(orders.c.external_id)
+            .order_by(sa.func.max(orders.c.updated_at).desc())
+            .limit(FOLLOW_UP_LIMIT)
+        )
+        with self.db.connect() as conn:
+            return [r[0] for r in conn.execute(query)]
+
+    # -- one page, one transaction ------------------------------------------------------
+    def _commit(self, account, mapping, job, run_id, page: Page, state, result: StepResult) -> None:  # noqa: ANN001
+        bundles, rejected = map_records(mapping, page.records)
+        now = self.clock()
+        ctx = store.WriteContext(
+            account_id=account.id,
+            channel=account.channel,
+            run_id=run_id,
+            actor=self.actor,
+            now=now,
+            mapping_version=mapping.MAPPING_VERSION,
+        )
+        done = state["phase"] == "done"
+        with self.db.begin() as conn:
+            counts = store.apply_page(conn, ctx, bundles, rejected)
+            if done:
+                store.clear_checkpoint(conn, account.id, job)
+                if job == INCREMENTAL:
+                    store.save_cursor(conn, account.id, _dt(state["until"]), now=now)
+            else:
+                store.save_checkpoint(conn, account.id, job, run_id, state, now=now)
+            _add_run_counts(conn, run_id, counts, page.requests)
+            store.flush_audit(conn, ctx)
+        result.pages += 1
+        result.requests += page.requests
+        result.counts.add(counts)
+
+    # -- whole runs -----------------------------------------------------------------------
+    def finish(self, run_id: str, account_id: str, status: str, error: str | None = None) -> None:
+        now = self.clock()
+        runs = SyncRun.__table__
+        with self.db.begin() as conn:
+            conn.execute(sa.update(runs).where(runs.c.run_id == run_id).values(status=status, finished_at=now, error=error))
+            counts = conn.execute(sa.select(runs.c.counts).where(runs.c.run_id == run_id)).scalar_one()
+            if status == "completed":
+                conn.execute(sa.text("UPDATE account SET last_sync_at = :now WHERE id = :id"), {"now": now, "id": account_id})
+            audit.append(
+                conn,
+                [audit.Event(action=f"sync.{status}", actor=self.actor, run_id=run_id, account_id=account_id, entity_type="run", entity_key=run_id, summary={"counts": loads(counts), "error": error})],
+                now=now,
+            )
+
+    def run(
+        self,
+        request: SyncRequest,
+        *,
+        run_id: str | None = None,
+        pages_per_step: int = 50,
+        on_step: Callable[[StepResult], None] | None = None,
+    ) -> RunSummary:
+        """Plan and drive a run to the end in this process (CLI, tests, benchmarks)."""
+        run_id = run_id or uuid.uuid4().hex
+        account = self.accounts.get(request.account_id)
+        summary = RunSummary(run_id, account.id, account.channel, request.job, "running", store.PageCounts())
+        try:
+            self.plan(request, run_id)
+            while True:
+                step = self.step(account.id, request.job, run_id, pages_per_step)
+                summary.pages += step.pages
+                summary.requests += step.requests
+                summary.counts.add(step.counts)
+                summary.missing.extend(step.missing)
+                if on_step:
+                    on_step(step)
+                if step.done:
+                    break
+        except AccountUnavailable as exc:
+            summary.status, summary.error = "skipped", str(exc)
+            summary.finished_at = utcnow()
+            return summary
+        except Exception as exc:
+            summary.status, summary.error = "failed", f"{type(exc).__name__}: {exc}"
+            summary.finished_at = utcnow()
+            self.finish(run_id, account.id, "failed", summary.error)
+            raise
+        summary.status = "completed"
+        summary.finished_at = utcnow()
+        self.finish(run_id, account.id, "completed")
+        return summary
+
+
+def _progress(state: Mapping[str, Any]) -> float:
+    windows, ids = len(state.get("windows", [])), len(state.get("ids", []))
+    total = windows + (ids / ID_BATCH if ids else 0)
+    if total == 0:
+        return 0.0
+    done = min(state["w"], windows) + state["i"] / ID_BATCH
+    return max(0.0, min(0.99, done / total))
+
+
+def _add_run_counts(conn: sa.Connection, run_id: str, counts: store.PageCounts, requests: int) -> None:
+    runs = SyncRun.__table__
+    current = loads(conn.execute(sa.select(runs.c.counts).where(runs.c.run_id == run_id)).scalar_one() or "{}")
+    for key, value in counts.as_dict().items():
+        current[key] = current.get(key, 0) + value
+    current["pages"] = current.get("pages", 0) + 1
+    current["requests"] = current.get("requests", 0) + requests
+    conn.execute(sa.update(runs).where(runs.c.run_id == run_id).values(counts=dumps(current, canonical=True)))
+
+
+def map_records(mapping: Any, records: Sequence[Mapping[str, Any]]) -> tuple[list[OrderBundle], list[store.Rejected]]:
+    """Map a page; a payload that fails goes to quarantine and the rest still lands."""
+    bundles: list[OrderBundle] = []
+    rejected: list[store.Rejected] = []
+    for raw in records:
+        try:
+            bundles.append(mapping.map_order(raw))
+        except MappingError as exc:
+            rejected.append(_reject(mapping, raw, str(exc)))
+        except Exception as exc:  # a mapping bug must not lose the page either
+            rejected.append(_reject(mapping, raw, f"mapping failed unexpectedly ({type(exc).__name__})"))
+    return bundles, rejected
+
+
+def _reject(mapping: Any, raw: Mapping[str, Any], reason: str) -> store.Rejected:
+    try:
+        scrubbed = mapping.scrub(raw)
+    except Exception:  # noqa: BLE001 - an unscrubbable payload is not kept at all
+        scrubbed = {"unscrubbable": True}
+    try:
+        external_id = mapping.external_id(raw)
+    except Exception:  # noqa: BLE001
+        external_id = None
+    return store.Rejected(external_id=external_id, reason=reason, payload=scrubbed, payload_hash=content_hash(raw))

@@ -1,0 +1,318 @@
+"""The canonical model as tables (SQLModel), plus the hub's own bookkeeping tables.
+
+Order-side tables mirror ``simpul.canonical`` column for column (a test keeps them in
+step) and add the keys: every row is addressed by its natural key ``(account_id,
+external id)``, never by a surrogate id, so bulk upserts need no read-back.
+
+Money columns use ``Money``: exact NUMERIC on PostgreSQL, decimal text on SQLite (which
+has no exact decimal type and would otherwise round through float).
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from decimal import Decimal
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.types import TypeDecorator
+from sqlmodel import Field, SQLModel
+
+from simpul.canonical import (
+    FulfillmentStatus,
+    OrderStatus,
+    PaymentStatus,
+    ReturnStatus,
+    ReturnType,
+    TrackingStatus,
+)
+
+SQLModel.metadata.naming_convention = {
+    "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+class Money(TypeDecorator):
+    """Exact decimal: NUMERIC(20, 4) on PostgreSQL, text on SQLite."""
+
+    impl = sa.Numeric(20, 4)
+    cache_ok = True
+
+    def load_dialect_impl(self, dialect: sa.Dialect) -> sa.types.TypeEngine:
+        if dialect.name == "sqlite":
+            return dialect.type_descriptor(sa.String(40))
+        return dialect.type_descriptor(sa.Numeric(20, 4))
+
+    def process_bind_param(self, value: Any, dialect: sa.Dialect) -> Any:
+        if value is None:
+            return None
+        value = Decimal(value)
+        return str(value) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value: Any, dialect: sa.Dialect) -> Decimal | None:
+        if value is None:
+            return None
+        return plain_decimal(Decimal(value))
+
+
+def plain_decimal(value: Decimal) -> Decimal:
+    """Trailing zeros dropped, never an exponent: NUMERIC's 10000.0000 reads as 10000."""
+    value = value.normalize()
+    return value.quantize(Decimal(1)) if value.as_tuple().exponent > 0 else value
+
+
+def _enum(enum_cls: type) -> sa.Enum:
+    # Stored as plain strings (no native enum type): adding a status needs no migration.
+    return sa.Enum(enum_cls, values_callable=lambda e: [m.value for m in e], native_enum=False, length=32, validate_strings=True)
+
+
+def _money(nullable: bool = False) -> Any:
+    return Field(default=None if nullable else Decimal(0), sa_type=Money, nullable=nullable)
+
+
+# -- accounts and credentials ------------------------------------------------------------
+class Account(SQLModel, table=True):
+    __tablename__ = "account"
+
+    id: str = Field(primary_key=True, max_length=64)
+    channel: str = Field(max_length=32, index=True)
+    name: str = Field(max_length=200)
+    base_url: str = Field(max_length=500)
+    status: str = Field(default="active", max_length=32)  # active | credential_error | disabled
+    status_reason: str | None = Field(default=None, max_length=500)
+    history_days: int = Field(default=30)  # how far back the first sync reaches
+    created_at: datetime
+    last_sync_at: datetime | None = None
+
+
+class Credential(SQLModel, table=True):
+    """One encrypted credential set. ``envelope`` is the vault's JSON; no plaintext here."""
+
+    __tablename__ = "credential"
+
+    account_id: str = Field(primary_key=True, foreign_key="account.id", max_length=64)
+    key_id: str = Field(max_length=64)
+    envelope: str = Field(sa_type=sa.Text)
+    updated_at: datetime
+
+
+# -- canonical orders --------------------------------------------------------------------
+class Order(SQLModel, table=True):
+    __tablename__ = "orders"
+    __table_args__ = (sa.UniqueConstraint("account_id", "external_id"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    account_id: str = Field(foreign_key="account.id", max_length=64)
+    channel: str = Field(max_length=32)
+    external_id: str = Field(max_length=100)
+    status: OrderStatus = Field(sa_type=_enum(OrderStatus))
+    payment_status: PaymentStatus = Field(sa_type=_enum(PaymentStatus))
+    fulfillment_status: FulfillmentStatus = Field(sa_type=_enum(FulfillmentStatus))
+    raw_status: str = Field(max_length=64)
+    created_at: datetime
+    updated_at: datetime  # the source's update time: the version guard's first key
+    paid_at: datetime | None = None
+    ship_by: datetime | None = None
+    currency: str = Field(max_length=3)
+    subtotal: Decimal = _money()
+    discount_total: Decimal = _money()
+    shipping_fee: Decimal = _money()
+    shipping_fee_actual: Decimal | None = _money(nullable=True)
+    tax_total: Decimal = _money()
+    total: Decimal = _money()
+    payment_method: str | None = Field(default=None, max_length=100)
+    is_cod: bool = False
+    cod_amount: Decimal | None = _money(nullable=True)
+    buyer_ref: str | None = Field(default=None, max_length=100)
+    buyer_name_masked: str | None = Field(default=None, max_length=200)
+    buyer_phone_masked: str | None = Field(default=None, max_length=50)
+    buyer_is_masked: bool = False
+    ship_city: str | None = Field(default=None, max_length=200)
+    ship_region: str | None = Field(default=None, max_length=200)
+    ship_postcode: str | None = Field(default=None, max_length=20)
+    ship_country: str | None = Field(default=None, max_length=2)
+    note: str | None = Field(default=None, sa_type=sa.Text)
+    source_zone: str | None = Field(default=None, max_length=64)
+    payload_hash: str = Field(max_length=64)  # tie-breaker of the version guard; raw_payload key
+    mapping_version: str = Field(max_length=32)
+    written_at: datetime  # when Simpul last changed this row
+
+
+class OrderLine(SQLModel, table=True):
+    __tablename__ = "order_line"
+    __table_args__ = (sa.UniqueConstraint("account_id", "order_external_id", "external_line_id"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    account_id: str = Field(max_length=64)
+    order_external_id: str = Field(max_length=100)
+    external_line_id: str = Field(max_length=100)
+    item_id: str | None = Field(default=None, max_length=100)
+    variant_id: str | None = Field(default=None, max_length=100)
+    sku: str | None = Field(default=None, max_length=200)
+    name: str = Field(sa_type=sa.Text)
+    quantity: int
+    unit_price: Decimal = _money()
+    discount: Decimal = _money()
+    total: Decimal = _money()
+
+
+class Shipment(SQLModel, table=True):
+    __tablename__ = "shipment"
+    __table_args__ = (sa.UniqueConstraint("account_id", "order_external_id", "package_ref"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    account_id: str = Field(max_length=64)
+    order_external_id: str = Field(max_length=100)
+    package_ref: str = Field(max_length=100)
+    courier: str | None = Field(default=None, max_length=200)
+    service: str | None = Field(default=None, max_length=200)
+    tracking_number: str | None = Field(default=None, max_length=100, index=True)
+    tracking_status: TrackingStatus = Field(sa_type=_enum(TrackingStatus))
+    tracking_sub_status: str | None = Field(default=None, max_length=64)
+    raw_status: str | None = Field(default=None, max_length=64)
+    last_event_at: datetime | None = None
+    cod_collected: Decimal | None = _money(nullable=True)
+
+
+class TrackingEvent(SQLModel, table=True):
+    __tablename__ = "tracking_event"
+    __table_args__ = (sa.Index("ix_tracking_event_order", "account_id", "order_external_id"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    account_id: str = Field(max_length=64)
+    order_external_id: str = Field(max_length=100)
+    package_ref: str = Field(max_length=100)
+    occurred_at: datetime
+    status: TrackingStatus = Field(sa_type=_enum(TrackingStatus))
+    raw_code: str | None = Field(default=None, max_length=64)
+    message: str | None = Field(default=None, sa_type=sa.Text)
+    location: str | None = Field(default=None, max_length=200)
+
+
+class Return(SQLModel, table=True):
+    __tablename__ = "order_return"
+    __table_args__ = (sa.UniqueConstraint("account_id", "order_external_id", "external_id"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    account_id: str = Field(max_length=64)
+    order_external_id: str = Field(max_length=100)
+    external_id: str = Field(max_length=100)
+    type: ReturnType = Field(sa_type=_enum(ReturnType))
+    status: ReturnStatus = Field(sa_type=_enum(ReturnStatus))
+    raw_status: str | None = Field(default=None, max_length=64)
+    reason: str | None = Field(default=None, sa_type=sa.Text)
+    refund_amount: Decimal | None = _money(nullable=True)
+    return_shipping_cost: Decimal | None = _money(nullable=True)
+    items: list = Field(default_factory=list, sa_type=sa.JSON)
+    created_at: datetime | None = None
+
+
+class RawPayload(SQLModel, table=True):
+    """The channel's payload as received (buyer PII masked by the mapping's ``scrub``)."""
+
+    __tablename__ = "raw_payload"
+
+    payload_hash: str = Field(primary_key=True, max_length=64)
+    account_id: str = Field(max_length=64)
+    external_id: str = Field(max_length=100)
+    body: str = Field(sa_type=sa.Text)
+    received_at: datetime
+
+
+# -- sync bookkeeping --------------------------------------------------------------------
+class SyncCursor(SQLModel, table=True):
+    """Between runs: where the next incremental run starts (before its lookback)."""
+
+    __tablename__ = "sync_cursor"
+
+    account_id: str = Field(primary_key=True, max_length=64)
+    stream: str = Field(primary_key=True, max_length=32)
+    until: datetime
+    updated_at: datetime
+
+
+class SyncCheckpoint(SQLModel, table=True):
+    """Inside a run: the plan and the position after the last committed page."""
+
+    __tablename__ = "sync_checkpoint"
+
+    account_id: str = Field(primary_key=True, max_length=64)
+    job: str = Field(primary_key=True, max_length=32)  # incremental | resync
+    run_id: str = Field(max_length=64)
+    state: str = Field(sa_type=sa.Text)  # JSON
+    updated_at: datetime
+
+
+class SyncRun(SQLModel, table=True):
+    __tablename__ = "sync_run"
+
+    run_id: str = Field(primary_key=True, max_length=64)
+    account_id: str = Field(max_length=64, index=True)
+    job: str = Field(max_length=32)
+    status: str = Field(max_length=32)  # running | completed | failed
+    started_at: datetime
+    finished_at: datetime | None = None
+    counts: str = Field(default="{}", sa_type=sa.Text)  # JSON: new/changed/unchanged/...
+    error: str | None = Field(default=None, sa_type=sa.Text)
+
+
+class SyncLock(SQLModel, table=True):
+    """Keeps two syncs of one account from overlapping (a lease; see simpul.locks)."""
+
+    __tablename__ = "sync_lock"
+
+    account_id: str = Field(primary_key=True, max_length=64)
+    holder: str = Field(max_length=200)
+    expires_at: datetime
+
+
+class Quarantine(SQLModel, table=True):
+    """A payload that could not be mapped, kept (scrubbed) with the reason, for replay."""
+
+    __tablename__ = "quarantine"
+    __table_args__ = (sa.UniqueConstraint("account_id", "payload_hash"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    account_id: str = Field(max_length=64, index=True)
+    channel: str = Field(max_length=32)
+    external_id: str | None = Field(default=None, max_length=100)
+    payload_hash: str = Field(max_length=64)
+    reason: str = Field(sa_type=sa.Text)
+    payload: str = Field(sa_type=sa.Text)
+    mapping_version: str = Field(max_length=32)
+    first_seen_at: datetime
+    last_seen_at: datetime
+    attempts: int = 1
+    resolved_at: datetime | None = None
+
+
+# -- audit -------------------------------------------------------------------------------
+class AuditEntry(SQLModel, table=True):
+    """One link of the hash chain. ``hash`` covers every other column and ``prev_hash``."""
+
+    __tablename__ = "audit_log"
+
+    seq: int = Field(primary_key=True, sa_column_kwargs={"autoincrement": False})
+    ts: str = Field(max_length=40)  # ISO-8601 UTC text: hashed exactly as stored
+    actor: str = Field(max_length=200)
+    run_id: str | None = Field(default=None, max_length=64)
+    action: str = Field(max_length=64)
+    account_id: str | None = Field(default=None, max_length=64)
+    entity_type: str | None = Field(default=None, max_length=32)
+    entity_key: str | None = Field(default=None, max_length=200)
+    summary: str = Field(sa_type=sa.Text)  # canonical JSON, no buyer data
+    prev_hash: str = Field(max_length=64)
+    hash: str = Field(max_length=64)
+
+
+class AuditHead(SQLModel, table=True):
+    """The chain's head, locked by each appender so concurrent writers form one chain."""
+
+    __tablename__ = "audit_head"
+
+    id: int = Field(default=1, primary_key=True)
+    seq: int = 0
+    hash: str = Field(default="0" * 64, max_length=64)

@@ -1,0 +1,69 @@
+"""Replay quarantined payloads through the current mapping.
+
+A payload lands in quarantine when its mapping refused it; once the mapping is fixed (or
+the refusal was a transient oddity), ``replay`` maps the stored (scrubbed) payload again.
+A payload that maps now is written through the same version-guarded store path as a
+sync, under its original content hash, and its quarantine row is resolved. One that
+still fails keeps its row with the new reason and one more attempt.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass, replace
+from datetime import datetime, timezone
+
+from simpul import audit, store
+from simpul.canonical import MappingError
+from simpul.channels import get_channel
+from simpul.db import Database
+from simpul.jsoncodec import loads
+
+
+@dataclass(slots=True)
+class ReplayResult:
+    replayed: int = 0
+    still_failing: int = 0
+    written: int = 0
+
+
+def replay(db: Database, *, account_id: str | None = None, actor: str = "cli") -> ReplayResult:
+    result = ReplayResult()
+    run_id = "replay-" + uuid.uuid4().hex[:12]
+    with db.connect() as conn:
+        rows = store.open_quarantine(conn, account_id)
+    for row in rows:
+        mapping = get_channel(row["channel"]).mapping()
+        now = datetime.now(timezone.utc)
+        ctx = store.WriteContext(
+            account_id=row["account_id"], channel=row["channel"], run_id=run_id, actor=actor, now=now, mapping_version=mapping.MAPPING_VERSION
+        )
+        try:
+            bundle = replace(mapping.map_order(loads(row["payload"])), payload_hash=row["payload_hash"])
+        except MappingError as exc:
+            reason: str | None = str(exc)
+        except Exception as exc:  # noqa: BLE001 - same rule as a sync: never crash on a payload
+            reason = f"mapping failed unexpectedly ({type(exc).__name__})"
+        else:
+            reason = None
+        with db.begin() as conn:
+            if reason is None:
+                counts = store.apply_page(conn, ctx, [bundle])
+                result.written += counts.written
+                result.replayed += 1
+            else:
+                result.still_failing += 1
+            store.mark_quarantine(conn, row["id"], now=now, reason=reason)
+            ctx.audit_events.append(
+                audit.Event(
+                    action="quarantine.replayed" if reason is None else "quarantine.still_failing",
+                    actor=actor,
+                    run_id=run_id,
+                    account_id=row["account_id"],
+                    entity_type="order",
+                    entity_key=row["external_id"],
+                    summary={"quarantine_id": row["id"], "reason": reason},
+                )
+            )
+            store.flush_audit(conn, ctx)
+    return result

@@ -1,0 +1,83 @@
+"""The ``simpul`` command as a person and a script meet it: help, errors, exit codes."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import sqlalchemy as sa
+
+from simpul.cli import main
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+@pytest.fixture
+def home(tmp_path, monkeypatch) -> Path:  # noqa: ANN001
+    monkeypatch.setenv("SIMPUL_HOME", str(tmp_path))
+    monkeypatch.setenv("SIMPUL_DATABASE_URL", f"sqlite:///{tmp_path / 'simpul.db'}")
+    monkeypatch.setenv("SIMPUL_KEYRING", str(tmp_path / "keyring.json"))
+    monkeypatch.delenv("SIMPUL_MASTER_KEY", raising=False)
+    return tmp_path
+
+
+def test_help_lists_every_command() -> None:
+    out = subprocess.run([sys.executable, "-m", "simpul.cli", "--help"], cwd=ROOT, capture_output=True, text=True, check=True).stdout
+    for command in ("demo", "sandbox", "accounts", "sync", "map", "orders", "audit", "quarantine"):
+        assert command in out
+
+
+def test_accounts_add_reports_missing_credential_names(home, capsys) -> None:  # noqa: ANN001
+    creds = home / "c.json"
+    creds.write_text(json.dumps({"consumer_key": "ck_canary_123456"}))
+    code = main(["accounts", "add", "woocommerce", "toko-a", "--base-url", "http://127.0.0.1:1", "--credentials-file", str(creds)])
+    err = capsys.readouterr().err
+    assert code == 2 and "consumer_secret" in err and "ck_canary_123456" not in err
+
+
+def test_accounts_add_rejects_unreadable_json(home, capsys) -> None:  # noqa: ANN001
+    creds = home / "c.json"
+    creds.write_text("{not json")
+    assert main(["accounts", "add", "woocommerce", "toko-a", "--base-url", "http://x", "--credentials-file", str(creds)]) == 2
+    assert "not valid JSON" in capsys.readouterr().err
+
+
+def test_accounts_are_stored_encrypted_and_listed(home, capsys) -> None:  # noqa: ANN001
+    creds = home / "c.json"
+    creds.write_text(json.dumps({"consumer_key": "ck_canary_123456", "consumer_secret": "cs_canary_654321"}))
+    assert main(["accounts", "add", "woocommerce", "toko-a", "--base-url", "http://127.0.0.1:1", "--credentials-file", str(creds)]) == 0
+    assert main(["accounts", "list", "--json"]) == 0
+    listed = json.loads(capsys.readouterr().out.split("\n", 1)[1])
+    assert [a["account"] for a in listed] == ["toko-a"]
+    engine = sa.create_engine(f"sqlite:///{home / 'simpul.db'}")
+    with engine.connect() as conn:
+        dump = "\n".join(str(row) for table in ("account", "credential", "audit_log") for row in conn.execute(sa.text(f"SELECT * FROM {table}")))
+    engine.dispose()
+    assert "canary" not in dump
+    assert main(["accounts", "add", "woocommerce", "toko-a", "--base-url", "http://x", "--credentials-file", str(creds)]) == 2
+    assert "exists already" in capsys.readouterr().err
+
+
+def test_sync_with_unknown_account_and_bad_time_is_a_usage_error(home, capsys) -> None:  # noqa: ANN001
+    assert main(["sync", "nope", "--direct"]) == 2
+    assert "no account 'nope'" in capsys.readouterr().err
+    assert main(["sync", "nope", "--since", "yesterday"]) == 2
+    assert "ISO-8601" in capsys.readouterr().err
+    assert main(["sync", "--orders", "1,2"]) == 2
+
+
+def test_audit_verify_exit_codes(home, capsys) -> None:  # noqa: ANN001
+    creds = home / "c.json"
+    creds.write_text(json.dumps({"consumer_key": "ck_1234567890", "consumer_secret": "cs_1234567890"}))
+    main(["accounts", "add", "woocommerce", "toko-a", "--base-url", "http://x", "--credentials-file", str(creds)])
+    assert main(["audit", "verify"]) == 0
+    assert "chain intact" in capsys.readouterr().out
+    engine = sa.create_engine(f"sqlite:///{home / 'simpul.db'}")
+    with engine.begin() as conn:
+        conn.execute(sa.text("UPDATE audit_log SET actor = 'mallory' WHERE seq = 1"))
+    engine.dispose()
+    assert main(["audit", "verify"]) == 1
+    assert "BROKEN at seq 1" in capsys.readouterr().out

@@ -1,0 +1,111 @@
+"""prefect.yaml, checked without a server (shared/reference/prefect_stack.md §1, §5).
+
+It parses the way ``prefect deploy`` reads it, every entrypoint loads and names the
+intended flow, deployment parameters fit that flow's schema as the server checks it, and
+schedules and concurrency limits are the ones the design relies on.
+"""
+
+from __future__ import annotations
+
+import os
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+from prefect.cli.deploy._models import PrefectYamlModel, RawScheduleConfig
+from prefect.flows import Flow, load_flow_from_entrypoint
+from prefect.utilities.callables import parameter_schema
+from prefect.utilities.schema_tools.validation import validate
+from prefect.utilities.templating import apply_values
+
+from flows import _artifacts
+from flows.params import ACCOUNT_PATTERN
+from flows.sync_orders import resync
+from simpul.accounts import _ID as ACCOUNT_ID_RULE
+from simpul.engine import INCREMENTAL, RESYNC
+
+ROOT = Path(__file__).resolve().parents[1]
+RAW = yaml.safe_load((ROOT / "prefect.yaml").read_text())
+CONFIG = PrefectYamlModel.model_validate(RAW)
+DEPLOYMENTS = {d.name: d for d in CONFIG.deployments}
+FLOW_OF = {"every-5-minutes": "sync-all", "demo-shopee": "sync-orders", "manual": "resync"}
+ONE_AT_A_TIME = {"limit": 1, "collision_strategy": "CANCEL_NEW"}
+
+
+def load(entrypoint: str) -> Flow:
+    path, _, name = entrypoint.partition(":")
+    return load_flow_from_entrypoint(f"{ROOT / path}:{name}")
+
+
+def schema(flow: Flow) -> dict[str, Any]:
+    return parameter_schema(flow).model_dump_for_openapi()
+
+
+def test_deployments_are_the_ones_ops_expect() -> None:
+    assert set(DEPLOYMENTS) == set(FLOW_OF)
+    for d in CONFIG.deployments:
+        assert d.work_pool is not None and d.work_pool.name == "simpul"
+        assert d.enforce_parameter_schema is True
+
+
+def test_pull_step_resolves_to_the_checkout_from_the_workers_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    [step] = CONFIG.pull
+    [(name, inputs)] = step.items()
+    assert name == "prefect.deployments.steps.set_working_directory"
+    assert "$PROJECT_DIR" not in inputs["directory"]
+    monkeypatch.setenv("SIMPUL_PROJECT_DIR", str(ROOT))
+    directory = Path(apply_values(inputs, os.environ)["directory"])  # what the step does at run time
+    assert directory.is_absolute()
+    for d in CONFIG.deployments:
+        assert (directory / d.entrypoint.partition(":")[0]).is_file()
+
+
+@pytest.mark.parametrize("name", sorted(FLOW_OF))
+def test_entrypoint_names_the_flow_and_its_parameters_fit(name: str) -> None:
+    deployment = DEPLOYMENTS[name]
+    flow = load(deployment.entrypoint)
+    assert flow.name == FLOW_OF[name]
+    # A scheduled run gets exactly these parameters, so they must be complete.
+    complete = bool(deployment.schedules)
+    validate(deployment.parameters, schema(flow), raise_on_error=True, ignore_required=not complete)
+    if complete:
+        flow.validate_parameters(deployment.parameters)
+
+
+def test_schedules_and_concurrency() -> None:
+    sync_all, per_account, manual = DEPLOYMENTS["every-5-minutes"], DEPLOYMENTS["demo-shopee"], DEPLOYMENTS["manual"]
+    [every_5] = [RawScheduleConfig.model_validate(s) for s in RAW["deployments"][0]["schedules"]]
+    assert every_5.interval == timedelta(minutes=5)
+    assert sync_all.paused is not True
+    for d in (sync_all, per_account):
+        assert d.concurrency_limit.model_dump(exclude_none=True) == ONE_AT_A_TIME
+    assert per_account.schedules and per_account.parameters == {"account": "demo-shopee"}
+    assert not manual.schedules
+
+
+def test_the_resync_form_is_typed_and_the_server_rejects_what_the_flow_would() -> None:
+    definition = schema(resync)["definitions"]["ResyncParams"]
+    assert all(field.get("description") for field in definition["properties"].values())
+    assert definition["additionalProperties"] is False
+    for bad in (
+        {"account": "Toko Budi"},
+        {"account": "shop-a", "since": "2026-01-01T00:00:00"},  # naive: rejected, never guessed
+        {"account": "shop-a", "order_numbers": [str(i) for i in range(501)]},
+        {"account": "shop-a", "token": "x"},  # nothing outside the form, so no credential either
+    ):
+        assert validate({"params": bad}, schema(resync)), bad
+    assert not validate({"params": {"account": "shop-a", "since": "2026-01-01T00:00:00+07:00"}}, schema(resync))
+
+
+def test_flow_account_ids_follow_the_accounts_rule() -> None:
+    assert ACCOUNT_PATTERN == ACCOUNT_ID_RULE.pattern
+
+
+@pytest.mark.parametrize("account", ["demo-shopee", "toko-budi-01", "Toko_Budi Shopee!"])
+def test_artifact_keys_are_slugs_prefect_accepts(account: str) -> None:
+    keys = [_artifacts.key(job, what, account) for job in (INCREMENTAL, RESYNC) for what in ("progress", "summary", "report")]
+    keys += [_artifacts.key(INCREMENTAL, "all-summary"), _artifacts.key(INCREMENTAL, "all-report")]
+    assert all(_artifacts.KEY_PATTERN.match(k) for k in keys), keys
+    assert len(set(keys)) == len(keys)
