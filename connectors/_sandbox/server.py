@@ -120,7 +120,8 @@ class Faults:
       next requests, one each, in order: deterministic faults for tests.
     - ``retry_after``: the Retry-After header sent with 429s (None: no header).
     - ``max_rps``: a request budget enforced like the real API (429 beyond it).
-    - ``expire_tokens``: treat every access token issued so far as expired.
+    - ``expire_tokens``: treat every access token issued so far as expired (channels with
+      tokens implement ``app.expire_tokens()``; set through ``POST /_sandbox/faults``).
     """
 
     FIELDS = ("latency_ms", "error_rate", "rate_limit_rate", "fail_next", "retry_after", "max_rps", "expire_tokens")
@@ -250,7 +251,10 @@ class SandboxServer:
             if action == "orders":
                 return Reply(200, {"orders": self.app.dump_orders(), "now": self.app.clock.now()})
             if action == "faults" and request.method == "POST":
-                self.faults.update(request.json() or {})
+                knobs = request.json() or {}
+                self.faults.update(knobs)
+                if knobs.get("expire_tokens") and hasattr(self.app, "expire_tokens"):
+                    self.app.expire_tokens()  # tokens issued from now on are valid again
                 return Reply(200, self.faults.snapshot())
             if action == "faults":
                 return Reply(200, self.faults.snapshot())

@@ -1,0 +1,338 @@
+"""Shopee Open Platform v2 connector: orders by update time, and by order number.
+
+Sources (shared/reference/marketplaces.md §1; keys as listed there):
+
+- [S1] developer guide "API calls": hosts, common parameters in the query, Shop-API base
+  string ``partner_id + path + timestamp + access_token + shop_id``, lowercase-hex
+  HMAC-SHA256, timestamps valid for 5 minutes, the ``{request_id, error, message,
+  response}`` envelope with ``error`` empty on success.
+- [S2] "Authorization and Authentication": access token 4 h (``expire_in``), refresh
+  token 30 days, ``POST /api/v2/auth/access_token/get`` as a public API (signed with
+  ``partner_id + path + timestamp``; ``partner_id`` in query and body), top-level
+  token response. [S8]: the refresh token is single-use and rotates; the old access
+  token lives 5 more minutes.
+- [S8]/[S9] reference: ``get_order_list`` (``time_range_field=update_time``, ``time_from``/
+  ``time_to`` at most 15 days apart, ``page_size`` 1..100, ``cursor``/``more``/
+  ``next_cursor``), ``get_order_detail`` (``order_sn_list`` 1..50, optional fields only
+  when requested), the error codes (``error_auth``, ``error_sign``, ``error_param``,
+  ``error_rate_limit``, ``error_limit``, ``error_server``, ...), no published rate
+  limit and no ``Retry-After``.
+- [S3]/[S4]: the tracking number is not part of the order detail and may arrive after the
+  shipment is arranged ("logistics partners take some time"), without a new order
+  status. ``v2.logistics.get_mass_tracking_number`` (POST, body ``{"package_list":
+  [{"package_number": ...}]}``, response ``success_list``/``fail_list``) is read from
+  third-party SDK types of that endpoint; its batch limit is not in our sources, so we
+  assume 50 like the other mass endpoints.
+
+What the connector yields: each order exactly as ``get_order_detail`` returns it with the
+fields in ``api.DETAIL_FIELDS``, plus ``tracking_number`` on every package whose shipment
+is arranged (``""`` while the courier has not assigned one). The mapping reads that
+merged field; the engine re-reads orders still waiting for a number.
+
+Windows: ``[since, until)`` becomes ``time_from = ceil(since)``, ``time_to = ceil(until)
+- 1`` (both inclusive, whole seconds), so ``max_window`` is 15 days.
+
+Resumption (``Page.position = {"time_from": s, "cursor": c, "seen": [order_sn]}``):
+where the sources are silent we assume the list is ordered by the requested time field,
+oldest first, and that ``cursor`` is an offset (the documented example's
+``next_cursor`` is ``"20"``). An offset is unsafe while orders change under it (one
+moves out, the rest shift up, one is skipped for good), so after each page the walk
+restarts at ``cursor=""`` from the newest ``update_time`` on the page, dropping the
+orders of that second it already yielded (``seen``). When a whole page shares one
+second, restarting cannot move forward, so the walk follows ``next_cursor`` from the
+same second. Residual risk: while more than 100 orders share one second, one of them
+changing mid-walk can still shift another past us.
+
+Errors (HTTP status of errors is undocumented; the envelope decides): ``error_auth``
+(an expired or revoked access token) refreshes once and retries, and is a credential
+error if it persists; ``error_sign``, ``refresh_token_expired`` and the other
+permission codes are credential errors, never retried; ``error_rate_limit``,
+``error_server``, ``error_network`` and 5xx are retried with backoff; ``error_limit``
+(the daily quota, reset at 00:00 UTC+8) and parameter errors fail the run.
+"""
+
+from __future__ import annotations
+
+import math
+import threading
+import time
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any, ClassVar
+
+from connectors._http import (
+    DEFAULT_POLICY,
+    Action,
+    ApiError,
+    ConnectorError,
+    CredentialError,
+    HttpClient,
+    LoopGuard,
+    Outgoing,
+    Resolution,
+    RetryConfig,
+    TokenBucket,
+    TokenExpired,
+    Unlimited,
+)
+from connectors.contract import CredentialSink, Page, Position, Window
+from connectors.shopee import api
+
+POLICY = {
+    **DEFAULT_POLICY,
+    "error_auth": Resolution(Action.REFRESH, "access token refused"),
+    "invalid_access_token": Resolution(Action.REFRESH, "access token expired"),
+    "error_sign": Resolution(Action.CREDENTIAL, "signature refused (check partner_id and partner_key)"),
+    "refresh_token_expired": Resolution(Action.CREDENTIAL, "refresh token expired: the seller must authorise again"),
+    "shop_access_expired": Resolution(Action.CREDENTIAL, "shop authorisation expired: the seller must authorise again"),
+    "error_partner_key_expired": Resolution(Action.CREDENTIAL, "partner key expired"),
+    "error_api_permission": Resolution(Action.CREDENTIAL, "the app lacks permission for this API"),
+    "error_api_call_restricted": Resolution(Action.CREDENTIAL, "API calls restricted for this app"),
+    "source_ip_undeclared": Resolution(Action.CREDENTIAL, "calling IP not in the app's whitelist"),
+    "shop_no_linked": Resolution(Action.CREDENTIAL, "shop not linked to this partner"),
+    "shop_banned": Resolution(Action.CREDENTIAL, "shop banned"),
+    "error_rate_limit": Resolution(Action.RETRY, "rate limited"),
+    "error_server": Resolution(Action.RETRY, "Shopee system error"),
+    "error_network": Resolution(Action.RETRY, "Shopee network error"),
+    "error_limit": Resolution(Action.FAIL, "daily API quota used up (resets 00:00 UTC+8)"),
+    "error_param": Resolution(Action.FAIL, "invalid parameter"),
+    "error_not_found": Resolution(Action.FAIL, "not found"),
+    "error_data": Resolution(Action.FAIL, "data error"),
+    "order.order_list_invalid_time": Resolution(Action.FAIL, "invalid order list time range"),
+}
+
+
+def envelope(status: int, body: Any) -> tuple[int | str, str] | None:
+    """Shopee's ``error`` field: a non-empty code is an error whatever the HTTP status."""
+    if not isinstance(body, Mapping):
+        return None
+    code = body.get("error")
+    if not isinstance(code, str) or not code:
+        return None
+    message = body.get("message")
+    detail = f"{code}: {message}"[:200] if isinstance(message, str) and message else code
+    if code in POLICY:
+        return code, detail
+    return (status if status >= 400 else code), detail
+
+
+class ShopeeAuth:
+    """Adds the common parameters and the signature to each attempt (fresh timestamp)."""
+
+    def __init__(self, partner_id: int, partner_key: str, shop_id: int, tokens: "Tokens") -> None:
+        self.partner_id, self._partner_key, self.shop_id, self._tokens = partner_id, partner_key, shop_id, tokens
+
+    def apply(self, request: Outgoing) -> None:
+        timestamp = int(time.time())
+        request.params["partner_id"] = self.partner_id
+        request.params["timestamp"] = timestamp
+        if request.path in api.PUBLIC_PATHS:
+            base = api.base_string(self.partner_id, request.path, timestamp)
+        else:
+            token = self._tokens.access_token
+            request.params["access_token"] = token
+            request.params["shop_id"] = self.shop_id
+            base = api.base_string(self.partner_id, request.path, timestamp, token, self.shop_id)
+        request.params["sign"] = api.sign(self._partner_key, base)
+
+    def secrets(self) -> list[str]:
+        return [self._partner_key, self._tokens.access_token, self._tokens.refresh_token]
+
+
+@dataclass(slots=True)
+class Tokens:
+    access_token: str
+    refresh_token: str
+    access_expires_at: int | None = None
+
+
+class ShopeeConnector:
+    channel: ClassVar[str] = "shopee"
+    max_window: ClassVar[timedelta | None] = timedelta(seconds=api.MAX_RANGE_SECONDS)
+    lookback: ClassVar[timedelta] = timedelta(minutes=10)
+
+    def __init__(
+        self,
+        base_url: str,
+        credentials: Mapping[str, Any],
+        *,
+        on_credentials: CredentialSink | None = None,
+        bucket: TokenBucket | Unlimited | None = None,
+        retry: RetryConfig | None = None,
+    ) -> None:
+        try:
+            partner_id, shop_id = int(credentials["partner_id"]), int(credentials["shop_id"])
+            partner_key = str(credentials["partner_key"])
+            self._tokens = Tokens(str(credentials["access_token"]), str(credentials["refresh_token"]))
+        except (KeyError, TypeError, ValueError):
+            raise CredentialError(
+                "shopee: credentials need partner_id and shop_id (numbers), partner_key, access_token and refresh_token"
+            ) from None
+        expires = credentials.get("access_expires_at")
+        self._tokens.access_expires_at = int(expires) if isinstance(expires, (int, float, str)) and str(expires).isdigit() else None
+        self._credentials = dict(credentials)
+        self._on_credentials = on_credentials
+        self._refresh_lock = threading.Lock()
+        self._auth = ShopeeAuth(partner_id, partner_key, shop_id, self._tokens)
+        self._http = HttpClient(base_url, self._auth, policy=POLICY, envelope=envelope, bucket=bucket, retry=retry or RetryConfig())
+
+    # -- contract ---------------------------------------------------------------------------
+    def check(self) -> None:
+        """One signed shop call: proves the key, the shop and the access token (refreshing it)."""
+        self._call("GET", api.SHOP_INFO, unwrap=False)
+
+    def order_pages(self, window: Window, position: Position | None = None) -> Iterator[Page]:
+        time_to = math.ceil(window.until.timestamp()) - 1
+        cursor = Cursor.load(position) if position else Cursor(math.ceil(window.since.timestamp()), "")
+        if cursor.time_from > time_to:
+            yield Page(records=[], position=None)
+            return
+        guard = LoopGuard("shopee get_order_list")
+        while True:
+            guard.advance((cursor.time_from, cursor.cursor))
+            sent = self._http.requests_sent
+            listed = self._call(
+                "GET",
+                api.ORDER_LIST,
+                params={
+                    "time_range_field": "update_time",
+                    "time_from": cursor.time_from,
+                    "time_to": time_to,
+                    "page_size": api.PAGE_SIZE,
+                    "cursor": cursor.cursor,
+                    "response_optional_fields": "order_status",
+                },
+            )
+            order_sns = [o.get("order_sn") for o in listed.get("order_list") or [] if isinstance(o, Mapping)]
+            records, _ = self._details([sn for sn in order_sns if isinstance(sn, str) and sn])
+            more = bool(listed.get("more"))  # an empty page with more to come follows next_cursor
+            following = cursor.after(records, str(listed.get("next_cursor") or ""), time_to) if more else None
+            yield Page(records=cursor.unseen(records), position=following.dump() if following else None, requests=self._http.requests_sent - sent)
+            if following is None:
+                return
+            cursor = following
+
+    def orders_by_id(self, external_ids: Sequence[str]) -> Iterator[Page]:
+        wanted = [i for i in dict.fromkeys(external_ids) if isinstance(i, str) and i.strip()]
+        for start in range(0, len(wanted), api.DETAIL_BATCH):
+            batch = wanted[start : start + api.DETAIL_BATCH]
+            sent = self._http.requests_sent
+            records, missing = self._details(batch)
+            yield Page(records=records, position=None, missing=missing, requests=self._http.requests_sent - sent)
+
+    # -- calls ------------------------------------------------------------------------------
+    def _details(self, order_sns: list[str]) -> tuple[list[dict[str, Any]], list[str]]:
+        """Detail payloads (in batches of 50) with tracking numbers merged, and unknown sns."""
+        records: list[dict[str, Any]] = []
+        for start in range(0, len(order_sns), api.DETAIL_BATCH):
+            batch = order_sns[start : start + api.DETAIL_BATCH]
+            try:
+                body = self._call(
+                    "GET",
+                    api.ORDER_DETAIL,
+                    params={"order_sn_list": ",".join(batch), "response_optional_fields": ",".join(api.DETAIL_FIELDS)},
+                )
+            except ApiError as exc:
+                if exc.code == "error_not_found":  # none of the batch belongs to the shop
+                    continue
+                raise
+            records.extend(o for o in body.get("order_list") or [] if isinstance(o, dict))
+        self._merge_tracking(records)
+        found = {r.get("order_sn") for r in records}
+        return records, [sn for sn in order_sns if sn not in found]
+
+    def _merge_tracking(self, records: list[dict[str, Any]]) -> None:
+        packages = [p for r in records for p in r.get("package_list") or [] if isinstance(p, dict) and api.needs_tracking(p)]
+        for start in range(0, len(packages), api.TRACKING_BATCH):
+            batch = packages[start : start + api.TRACKING_BATCH]
+            body = self._call("POST", api.MASS_TRACKING, json_body={"package_list": [{"package_number": p["package_number"]} for p in batch]})
+            numbers = {
+                s.get("package_number"): s.get("tracking_number") or ""
+                for s in body.get("success_list") or []
+                if isinstance(s, Mapping)
+            }
+            for package in batch:
+                package["tracking_number"] = numbers.get(package["package_number"], "")
+
+    def _call(self, method: str, path: str, *, params: Mapping[str, Any] | None = None, json_body: Any = None, unwrap: bool = True) -> dict[str, Any]:
+        """A shop API call's ``response`` object (the whole body if not ``unwrap``).
+
+        An access token Shopee refuses is refreshed once, then the call is retried.
+        """
+        token_used = self._tokens.access_token
+        try:
+            body, _ = self._http.request(method, path, params=params, json_body=json_body)
+        except TokenExpired:
+            self._refresh(token_used)
+            try:
+                body, _ = self._http.request(method, path, params=params, json_body=json_body)
+            except TokenExpired as exc:
+                raise CredentialError(f"shopee: access token refused right after a refresh ({exc})", code=exc.code) from None
+        response = body if not unwrap else body.get("response") if isinstance(body, Mapping) else None
+        if not isinstance(response, dict):
+            raise ConnectorError(f"{method} {path}: the reply has no response object")
+        return response
+
+    def _refresh(self, token_used: str) -> None:
+        """Trade the single-use refresh token for a new pair and persist it before use."""
+        with self._refresh_lock:
+            if self._tokens.access_token != token_used:
+                return  # another thread refreshed meanwhile
+            partner_id, shop_id = self._auth.partner_id, self._auth.shop_id
+            try:
+                body, _ = self._http.request(
+                    "POST", api.REFRESH, json_body={"refresh_token": self._tokens.refresh_token, "partner_id": partner_id, "shop_id": shop_id}
+                )
+            except (TokenExpired, ApiError) as exc:
+                raise CredentialError(f"shopee: refreshing the access token failed ({exc})", code=exc.code) from None
+            access, refresh, expire_in = (body.get(k) if isinstance(body, Mapping) else None for k in ("access_token", "refresh_token", "expire_in"))
+            if not (isinstance(access, str) and access and isinstance(refresh, str) and refresh):
+                raise CredentialError("shopee: the token refresh reply carries no tokens")
+            expires_at = int(time.time()) + int(expire_in) if isinstance(expire_in, int) else None
+            fresh = {**self._credentials, "access_token": access, "refresh_token": refresh}
+            if expires_at is not None:
+                fresh["access_expires_at"] = expires_at
+            if self._on_credentials is not None:
+                self._on_credentials(fresh)  # durable before the old refresh token is forgotten
+            self._credentials = fresh
+            self._tokens.access_token, self._tokens.refresh_token, self._tokens.access_expires_at = access, refresh, expires_at
+
+
+@dataclass(frozen=True, slots=True)
+class Cursor:
+    """Where a walk stands: the inclusive ``time_from`` second, an offset cursor from it, and
+    the order_sn already yielded whose ``update_time`` is ``time_from``."""
+
+    time_from: int
+    cursor: str
+    seen: frozenset[str] = frozenset()
+
+    @classmethod
+    def load(cls, position: Position) -> "Cursor":
+        try:
+            return cls(int(position["time_from"]), str(position["cursor"]), frozenset(str(s) for s in position.get("seen", ())))
+        except (KeyError, TypeError, ValueError):
+            raise ConnectorError("shopee: unreadable resume position") from None
+
+    def dump(self) -> Position:
+        return {"time_from": self.time_from, "cursor": self.cursor, "seen": sorted(self.seen)}
+
+    def unseen(self, records: Sequence[Mapping[str, Any]]) -> list[Mapping[str, Any]]:
+        return [r for r in records if not (r.get("order_sn") in self.seen and _update_time(r) == self.time_from)]
+
+    def after(self, records: Sequence[Mapping[str, Any]], next_cursor: str, time_to: int) -> "Cursor":
+        """The cursor after a page with more to come: restart from its newest second if it moved."""
+        stamps = [(t, r.get("order_sn")) for r in records if (t := _update_time(r)) is not None and self.time_from <= t <= time_to]
+        if not stamps:
+            return Cursor(self.time_from, next_cursor, self.seen)
+        newest = max(t for t, _ in stamps)
+        at_newest = frozenset(str(sn) for t, sn in stamps if t == newest)
+        if newest > self.time_from:
+            return Cursor(newest, "", at_newest)
+        return Cursor(self.time_from, next_cursor, self.seen | at_newest)
+
+
+def _update_time(record: Mapping[str, Any]) -> int | None:
+    value = record.get("update_time")
+    return value if isinstance(value, int) and not isinstance(value, bool) else None

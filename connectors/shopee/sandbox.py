@@ -1,0 +1,619 @@
+"""The Shopee sandbox: a local twin of the Open Platform v2 order APIs with seeded orders.
+
+It enforces the contract the sources document (citations in ``client.py`` and ``api.py``):
+
+- **Signing**: ``partner_id``, ``timestamp`` and ``sign`` in the query of every call, plus
+  ``access_token`` and ``shop_id`` for shop APIs; the lowercase-hex HMAC-SHA256 over the
+  documented base string. A wrong signature is ``error_sign`` "Wrong sign."; a timestamp
+  more than 5 minutes from the real clock is ``error_param`` "Timestamp is expired"; an
+  unknown or expired access token is ``error_auth`` "Invalid access_token."
+- **Tokens**: access tokens live 4 hours (``expire_in`` 14400); ``POST
+  /api/v2/auth/access_token/get`` (a public API) trades a refresh token for a new pair
+  and retires it (single use); the previous access token stays valid 5 more minutes.
+  ``expire_tokens()`` (the ``expire_tokens`` fault knob) expires every access token.
+- **get_order_list**: ``time_range_field`` ``update_time``/``create_time``, inclusive
+  ``time_from``/``time_to`` at most 15 days apart (``order.order_list_invalid_time``),
+  ``page_size`` 1..100 (``error_param`` "Wrong parameters, detail: page_size must be 100
+  or less."), ``cursor``/``more``/``next_cursor`` (``""`` at the end).
+- **get_order_detail**: ``order_sn_list`` of 1..50; default fields always, optional fields
+  only when named in ``response_optional_fields``; ``error_not_found`` when no order of the
+  list belongs to the shop.
+- **get_mass_tracking_number**: ``success_list`` with ``tracking_number`` ``""`` until the
+  courier assigns one, ``fail_list`` for unknown packages.
+- **get_shop_info**: a cheap authenticated call (top-level fields, no ``response``).
+
+Assumptions where the sources are silent (each mirrored by the connector):
+
+- errors come with HTTP 200 and the code in ``error`` (the docs leave the status open;
+  rate limits and system errors injected by the fault knobs use 429/5xx);
+- the list is ordered by the requested time field, oldest first, ties by ``order_sn``;
+  ``cursor`` is an offset into that order, as the documented ``next_cursor: "20"`` hints;
+- a detail batch with some unknown order numbers returns the known ones and omits the
+  rest; one order has one package; amounts are whole rupiah (JSON integers).
+
+Data: seeded orders over the last 45 days of the data clock, region ID, IDR. Each order
+follows a life cycle: UNPAID -> READY_TO_SHIP when paid (COD orders start there) ->
+PROCESSED when the shipment is arranged -> the tracking number arrives minutes to hours
+later *without* a new ``update_time`` -> SHIPPED -> TO_CONFIRM_RECEIVE -> COMPLETED; some
+are never paid and cancelled by the system, some cancelled by the buyer (IN_CANCEL first),
+some COD parcels refused at the door (CANCELLED with ``LOGISTICS_DELIVERY_FAILED``), some
+returned (TO_RETURN). Buyers are masked the way Shopee masks them (``B**********o``,
+``******64``). ``dump_orders()`` returns each order exactly as the connector yields it:
+the detail with ``api.DETAIL_FIELDS`` and ``tracking_number`` merged into arranged
+packages.
+
+Admin actions (``POST /_sandbox/<action>``):
+
+- ``mutate``: ``{"touch": [order_sn], "at": epoch|null}`` sets ``update_time`` (default
+  now); ``{"insert": n, "at": epoch|null}`` creates n orders.
+- ``corrupt``: ``{"id": order_sn, "field": "total_amount"|"currency"|"quantity"}`` makes
+  one order unmappable (an update, so ``update_time`` moves to now).
+"""
+
+from __future__ import annotations
+
+import bisect
+import hashlib
+import heapq
+import hmac
+import random
+import threading
+import time
+import uuid
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from typing import Any
+
+from connectors._sandbox import Reply, Request, SandboxClock
+from connectors.shopee import api
+
+MINUTE, HOUR, DAY = 60, 3600, 86400
+HISTORY = 45 * DAY
+ALPHABET = "0123456789ABCDEFGHJKLMNPQRSTUVWXYZ"
+
+# -- seed tables (all fake) -------------------------------------------------------------------
+CATALOG = (  # item_id, model_id, item name, model name, sku, original price, discounted price
+    (2300101, 0, "Kaos Polos Katun", "", "KAOS-POLOS", 89_000, 79_000),
+    (2300102, 91001, "Kemeja Batik Parang", "L", "BATIK-PRG-L", 249_000, 249_000),
+    (2300102, 91002, "Kemeja Batik Parang", "XL", "BATIK-PRG-XL", 259_000, 229_000),
+    (2300103, 0, "Kopi Arabika Gayo 250 g", "", "KOPI-GAYO-250", 115_000, 115_000),
+    (2300104, 91011, "Sambal Bawang", "Pedas", "SAMBAL-PDS", 45_000, 39_000),
+    (2300105, 0, "Tas Anyaman Pandan", "", "TAS-ANYAM", 175_000, 175_000),
+    (2300106, 0, "Madu Hutan 500 ml", "", "MADU-500", 135_000, 119_000),
+)
+CARRIERS = (  # logistics_channel_id (synthetic), shipping_carrier
+    (80003, "SPX Standard"),
+    (80014, "JNE Reguler"),
+    (80015, "J&T Express"),
+    (80024, "SiCepat REG"),
+)
+BUYERS = ("Budi Santoso", "Siti Rahayu", "Agus Wijaya", "Dewi Lestari", "Rina Marlina", "Joko Susilo")
+CITIES = (  # district, city, state, zipcode
+    ("Kebayoran Baru", "Kota Jakarta Selatan", "DKI Jakarta", "12190"),
+    ("Coblong", "Kota Bandung", "Jawa Barat", "40132"),
+    ("Gubeng", "Kota Surabaya", "Jawa Timur", "60281"),
+    ("Medan Baru", "Kota Medan", "Sumatera Utara", "20154"),
+    ("Denpasar Barat", "Kota Denpasar", "Bali", "80119"),
+)
+PAYMENTS = ("Bank BCA (Virtual Account)", "Bank Mandiri (Virtual Account)", "Indomaret", "Shopee Wallet", "Kredivo")
+NOTES = ("", "", "", "Tolong dibungkus rapi", "Kirim sore hari")
+
+# step -> (order_status, logistics_status or None to keep); "awb" changes no status
+STEPS = {
+    "paid": ("READY_TO_SHIP", "LOGISTICS_READY"),
+    "processed": ("PROCESSED", "LOGISTICS_REQUEST_CREATED"),
+    "shipped": ("SHIPPED", "LOGISTICS_PICKUP_DONE"),
+    "delivered": ("TO_CONFIRM_RECEIVE", "LOGISTICS_DELIVERY_DONE"),
+    "completed": ("COMPLETED", None),
+    "to_return": ("TO_RETURN", None),
+    "in_cancel": ("IN_CANCEL", None),
+    "cancelled_unpaid": ("CANCELLED", None),
+    "cancelled_buyer": ("CANCELLED", "LOGISTICS_INVALID"),
+    "failed_delivery": ("CANCELLED", "LOGISTICS_DELIVERY_FAILED"),
+}
+CANCELS = {  # step -> (cancel_by, cancel_reason, buyer_cancel_reason)
+    "cancelled_unpaid": ("system", "Unpaid", ""),
+    "cancelled_buyer": ("buyer", "Need to change delivery address", "Need to change delivery address"),
+    "failed_delivery": ("system", "Failed Delivery", ""),
+}
+
+
+@dataclass(frozen=True, slots=True)
+class Blueprint:
+    """Everything about an order that follows from (seed, index, created)."""
+
+    cod: bool
+    payment: str
+    carrier: int
+    lines: tuple[tuple[int, int], ...]  # catalog index, quantity
+    shipping_fee: int
+    buyer: int
+    city: int
+    note: str
+    tracking_number: str
+    package_number: str
+    steps: tuple[tuple[int, str], ...]
+
+    @classmethod
+    def make(cls, seed: int, index: int, created: int) -> "Blueprint":
+        rng = random.Random(seed * 1_000_003 + index * 7919 + 17)
+        cod = rng.random() < 0.35
+        carrier = rng.randrange(len(CARRIERS))
+        return cls(
+            cod=cod,
+            payment="Cash on Delivery" if cod else rng.choice(PAYMENTS),
+            carrier=carrier,
+            lines=tuple((i, rng.randint(1, 3)) for i in rng.sample(range(len(CATALOG)), rng.randint(1, 3))),
+            shipping_fee=rng.randrange(8, 30) * 1000,
+            buyer=rng.randrange(len(BUYERS)),
+            city=rng.randrange(len(CITIES)),
+            note=rng.choice(NOTES),
+            tracking_number=_tracking_number(rng, CARRIERS[carrier][1]),
+            package_number="OFG" + "".join(rng.choice("0123456789") for _ in range(15)),
+            steps=tuple(_life_cycle(rng, cod, created)),
+        )
+
+
+def _tracking_number(rng: random.Random, carrier: str) -> str:
+    digits = "".join(rng.choice("0123456789") for _ in range(12))
+    return {"SPX Standard": "SPXID0" + digits, "JNE Reguler": "CGK" + digits, "J&T Express": "JP" + digits[:10], "SiCepat REG": "00" + digits[:10]}[carrier]
+
+
+def _life_cycle(rng: random.Random, cod: bool, t: int) -> list[tuple[int, str]]:
+    steps: list[tuple[int, str]] = []
+    ready = t  # COD orders pass screening at once and can be shipped
+    if not cod:
+        if rng.random() < 0.12:
+            return [(t + rng.randrange(HOUR, DAY), "cancelled_unpaid")]
+        ready = t + rng.randrange(MINUTE, 2 * HOUR)
+        steps.append((ready, "paid"))
+    if rng.random() < 0.05:
+        asked = ready + rng.randrange(10 * MINUTE, 6 * HOUR)
+        return steps + [(asked, "in_cancel"), (asked + rng.randrange(HOUR, DAY), "cancelled_buyer")]
+    processed = ready + rng.randrange(HOUR, DAY)
+    shipped = processed + rng.randrange(4 * HOUR, 30 * HOUR)
+    delivered = shipped + rng.randrange(DAY, 4 * DAY)
+    steps += [(processed, "processed"), (processed + rng.randrange(5 * MINUTE, 3 * HOUR), "awb"), (shipped, "shipped")]
+    if cod and rng.random() < 0.1:
+        return steps + [(delivered, "failed_delivery")]
+    steps.append((delivered, "delivered"))
+    if rng.random() < 0.04:
+        return steps + [(delivered + rng.randrange(HOUR, 2 * DAY), "to_return")]
+    return steps + [(delivered + rng.randrange(DAY, 3 * DAY), "completed")]
+
+
+class OrderState:
+    """What has happened to one order so far; the rest is re-derived from its blueprint."""
+
+    __slots__ = ("index", "sn", "created", "status", "logistics", "updated", "paid", "ready", "awb", "pickup_done", "cancel", "fee_confirmed", "corrupt", "plan")
+
+    def __init__(self, index: int, sn: str, created: int, cod: bool) -> None:
+        self.index, self.sn, self.created = index, sn, created
+        self.status, self.logistics = ("READY_TO_SHIP", "LOGISTICS_READY") if cod else ("UNPAID", "LOGISTICS_NOT_START")
+        self.updated = created
+        self.paid: int | None = None
+        self.ready: int | None = created if cod else None
+        self.awb = False
+        self.pickup_done = 0
+        self.cancel: tuple[str, str, str] = ("", "", "")
+        self.fee_confirmed = False
+        self.corrupt: str | None = None
+        self.plan = 0
+
+    def apply(self, at: int, step: str, cod: bool) -> None:
+        if step == "awb":  # the courier's number arrives: no new order status, no update_time
+            self.awb = True
+            return
+        self.updated = at
+        self.status, logistics = STEPS[step]
+        self.logistics = logistics or self.logistics
+        if step == "paid":
+            self.paid = self.ready = at
+        elif step == "shipped":
+            self.pickup_done = at
+        elif step == "delivered":
+            self.fee_confirmed = True
+            if cod:
+                self.paid = at  # the courier collected the cash
+        elif step in CANCELS:
+            self.cancel = CANCELS[step]
+
+
+CORRUPTIONS: dict[str, Callable[[dict[str, Any]], Any]] = {
+    "total_amount": lambda order: order.update(total_amount="abc"),
+    "currency": lambda order: order.pop("currency"),
+    "quantity": lambda order: order["item_list"][0].update(model_quantity_purchased="dua"),
+}
+
+
+class ShopeeSandbox:
+    """A seeded Shopee shop behind the v2 order APIs; ``SandboxServer`` serves it."""
+
+    channel = "shopee"
+
+    def __init__(self, *, orders: int = 200, seed: int = 0, clock: SandboxClock | None = None) -> None:
+        self.clock = clock or SandboxClock()
+        self.seed = seed
+        self.partner_id = 2_001_000 + seed
+        self.shop_id = 14_700_000 + seed
+        self._partner_key = "shpk" + hashlib.sha256(f"partner-key:{seed}".encode()).hexdigest()[:60]
+        self._lock = threading.RLock()
+        self._access: dict[str, float] = {}  # access token -> real expiry (epoch s)
+        self._refresh: dict[str, float] = {}  # unused refresh tokens -> real expiry
+        self._current = self._issue(time.time())
+        self._orders: dict[str, OrderState] = {}
+        self._blueprints: dict[str, Blueprint] = {}
+        self._index: list[tuple[int, str]] = []  # (update_time, order_sn), sorted
+        self._packages: dict[str, str] = {}  # package_number -> order_sn
+        self._due: list[tuple[int, str, int, str]] = []  # heap of (epoch, order_sn, plan, step)
+        self._now = int(self.clock.now())
+        rng = random.Random(seed)
+        for created in sorted(self._now - rng.randrange(HISTORY) for _ in range(orders)):
+            self._create(created, index=False)
+        self._index = sorted((o.updated, o.sn) for o in self._orders.values())
+
+    def demo_credentials(self) -> dict[str, Any]:
+        access, refresh = self._current
+        return {"partner_id": self.partner_id, "partner_key": self._partner_key, "shop_id": self.shop_id, "access_token": access, "refresh_token": refresh}
+
+    def expire_tokens(self) -> None:
+        """Every access token issued so far is expired (refresh tokens still work)."""
+        with self._lock:
+            self._access = dict.fromkeys(self._access, 0.0)
+
+    # -- SandboxApp -------------------------------------------------------------------------
+    def handle(self, request: Request) -> Reply:
+        routes = {
+            api.ORDER_LIST: ("GET", self._order_list),
+            api.ORDER_DETAIL: ("GET", self._order_detail),
+            api.MASS_TRACKING: ("POST", self._mass_tracking),
+            api.SHOP_INFO: ("GET", self._shop_info),
+            api.REFRESH: ("POST", self._refresh_token),
+        }
+        with self._lock:
+            self._advance()
+            route = routes.get(request.path.rstrip("/"))
+            if route is None or route[0] != request.method:
+                return Reply(404, _envelope("error_not_found", "Wrong path or method."))
+            refused = self._authenticate(request)
+            if refused is not None:
+                return refused
+            try:
+                return route[1](request)
+            except _ParamError as exc:
+                return _error("error_param", f"Wrong parameters, detail: {exc}")
+
+    def error_reply(self, kind: str, status: int) -> Reply:
+        if kind == "rate_limit":
+            return Reply(status, _envelope("error_rate_limit", "Too many requests. You have reached the rate limit. Please try again later."))
+        if kind == "token_expired":
+            return Reply(status, _envelope("error_auth", "Invalid access_token."))
+        return Reply(status, _envelope("error_server", "System error. Please try again later."))
+
+    def dump_orders(self) -> list[dict[str, Any]]:
+        with self._lock:
+            self._advance()
+            out = []
+            for order in self._orders.values():
+                body = self._render(order, api.DETAIL_FIELDS)
+                for package in body["package_list"]:
+                    if api.needs_tracking(package):
+                        package["tracking_number"] = self._tracking(order)
+                out.append(body)
+            return out
+
+    def admin(self, action: str, request: Request) -> Reply | None:
+        if action not in ("mutate", "corrupt"):
+            return None
+        body = request.json() or {}
+        if not isinstance(body, dict):
+            raise ValueError("expected a JSON object")
+        with self._lock:
+            self._advance()
+            return Reply(200, self._mutate(body) if action == "mutate" else self._corrupt(body))
+
+    # -- auth -----------------------------------------------------------------------------------
+    def _issue(self, now: float) -> tuple[str, str]:
+        access, refresh = uuid.uuid4().hex, uuid.uuid4().hex
+        self._access[access] = now + api.ACCESS_TOKEN_SECONDS
+        self._refresh[refresh] = now + 30 * DAY
+        self._current = (access, refresh)
+        return access, refresh
+
+    def _authenticate(self, request: Request) -> Reply | None:
+        q = request.query
+        for name in ("partner_id", "timestamp", "sign"):
+            if not q.get(name):
+                return _error("error_param", f"Wrong parameters, detail: {name} is required.")
+        if not q["timestamp"].isdigit():
+            return _error("error_param", "Invalid timestamp")
+        if abs(time.time() - int(q["timestamp"])) > api.TIMESTAMP_TOLERANCE:
+            return _error("error_param", "Timestamp is expired")
+        if q["partner_id"] != str(self.partner_id):
+            return _error("error_auth", "partner_id is invalid")
+        public = request.path in api.PUBLIC_PATHS
+        if not public and not (q.get("access_token") and q.get("shop_id")):
+            return _error("error_param", "Wrong parameters, detail: access_token and shop_id are required.")
+        base = api.base_string(q["partner_id"], request.path, int(q["timestamp"]), *(() if public else (q["access_token"], q["shop_id"])))
+        if not hmac.compare_digest(q["sign"], api.sign(self._partner_key, base)):
+            return _error("error_sign", "Wrong sign.")
+        if public:
+            return None
+        if q["shop_id"] != str(self.shop_id):
+            return _error("shop_no_linked", "The shop is not linked to this partner.")
+        if self._access.get(q["access_token"], 0.0) <= time.time():
+            return _error("error_auth", "Invalid access_token.")
+        return None
+
+    def _refresh_token(self, request: Request) -> Reply:
+        try:
+            body = request.json()
+        except ValueError:
+            raise _ParamError("the body is not JSON") from None
+        if not isinstance(body, dict) or str(body.get("partner_id")) != str(self.partner_id) or str(body.get("shop_id")) != str(self.shop_id):
+            raise _ParamError("partner_id and shop_id in the body must match the shop.")
+        now = time.time()
+        if self._refresh.pop(str(body.get("refresh_token")), 0.0) <= now:
+            return _error("error_auth", "Invalid refresh_token.")
+        for token, expiry in self._access.items():  # the old access token lives 5 more minutes
+            self._access[token] = min(expiry, now + api.OLD_TOKEN_GRACE)
+        access, refresh = self._issue(now)
+        return Reply(200, {**_envelope("", ""), "access_token": access, "refresh_token": refresh, "expire_in": api.ACCESS_TOKEN_SECONDS, "partner_id": self.partner_id, "shop_id": self.shop_id})
+
+    # -- endpoints --------------------------------------------------------------------------
+    def _shop_info(self, request: Request) -> Reply:
+        return Reply(200, {**_envelope("", ""), "shop_name": "Toko Contoh", "region": "ID", "status": "NORMAL", "is_cb": False})
+
+    def _order_list(self, request: Request) -> Reply:
+        q = request.query
+        field = q.get("time_range_field", "")
+        if field not in ("create_time", "update_time"):
+            raise _ParamError("time_range_field should be create_time or update_time.")
+        time_from, time_to = _int(q, "time_from"), _int(q, "time_to")
+        if time_from > time_to or time_to - time_from > api.MAX_RANGE_SECONDS:
+            return _error("order.order_list_invalid_time", "Start time must be earlier than end time and diff in 15days.")
+        page_size = _int(q, "page_size")
+        if page_size > api.PAGE_SIZE:
+            raise _ParamError("page_size must be 100 or less.")
+        if page_size < 1:
+            raise _ParamError("page_size must be greater than 0.")
+        cursor = q.get("cursor", "")
+        if cursor and not cursor.isdigit():
+            raise _ParamError("cursor is invalid.")
+        offset = int(cursor or 0)
+        statuses = set(filter(None, q.get("order_status", "").split(",")))
+        if field == "update_time" and not statuses:
+            lo = bisect.bisect_left(self._index, (time_from, ""))
+            hi = bisect.bisect_left(self._index, (time_to + 1, ""))
+            keys = self._index[lo + offset : min(hi, lo + offset + page_size)]
+            total = hi - lo
+        else:
+            chosen = sorted(
+                (getattr(o, "updated" if field == "update_time" else "created"), o.sn)
+                for o in self._orders.values()
+                if time_from <= (o.updated if field == "update_time" else o.created) <= time_to and (not statuses or o.status in statuses)
+            )
+            keys, total = chosen[offset : offset + page_size], len(chosen)
+        with_status = "order_status" in q.get("response_optional_fields", "").split(",")
+        listed = [{"order_sn": sn, **({"order_status": self._orders[sn].status} if with_status else {})} for _, sn in keys]
+        more = offset + page_size < total
+        return _ok({"more": more, "next_cursor": str(offset + page_size) if more else "", "order_list": listed})
+
+    def _order_detail(self, request: Request) -> Reply:
+        sns = [s for s in request.query.get("order_sn_list", "").split(",") if s]
+        if not 1 <= len(sns) <= api.DETAIL_BATCH:
+            raise _ParamError("order_sn_list should have 1 to 50 order_sn.")
+        fields = set(filter(None, request.query.get("response_optional_fields", "").split(",")))
+        found = [self._render(self._orders[sn], fields) for sn in dict.fromkeys(sns) if sn in self._orders]
+        if not found:
+            return _error("error_not_found", "Wrong parameters, detail: the order is not found.")
+        return _ok({"order_list": found})
+
+    def _mass_tracking(self, request: Request) -> Reply:
+        try:
+            body = request.json()
+        except ValueError:
+            raise _ParamError("the body is not JSON") from None
+        packages = body.get("package_list") if isinstance(body, dict) else None
+        if not isinstance(packages, list) or not 1 <= len(packages) <= api.TRACKING_BATCH:
+            raise _ParamError("package_list should have 1 to 50 packages.")
+        success, fail = [], []
+        for item in packages:
+            number = item.get("package_number") if isinstance(item, dict) else None
+            sn = self._packages.get(number) if isinstance(number, str) else None
+            if sn is None:
+                fail.append({"package_number": number, "fail_error": "logistics.package_not_exist", "fail_message": "Package not found."})
+            else:
+                tracking = self._tracking(self._orders[sn]) if self._orders[sn].logistics not in api.NOT_ARRANGED else ""
+                success.append({"package_number": number, "tracking_number": tracking, "first_mile_tracking_number": "", "hint": "", "pickup_code": ""})
+        return _ok({"success_list": success, "fail_list": fail})
+
+    def _tracking(self, order: OrderState) -> str:
+        return self._blueprints[order.sn].tracking_number if order.awb else ""
+
+    # -- time and data ------------------------------------------------------------------------
+    def _advance(self) -> None:
+        """Apply every scheduled step that the data clock has reached."""
+        self._now = max(self._now, int(self.clock.now()))
+        while self._due and self._due[0][0] <= self._now:
+            at, sn, plan, step = heapq.heappop(self._due)
+            order = self._orders[sn]
+            if plan == order.plan:
+                self._reindex(order, lambda o: o.apply(at, step, self._blueprints[sn].cod))
+
+    def _create(self, created: int, *, index: bool = True) -> OrderState:
+        number = len(self._orders)
+        blueprint = Blueprint.make(self.seed, number, created)
+        sn = self._order_sn(number, created)
+        order = OrderState(number, sn, created, blueprint.cod)
+        self._orders[sn], self._blueprints[sn] = order, blueprint
+        self._packages[blueprint.package_number] = sn
+        for at, step in blueprint.steps:
+            if at <= max(self._now, created):
+                order.apply(at, step, blueprint.cod)
+            else:
+                heapq.heappush(self._due, (at, sn, order.plan, step))
+        if index:
+            bisect.insort(self._index, (order.updated, sn))
+        return order
+
+    def _order_sn(self, number: int, created: int) -> str:
+        """``YYMMDD`` + 8 characters, like ``2404098R48U37H``; unique in this shop."""
+        day = datetime.fromtimestamp(created, timezone.utc).strftime("%y%m%d")
+        rng = random.Random(f"sn:{self.seed}:{number}")
+        while True:
+            sn = day + "".join(rng.choice(ALPHABET) for _ in range(8))
+            if sn not in self._orders:
+                return sn
+
+    def _reindex(self, order: OrderState, change: Callable[[OrderState], None]) -> None:
+        del self._index[bisect.bisect_left(self._index, (order.updated, order.sn))]
+        change(order)
+        bisect.insort(self._index, (order.updated, order.sn))
+
+    def _mutate(self, body: dict[str, Any]) -> dict[str, Any]:
+        at = self._now if body.get("at") is None else int(body["at"])
+        touched = [self._order(sn) for sn in body.get("touch") or []]
+        for order in touched:
+            self._reindex(order, lambda o: setattr(o, "updated", at))
+        inserted = [self._create(at).sn for _ in range(int(body.get("insert") or 0))]
+        return {"touched": len(touched), "inserted": inserted, "now": self._now}
+
+    def _corrupt(self, body: dict[str, Any]) -> dict[str, Any]:
+        order, field = self._order(body["id"]), body.get("field", "total_amount")
+        if field not in CORRUPTIONS:
+            raise ValueError(f"field must be one of {sorted(CORRUPTIONS)}")
+
+        def spoil(o: OrderState) -> None:
+            o.updated, o.corrupt = self._now, field
+
+        self._reindex(order, spoil)
+        return {"id": order.sn, "field": field}
+
+    def _order(self, sn: Any) -> OrderState:
+        order = self._orders.get(str(sn))
+        if order is None:
+            raise ValueError(f"no order {sn}")
+        return order
+
+    # -- rendering ------------------------------------------------------------------------------
+    def _render(self, order: OrderState, fields: Iterable[str]) -> dict[str, Any]:
+        """get_order_detail's object: default fields, plus the optional ones asked for."""
+        bp = self._blueprints[order.sn]
+        carrier_id, carrier = CARRIERS[bp.carrier]
+        body: dict[str, Any] = {
+            "order_sn": order.sn,
+            "region": "ID",
+            "currency": "IDR",
+            "cod": bp.cod,
+            "order_status": order.status,
+            "message_to_seller": bp.note,
+            "create_time": order.created,
+            "update_time": order.updated,
+            "days_to_ship": 2,
+            "ship_by_date": order.ready + 2 * DAY if order.ready else 0,
+            "booking_sn": "",
+        }
+        items = [_item(*line) for line in bp.lines]
+        subtotal = sum(item["model_discounted_price"] * item["model_quantity_purchased"] for item in items)
+        name = BUYERS[bp.buyer]
+        district, city, state, zipcode = CITIES[bp.city]
+        cancel_by, cancel_reason, buyer_cancel_reason = order.cancel
+        optional = {
+            "buyer_user_id": 810_000_000 + bp.buyer * 1013,
+            "buyer_username": f"pembeli_{bp.buyer:02d}{self.seed % 100:02d}",
+            "estimated_shipping_fee": bp.shipping_fee,
+            "actual_shipping_fee": bp.shipping_fee,
+            "actual_shipping_fee_confirmed": order.fee_confirmed,
+            "recipient_address": {
+                "name": name[0] + "*" * (len(name) - 2) + name[-1],
+                "phone": "******" + f"{(order.index * 7 + bp.buyer) % 100:02d}",
+                "town": "",
+                "district": district,
+                "city": city,
+                "state": state,
+                "region": "ID",
+                "zipcode": zipcode,
+                "full_address": "******" + f"{order.index % 100:02d}",
+            },
+            "note": "",
+            "item_list": items,
+            "pay_time": order.paid,
+            "buyer_cancel_reason": buyer_cancel_reason,
+            "cancel_by": cancel_by,
+            "cancel_reason": cancel_reason,
+            "package_list": [
+                {
+                    "package_number": bp.package_number,
+                    "logistics_status": order.logistics,
+                    "logistics_channel_id": carrier_id,
+                    "shipping_carrier": carrier,
+                    "allow_self_design_awb": False,
+                    "parcel_chargeable_weight_gram": 250 * len(items),
+                    "group_shipment_id": None,
+                    "item_list": [
+                        {"item_id": it["item_id"], "model_id": it["model_id"], "model_quantity": it["model_quantity_purchased"],
+                         "order_item_id": it["order_item_id"], "promotion_group_id": 0, "product_location_id": "IDZ"}
+                        for it in items
+                    ],
+                }
+            ],
+            "shipping_carrier": carrier,
+            "payment_method": bp.payment,
+            "total_amount": subtotal + bp.shipping_fee,
+            "pickup_done_time": order.pickup_done,
+        }
+        body.update((k, v) for k, v in optional.items() if k in fields)
+        if order.corrupt:
+            CORRUPTIONS[order.corrupt](body)
+        return body
+
+
+def _item(index: int, quantity: int) -> dict[str, Any]:
+    item_id, model_id, name, model, sku, original, discounted = CATALOG[index]
+    return {
+        "item_id": item_id,
+        "item_name": name,
+        "item_sku": sku.split("-")[0],
+        "model_id": model_id,
+        "model_name": model,
+        "model_sku": sku,
+        "model_quantity_purchased": quantity,
+        "model_original_price": original,
+        "model_discounted_price": discounted,
+        "wholesale": False,
+        "add_on_deal": False,
+        "main_item": False,
+        "add_on_deal_id": 0,
+        "promotion_type": "" if original == discounted else "shop_discount",
+        "promotion_id": 0 if original == discounted else 700_000 + index,
+        "promotion_group_id": 0,
+        "order_item_id": item_id,
+        "product_location_id": ["IDZ"],
+        "image_info": {"image_url": f"https://cf.shopee.co.id/file/sandbox-{item_id}_tn"},
+    }
+
+
+class _ParamError(ValueError):
+    """A parameter the API refuses; the message follows "Wrong parameters, detail: "."""
+
+
+def _int(query: dict[str, str], name: str) -> int:
+    text = query.get(name, "")
+    if not text.lstrip("-").isdigit():
+        raise _ParamError(f"{name} is required and must be an integer.")
+    return int(text)
+
+
+def _envelope(code: str, message: str) -> dict[str, Any]:
+    return {"request_id": uuid.uuid4().hex, "error": code, "message": message}
+
+
+def _error(code: str, message: str) -> Reply:
+    """A business error: HTTP 200 with the code in ``error`` (assumed; see the module doc)."""
+    return Reply(200, _envelope(code, message))
+
+
+def _ok(response: dict[str, Any]) -> Reply:
+    return Reply(200, {**_envelope("", ""), "response": response})
