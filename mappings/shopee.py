@@ -98,6 +98,7 @@ DELIVERY_FAILED = "LOGISTICS_DELIVERY_FAILED"
 # Fields scrub() removes or masks: buyer identity beyond the channel's own masking.
 DROPPED_FIELDS = ("buyer_username", "buyer_cpf_id", "invoice_data")
 DROPPED_ADDRESS_FIELDS = ("full_address", "town", "district")
+MASKED_HERE = "simpul_masked"  # set by scrub() when Shopee sent the buyer unmasked
 
 
 def external_id(raw: Mapping[str, Any]) -> str | None:
@@ -162,7 +163,7 @@ def map_order(raw: Mapping[str, Any]) -> OrderBundle:
         buyer_ref=_ref(raw.get("buyer_user_id")),
         buyer_name_masked=mask_name(name),
         buyer_phone_masked=mask_phone(phone),
-        buyer_is_masked=is_masked(name) or is_masked(phone),
+        buyer_is_masked=(is_masked(name) or is_masked(phone)) and not address.get(MASKED_HERE),
         ship_city=text_or_none(address.get("city")),
         ship_region=text_or_none(address.get("state")),
         ship_postcode=text_or_none(address.get("zipcode")),
@@ -195,6 +196,8 @@ def scrub(raw: Mapping[str, Any]) -> dict[str, Any]:
         out.pop(name, None)
     address = out.get("recipient_address")
     if isinstance(address, dict):
+        if any(address.get(k) and not is_masked(address.get(k)) for k in ("name", "phone")):
+            address[MASKED_HERE] = True  # replay must still know Shopee did not mask it
         address["name"] = mask_name(text_or_none(address.get("name"))) or ""
         address["phone"] = mask_phone(text_or_none(address.get("phone"))) or ""
         for name in DROPPED_ADDRESS_FIELDS:

@@ -76,6 +76,7 @@ from connectors._http import (
     TokenExpired,
     Unlimited,
 )
+from connectors._http.urls import require_https
 from connectors.contract import CredentialSink, Page, Position, Window
 from connectors.shopee import api
 
@@ -175,6 +176,7 @@ class ShopeeConnector:
         self._on_credentials = on_credentials
         self._refresh_lock = threading.Lock()
         self._auth = ShopeeAuth(partner_id, partner_key, shop_id, self._tokens)
+        base_url = require_https(base_url, "shopee", "signatures and access tokens travel in the query")
         self._http = HttpClient(base_url, self._auth, policy=POLICY, envelope=envelope, bucket=bucket, retry=retry or RetryConfig())
 
     # -- contract ---------------------------------------------------------------------------

@@ -63,12 +63,10 @@ the sandbox stands in for HTTPS.
 
 from __future__ import annotations
 
-import ipaddress
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from typing import Any, ClassVar
-from urllib.parse import urlsplit
 
 import requests
 
@@ -85,6 +83,7 @@ from connectors._http import (
     TokenBucket,
     Unlimited,
 )
+from connectors._http.urls import require_https
 from connectors.contract import CredentialSink, Page, Position, Window
 
 ORDERS = "/wp-json/wc/v3/orders"
@@ -128,7 +127,7 @@ class WooCommerceConnector:
         if not (isinstance(key, str) and key and isinstance(secret, str) and secret):
             raise CredentialError("woocommerce: credentials need consumer_key and consumer_secret")
         self._http = HttpClient(
-            _checked_base_url(base_url),
+            require_https(base_url, "woocommerce", "WooCommerce takes Basic auth only over TLS"),
             BasicAuth(key, secret),
             policy=POLICY,
             envelope=envelope,
@@ -259,26 +258,3 @@ def _naive_gmt(moment: datetime) -> str:
 
 def _is_order_id(text: str) -> bool:
     return isinstance(text, str) and text.isdigit() and text == str(int(text)) and int(text) > 0
-
-
-def _checked_base_url(base_url: str) -> str:
-    """https only, except plain http to a loopback host (the local sandbox)."""
-    parts = urlsplit(base_url)
-    host = parts.hostname or ""
-    if parts.scheme == "https" and host:
-        return base_url
-    if parts.scheme == "http" and _is_loopback(host):
-        return base_url
-    raise ConnectorError(
-        f"woocommerce: refusing base URL scheme {parts.scheme or '(none)'!r} for host {host or '(none)'!r}: "
-        "WooCommerce takes Basic auth only over https (plain http is allowed for a loopback sandbox)"
-    )
-
-
-def _is_loopback(host: str) -> bool:
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
