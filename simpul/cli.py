@@ -188,6 +188,9 @@ def cmd_sync(args: argparse.Namespace) -> int:
         print(json.dumps(rows, default=str, indent=2))
     else:
         print_table(rows, ["account", "channel", "job", "status", "new", "changed", "unchanged", "stale", "quarantined", "pages", "requests", "seconds", "error"])
+        for row in rows:
+            if row.get("missing"):
+                print(f"{row['account']}: not found at the channel: {', '.join(row['missing'])}")
     return EXIT_OK if all(r["status"] in ("completed", "skipped") for r in rows) else EXIT_FAILED
 
 

@@ -123,6 +123,7 @@ class RunSummary:
             "requests": self.requests,
             "seconds": round(self.seconds, 2),
             "error": self.error or "",
+            "missing": list(self.missing),
         }
 
 

@@ -81,3 +81,22 @@ def test_audit_verify_exit_codes(home, capsys) -> None:  # noqa: ANN001
     engine.dispose()
     assert main(["audit", "verify"]) == 1
     assert "BROKEN at seq 1" in capsys.readouterr().out
+
+
+def test_a_shopee_sandbox_account_syncs_and_a_resync_names_unknown_order_numbers(home, capsys) -> None:  # noqa: ANN001
+    from connectors._sandbox import SandboxServer
+    from connectors.shopee.sandbox import ShopeeSandbox
+
+    app = ShopeeSandbox(orders=40, seed=9)
+    with SandboxServer(app) as server:
+        creds = home / "shopee.json"
+        creds.write_text(json.dumps(app.demo_credentials()))
+        assert main(["accounts", "add", "shopee", "toko-s", "--base-url", server.url, "--credentials-file", str(creds), "--history-days", "60"]) == 0
+        assert main(["sync", "toko-s", "--direct", "--json"]) == 0
+        out = capsys.readouterr().out
+        [row] = json.loads(out[out.index("[") :])
+        assert (row["status"], row["new"]) == ("completed", 40)
+        known = app.dump_orders()[0]["order_sn"]
+        assert main(["sync", "toko-s", "--direct", "--orders", f"{known},240101NOSUCH01"]) == 0
+        out = capsys.readouterr().out
+        assert "toko-s: not found at the channel: 240101NOSUCH01" in out and known not in out.split("not found")[1]
