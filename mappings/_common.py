@@ -33,6 +33,29 @@ def money_or_none(value: Any, *, field: str) -> Decimal | None:
     return money(value, field=field)
 
 
+def amount_or_zero(raw: Any, field: str) -> Decimal:
+    """An optional amount field: absent or empty is zero, but "0.00" keeps its decimals."""
+    amount = money_or_none(raw.get(field), field=field)
+    return ZERO if amount is None else amount
+
+
+def list_field(raw: Any, field: str) -> list[Any]:
+    """A list-valued field; absent or null is an empty list, anything else is refused."""
+    value = raw.get(field)
+    if value is None:
+        return []
+    if not isinstance(value, list):
+        raise MappingError(f"{field}: expected a list")
+    return value
+
+
+def ref(value: Any) -> str | None:
+    """A channel id as text; 0, empty and booleans mean 'none'."""
+    if value in (None, 0, "0", "") or isinstance(value, bool):
+        return None
+    return str(value)
+
+
 def utc_from_epoch(value: Any, *, field: str) -> datetime | None:
     """Unix seconds to aware UTC; 0 and null mean 'not set' (Shopee's convention)."""
     if value in (None, 0, "0", ""):

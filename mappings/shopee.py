@@ -40,7 +40,7 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
-from mappings._common import ZERO, is_masked, mask_name, mask_phone, money, money_or_none, text_or_none, utc_from_epoch
+from mappings._common import ZERO, amount_or_zero, is_masked, list_field, mask_name, mask_phone, money, money_or_none, ref, text_or_none, utc_from_epoch
 from simpul.canonical import (
     FulfillmentStatus,
     MappingError,
@@ -123,7 +123,7 @@ def map_order(raw: Mapping[str, Any]) -> OrderBundle:
         raise MappingError("total_amount/item_list: missing (request them in response_optional_fields)")
     total = money(raw.get("total_amount"), field="total_amount")
     lines = _lines(raw.get("item_list"))
-    packages = [p for p in _list(raw, "package_list") if isinstance(p, Mapping)]
+    packages = [p for p in list_field(raw, "package_list") if isinstance(p, Mapping)]
     paid_at = utc_from_epoch(raw.get("pay_time"), field="pay_time")
     payment_method = text_or_none(raw.get("payment_method"))
     is_cod = raw.get("cod") is True or payment_method == COD_METHOD
@@ -153,14 +153,14 @@ def map_order(raw: Mapping[str, Any]) -> OrderBundle:
         currency=currency.upper(),
         subtotal=subtotal,
         discount_total=sum((line.discount for line in lines), ZERO),
-        shipping_fee=_amount_or_zero(raw, "estimated_shipping_fee"),
+        shipping_fee=amount_or_zero(raw, "estimated_shipping_fee"),
         shipping_fee_actual=money_or_none(raw.get("actual_shipping_fee"), field="actual_shipping_fee") if raw.get("actual_shipping_fee_confirmed") is True else None,
         tax_total=ZERO,
         total=total,
         payment_method=payment_method,
         is_cod=is_cod,
         cod_amount=total if is_cod else None,
-        buyer_ref=_ref(raw.get("buyer_user_id")),
+        buyer_ref=ref(raw.get("buyer_user_id")),
         buyer_name_masked=mask_name(name),
         buyer_phone_masked=mask_phone(phone),
         buyer_is_masked=(is_masked(name) or is_masked(phone)) and not address.get(MASKED_HERE),
@@ -219,13 +219,6 @@ def _required_time(raw: Mapping[str, Any], field: str) -> datetime:
     return moment
 
 
-def _list(raw: Mapping[str, Any], field: str) -> list[Any]:
-    value = raw.get(field)
-    if value is None:
-        return []
-    if not isinstance(value, list):
-        raise MappingError(f"{field}: expected a list")
-    return value
 
 
 def _lines(items: Any) -> tuple[OrderLine, ...]:
@@ -241,11 +234,11 @@ def _lines(items: Any) -> tuple[OrderLine, ...]:
             raise MappingError(f"{where}.model_quantity_purchased: expected a positive whole number")
         original = money(item.get("model_original_price"), field=f"{where}.model_original_price")
         discounted = money(item.get("model_discounted_price"), field=f"{where}.model_discounted_price")
-        item_id = _ref(item.get("item_id"))
+        item_id = ref(item.get("item_id"))
         if item_id is None:
             raise MappingError(f"{where}.item_id: missing")
-        model_id = _ref(item.get("model_id"))
-        line_id = f"{_ref(item.get('order_item_id')) or item_id}-{model_id or 0}"
+        model_id = ref(item.get("model_id"))
+        line_id = f"{ref(item.get('order_item_id')) or item_id}-{model_id or 0}"
         if line_id in seen:  # the same model twice (e.g. an add-on deal): keep both lines
             line_id = f"{line_id}-{i}"
         seen.add(line_id)
@@ -265,15 +258,8 @@ def _lines(items: Any) -> tuple[OrderLine, ...]:
     return tuple(out)
 
 
-def _amount_or_zero(raw: Mapping[str, Any], field: str) -> Decimal:
-    amount = money_or_none(raw.get(field), field=field)
-    return ZERO if amount is None else amount
 
 
-def _ref(value: Any) -> str | None:
-    if value in (None, 0, "0", "") or isinstance(value, bool):
-        return None
-    return str(value)
 
 
 def _shipment(package: Mapping[str, Any], i: int, order_sn: str, raw: Mapping[str, Any], cod_collected: Decimal | None) -> Shipment:

@@ -49,7 +49,7 @@ from datetime import datetime
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
-from mappings._common import ZERO, mask_name, mask_phone, money, money_or_none, text_or_none, utc_from_iso
+from mappings._common import ZERO, amount_or_zero, list_field, mask_name, mask_phone, money, ref, text_or_none, utc_from_iso
 from simpul.canonical import (
     FulfillmentStatus,
     MappingError,
@@ -116,11 +116,11 @@ def map_order(raw: Mapping[str, Any]) -> OrderBundle:
     if not (isinstance(currency, str) and len(currency) == 3 and currency.isalpha()):
         raise MappingError("currency: missing or not an ISO 4217 code")
     total = money(raw.get("total"), field="total")
-    lines = tuple(_line(item, f"line_items[{i}]") for i, item in enumerate(_list(raw, "line_items")))
-    returns = _refunds(_list(raw, "refunds"), order_id)
+    lines = tuple(_line(item, f"line_items[{i}]") for i, item in enumerate(list_field(raw, "line_items")))
+    returns = _refunds(list_field(raw, "refunds"), order_id)
     payment_method = text_or_none(raw.get("payment_method"))
     is_cod = payment_method == "cod"
-    tracking = _tracking(_list(raw, "meta_data"))
+    tracking = _tracking(list_field(raw, "meta_data"))
     order_status, payment, fulfillment = STATUS_TABLE.get(status, UNKNOWN_STATUS)
     payment = _payment(payment, status=status, is_cod=is_cod, paid_at=paid_at, total=total, returns=returns)
     if tracking and fulfillment is F.UNFULFILLED:
@@ -138,15 +138,15 @@ def map_order(raw: Mapping[str, Any]) -> OrderBundle:
         ship_by=None,
         currency=currency.upper(),
         subtotal=sum((line.total + line.discount for line in lines), ZERO),
-        discount_total=_amount_or_zero(raw, "discount_total"),
+        discount_total=amount_or_zero(raw, "discount_total"),
         shipping_fee=_shipping_fee(raw),
         shipping_fee_actual=None,
-        tax_total=_amount_or_zero(raw, "total_tax"),
+        tax_total=amount_or_zero(raw, "total_tax"),
         total=total,
         payment_method=payment_method,
         is_cod=is_cod,
         cod_amount=total if is_cod else None,
-        buyer_ref=_nonzero_ref(raw.get("customer_id")),
+        buyer_ref=ref(raw.get("customer_id")),
         buyer_name_masked=mask_name(_full_name(buyer)),
         buyer_phone_masked=mask_phone(text_or_none(buyer.get("phone")) or text_or_none(_address(raw, "shipping").get("phone"))),
         buyer_is_masked=False,
@@ -218,14 +218,6 @@ class _Times:
         return value
 
 
-def _list(raw: Mapping[str, Any], field: str) -> list[Any]:
-    """A list-valued field; absent or null is an empty list, anything else is refused."""
-    value = raw.get(field)
-    if value is None:
-        return []
-    if not isinstance(value, list):
-        raise MappingError(f"{field}: expected a list")
-    return value
 
 
 def _line(item: Any, where: str) -> OrderLine:
@@ -236,13 +228,13 @@ def _line(item: Any, where: str) -> OrderLine:
     total = money(item.get("total"), field=f"{where}.total")
     exponent = min(subtotal.as_tuple().exponent, 0)
     unit_price = (subtotal / quantity).quantize(Decimal(1).scaleb(exponent), rounding=ROUND_HALF_UP)
-    line_id = _nonzero_ref(item.get("id"))
+    line_id = ref(item.get("id"))
     if line_id is None:
         raise MappingError(f"{where}.id: missing")
     return OrderLine(
         external_line_id=line_id,
-        item_id=_nonzero_ref(item.get("product_id")),
-        variant_id=_nonzero_ref(item.get("variation_id")),
+        item_id=ref(item.get("product_id")),
+        variant_id=ref(item.get("variation_id")),
         sku=text_or_none(item.get("sku")),
         name=text_or_none(item.get("name")) or "",
         quantity=quantity,
@@ -252,10 +244,6 @@ def _line(item: Any, where: str) -> OrderLine:
     )
 
 
-def _amount_or_zero(raw: Mapping[str, Any], field: str) -> Decimal:
-    """An optional amount: absent or empty is zero, but "0.00" keeps its two decimals."""
-    amount = money_or_none(raw.get(field), field=field)
-    return ZERO if amount is None else amount
 
 
 def _quantity(value: Any, field: str) -> int:
@@ -303,10 +291,10 @@ def _payment(base: PaymentStatus, *, status: str, is_cod: bool, paid_at: datetim
 
 
 def _shipping_fee(raw: Mapping[str, Any]) -> Decimal:
-    lines = [line for line in _list(raw, "shipping_lines") if isinstance(line, Mapping)]
+    lines = [line for line in list_field(raw, "shipping_lines") if isinstance(line, Mapping)]
     if lines:
         return sum((money(line.get("total"), field=f"shipping_lines[{i}].total") for i, line in enumerate(lines)), ZERO)
-    return _amount_or_zero(raw, "shipping_total")
+    return amount_or_zero(raw, "shipping_total")
 
 
 def _tracking(meta: list[Any]) -> tuple[str | None, str] | None:
@@ -335,7 +323,7 @@ def _shipments(raw: Mapping[str, Any], order_id: str, status: str, tracking: tup
     if tracking is None and status != "completed":
         return ()
     courier, number = tracking or (None, None)
-    lines = _list(raw, "shipping_lines")
+    lines = list_field(raw, "shipping_lines")
     first = lines[0] if lines and isinstance(lines[0], Mapping) else {}
     return (
         Shipment(
@@ -369,10 +357,6 @@ def _full_name(address: Mapping[str, Any]) -> str | None:
     return " ".join(p for p in parts if p) or None
 
 
-def _nonzero_ref(value: Any) -> str | None:
-    if value in (None, 0, "0", "") or isinstance(value, bool):
-        return None
-    return str(value)
 
 
 def _scrub_address(address: dict[str, Any]) -> dict[str, Any]:
