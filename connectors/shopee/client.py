@@ -83,7 +83,6 @@ from connectors.shopee import api
 POLICY = {
     **DEFAULT_POLICY,
     "error_auth": Resolution(Action.REFRESH, "access token refused"),
-    "invalid_access_token": Resolution(Action.REFRESH, "access token expired"),
     "error_sign": Resolution(Action.CREDENTIAL, "signature refused (check partner_id and partner_key)"),
     "refresh_token_expired": Resolution(Action.CREDENTIAL, "refresh token expired: the seller must authorise again"),
     "shop_access_expired": Resolution(Action.CREDENTIAL, "shop authorisation expired: the seller must authorise again"),
@@ -145,7 +144,6 @@ class ShopeeAuth:
 class Tokens:
     access_token: str
     refresh_token: str
-    access_expires_at: int | None = None
 
 
 class ShopeeConnector:
@@ -170,8 +168,6 @@ class ShopeeConnector:
             raise CredentialError(
                 "shopee: credentials need partner_id and shop_id (numbers), partner_key, access_token and refresh_token"
             ) from None
-        expires = credentials.get("access_expires_at")
-        self._tokens.access_expires_at = int(expires) if isinstance(expires, (int, float, str)) and str(expires).isdigit() else None
         self._credentials = dict(credentials)
         self._on_credentials = on_credentials
         self._refresh_lock = threading.Lock()
@@ -298,7 +294,7 @@ class ShopeeConnector:
             if self._on_credentials is not None:
                 self._on_credentials(fresh)  # durable before the old refresh token is forgotten
             self._credentials = fresh
-            self._tokens.access_token, self._tokens.refresh_token, self._tokens.access_expires_at = access, refresh, expires_at
+            self._tokens.access_token, self._tokens.refresh_token = access, refresh
 
 
 @dataclass(frozen=True, slots=True)

@@ -201,3 +201,16 @@ def test_the_engine_picks_up_a_tracking_number_that_came_without_an_update(hub, 
     run = hub.engine.run(SyncRequest("s1"))
     assert run.counts.changed >= 1
     assert stored_tracking(hub, sn) == final["package_list"][0]["tracking_number"]
+
+
+def test_tokens_rotated_during_a_sync_are_persisted_and_the_next_run_uses_them(hub, server) -> None:  # noqa: ANN001
+    hub.accounts.add("s2", "shopee", "Shopee", server.url, server.app.demo_credentials(), history_days=60)
+    for _ in range(2):  # the second refresh needs the refresh token the first one stored
+        server.app.expire_tokens()
+        run = hub.engine.run(SyncRequest("s2"))
+        assert run.status == "completed"
+        stored = hub.accounts.credentials("s2")
+        assert stored["refresh_token"] == server.app.demo_credentials()["refresh_token"]
+        assert stored["access_token"] == server.app.demo_credentials()["access_token"]
+    assert server.stats.snapshot()["by_path"][api.REFRESH] == 2
+    assert hub.accounts.get("s2").status == "active"
