@@ -200,14 +200,15 @@ def _sync_direct(hub, requests) -> list[dict[str, Any]]:  # noqa: ANN001
 
     rows = []
     for request in requests:
+        row = {"account": request.account_id, "channel": hub.accounts.get(request.account_id).channel, "job": request.job}
         try:
             with AccountLock(hub.db, request.account_id):
                 summary = hub.engine.run(request, on_step=_progress_printer(request.account_id))
             rows.append(summary.as_row())
         except SyncAlreadyRunning as exc:
-            rows.append({"account": request.account_id, "job": request.job, "status": "skipped", "error": str(exc)})
+            rows.append({**row, "status": "skipped", "error": str(exc)})
         except Exception as exc:  # noqa: BLE001 - one account's failure is reported, the rest go on
-            rows.append({"account": request.account_id, "job": request.job, "status": "failed", "error": f"{type(exc).__name__}: {exc}"})
+            rows.append({**row, "status": "failed", "error": f"{type(exc).__name__}: {exc}"})
     return rows
 
 

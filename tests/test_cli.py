@@ -100,3 +100,20 @@ def test_a_shopee_sandbox_account_syncs_and_a_resync_names_unknown_order_numbers
         assert main(["sync", "toko-s", "--direct", "--orders", f"{known},240101NOSUCH01"]) == 0
         out = capsys.readouterr().out
         assert "toko-s: not found at the channel: 240101NOSUCH01" in out and known not in out.split("not found")[1]
+
+
+def test_a_refused_credential_fails_the_sync_with_a_readable_row_and_no_secret(home, capsys) -> None:  # noqa: ANN001
+    from connectors._sandbox import SandboxServer
+    from connectors.shopee.sandbox import ShopeeSandbox
+
+    app = ShopeeSandbox(orders=5, seed=9)
+    with SandboxServer(app) as server:
+        creds = home / "shopee.json"
+        creds.write_text(json.dumps({**app.demo_credentials(), "partner_key": "shpk_canary_0042_wrong"}))
+        assert main(["accounts", "add", "shopee", "toko-x", "--base-url", server.url, "--credentials-file", str(creds)]) == 0
+        assert main(["sync", "toko-x", "--direct", "--json"]) == 1
+        captured = capsys.readouterr()
+        out = captured.out
+        [row] = json.loads(out[out.index("[") :])
+        assert (row["channel"], row["status"]) == ("shopee", "failed") and "error_sign" in row["error"]
+        assert "canary" not in captured.out + captured.err
