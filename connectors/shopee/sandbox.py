@@ -54,10 +54,8 @@ from __future__ import annotations
 
 import bisect
 import hashlib
-import heapq
 import hmac
 import random
-import threading
 import time
 import uuid
 from collections.abc import Callable, Iterable
@@ -66,6 +64,7 @@ from datetime import datetime, timezone
 from typing import Any
 
 from connectors._sandbox import Reply, Request, SandboxClock
+from connectors._sandbox.shop import SeededShop
 from connectors.shopee import api
 
 MINUTE, HOUR, DAY = 60, 3600, 86400
@@ -227,31 +226,26 @@ CORRUPTIONS: dict[str, Callable[[dict[str, Any]], Any]] = {
 }
 
 
-class ShopeeSandbox:
+class ShopeeSandbox(SeededShop):
     """A seeded Shopee shop behind the v2 order APIs; ``SandboxServer`` serves it."""
 
     channel = "shopee"
 
     def __init__(self, *, orders: int = 200, seed: int = 0, clock: SandboxClock | None = None) -> None:
-        self.clock = clock or SandboxClock()
+        super().__init__(clock)
         self.seed = seed
         self.partner_id = 2_001_000 + seed
         self.shop_id = 14_700_000 + seed
         self._partner_key = "shpk" + hashlib.sha256(f"partner-key:{seed}".encode()).hexdigest()[:60]
-        self._lock = threading.RLock()
         self._access: dict[str, float] = {}  # access token -> real expiry (epoch s)
         self._refresh: dict[str, float] = {}  # unused refresh tokens -> real expiry
         self._current = self._issue(time.time())
-        self._orders: dict[str, OrderState] = {}
         self._blueprints: dict[str, Blueprint] = {}
-        self._index: list[tuple[int, str]] = []  # (update_time, order_sn), sorted
         self._packages: dict[str, str] = {}  # package_number -> order_sn
-        self._due: list[tuple[int, str, int, str]] = []  # heap of (epoch, order_sn, plan, step)
-        self._now = int(self.clock.now())
         rng = random.Random(seed)
         for created in sorted(self._now - rng.randrange(HISTORY) for _ in range(orders)):
             self._create(created, index=False)
-        self._index = sorted((o.updated, o.sn) for o in self._orders.values())
+        self._build_index()
 
     def demo_credentials(self) -> dict[str, Any]:
         access, refresh = self._current
@@ -302,16 +296,6 @@ class ShopeeSandbox:
                         package["tracking_number"] = self._tracking(order)
                 out.append(body)
             return out
-
-    def admin(self, action: str, request: Request) -> Reply | None:
-        if action not in ("mutate", "corrupt"):
-            return None
-        body = request.json() or {}
-        if not isinstance(body, dict):
-            raise ValueError("expected a JSON object")
-        with self._lock:
-            self._advance()
-            return Reply(200, self._mutate(body) if action == "mutate" else self._corrupt(body))
 
     # -- auth -----------------------------------------------------------------------------------
     def _issue(self, now: float) -> tuple[str, str]:
@@ -433,14 +417,11 @@ class ShopeeSandbox:
         return self._blueprints[order.sn].tracking_number if order.awb else ""
 
     # -- time and data ------------------------------------------------------------------------
-    def _advance(self) -> None:
-        """Apply every scheduled step that the data clock has reached."""
-        self._now = max(self._now, int(self.clock.now()))
-        while self._due and self._due[0][0] <= self._now:
-            at, sn, plan, step = heapq.heappop(self._due)
-            order = self._orders[sn]
-            if plan == order.plan:
-                self._reindex(order, lambda o: o.apply(at, step, self._blueprints[sn].cod))
+    def _index_key(self, order: OrderState) -> tuple[int, str]:
+        return order.updated, order.sn
+
+    def _apply(self, order: OrderState, at: int, step: str) -> None:
+        order.apply(at, step, self._blueprints[order.sn].cod)
 
     def _create(self, created: int, *, index: bool = True) -> OrderState:
         number = len(self._orders)
@@ -449,13 +430,9 @@ class ShopeeSandbox:
         order = OrderState(number, sn, created, blueprint.cod)
         self._orders[sn], self._blueprints[sn] = order, blueprint
         self._packages[blueprint.package_number] = sn
-        for at, step in blueprint.steps:
-            if at <= max(self._now, created):
-                order.apply(at, step, blueprint.cod)
-            else:
-                heapq.heappush(self._due, (at, sn, order.plan, step))
+        self._schedule(sn, order, blueprint.steps, created)
         if index:
-            bisect.insort(self._index, (order.updated, sn))
+            self._add_to_index(order)
         return order
 
     def _order_sn(self, number: int, created: int) -> str:
@@ -466,11 +443,6 @@ class ShopeeSandbox:
             sn = day + "".join(rng.choice(ALPHABET) for _ in range(8))
             if sn not in self._orders:
                 return sn
-
-    def _reindex(self, order: OrderState, change: Callable[[OrderState], None]) -> None:
-        del self._index[bisect.bisect_left(self._index, (order.updated, order.sn))]
-        change(order)
-        bisect.insort(self._index, (order.updated, order.sn))
 
     def _mutate(self, body: dict[str, Any]) -> dict[str, Any]:
         at = self._now if body.get("at") is None else int(body["at"])

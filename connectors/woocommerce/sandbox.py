@@ -62,13 +62,10 @@ from __future__ import annotations
 import base64
 import bisect
 import hashlib
-import heapq
 import hmac
 import math
 import random
 import re
-import threading
-from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Any
@@ -76,6 +73,7 @@ from urllib.parse import urlencode
 from zoneinfo import ZoneInfo
 
 from connectors._sandbox import Reply, Request, SandboxClock
+from connectors._sandbox.shop import SeededShop
 
 SITE_URL = "https://toko-contoh.example"
 SITE_ZONE = ZoneInfo("Asia/Jakarta")
@@ -238,25 +236,20 @@ CORRUPTIONS = {
 }
 
 
-class WooCommerceSandbox:
+class WooCommerceSandbox(SeededShop):
     """A seeded shop behind ``GET /wp-json/wc/v3/orders``; ``SandboxServer`` serves it."""
 
     channel = "woocommerce"
 
     def __init__(self, *, orders: int = 200, seed: int = 0, clock: SandboxClock | None = None) -> None:
-        self.clock = clock or SandboxClock()
+        super().__init__(clock)
         self.seed = seed
         self._key = "ck_" + hashlib.sha1(f"woo-key:{seed}".encode()).hexdigest()
         self._secret = "cs_" + hashlib.sha1(f"woo-secret:{seed}".encode()).hexdigest()
-        self._lock = threading.RLock()
-        self._orders: dict[int, OrderState] = {}
-        self._index: list[tuple[int, int]] = []  # (modified, id) of non-trash orders, sorted
-        self._due: list[tuple[int, int, int, str]] = []  # heap of (epoch, id, plan, step)
-        self._now = int(self.clock.now())
         rng = random.Random(seed)
         for created in sorted(self._now - rng.randrange(HISTORY) for _ in range(orders)):
             self._create(created, index=False)
-        self._index = sorted((o.modified, o.id) for o in self._orders.values() if o.status != "trash")
+        self._build_index()
 
     def demo_credentials(self) -> dict[str, str]:
         return {"consumer_key": self._key, "consumer_secret": self._secret}
@@ -287,47 +280,22 @@ class WooCommerceSandbox:
             self._advance()
             return [self._render(self._orders[i]) for i in sorted(self._orders)]
 
-    def admin(self, action: str, request: Request) -> Reply | None:
-        if action not in ("mutate", "corrupt"):
-            return None
-        body = request.json() or {}
-        if not isinstance(body, dict):
-            raise ValueError("expected a JSON object")
-        with self._lock:
-            self._advance()
-            return Reply(200, self._mutate(body) if action == "mutate" else self._corrupt(body))
-
     # -- time ---------------------------------------------------------------------------------
-    def _advance(self) -> None:
-        """Apply every scheduled step that the data clock has reached."""
-        self._now = max(self._now, int(self.clock.now()))
-        while self._due and self._due[0][0] <= self._now:
-            at, order_id, plan, step = heapq.heappop(self._due)
-            order = self._orders[order_id]
-            if plan == order.plan:
-                self._reindex(order, lambda o: o.apply(at, step))
-
     def _create(self, created: int, *, index: bool = True) -> OrderState:
         order_id = FIRST_ID + len(self._orders)
         blueprint = Blueprint.make(self.seed, order_id, created)
         order = OrderState(order_id, created, blueprint.payment == "cod")
         self._orders[order_id] = order
-        for at, step in blueprint.steps:
-            if at <= max(self._now, created):
-                order.apply(at, step)
-            else:
-                heapq.heappush(self._due, (at, order_id, order.plan, step))
+        self._schedule(order_id, order, blueprint.steps, created)
         if index:
-            bisect.insort(self._index, (order.modified, order_id))
+            self._add_to_index(order)
         return order
 
-    def _reindex(self, order: OrderState, change: Callable[[OrderState], None]) -> None:
-        """Change an order and keep its ``(date_modified, id)`` key in the index in step."""
-        if order.status != "trash":
-            del self._index[bisect.bisect_left(self._index, (order.modified, order.id))]
-        change(order)
-        if order.status != "trash":
-            bisect.insort(self._index, (order.modified, order.id))
+    def _index_key(self, order: OrderState) -> tuple[int, int] | None:
+        return None if order.status == "trash" else (order.modified, order.id)  # trash is never listed
+
+    def _apply(self, order: OrderState, at: int, step: str) -> None:
+        order.apply(at, step)
 
     # -- auth -----------------------------------------------------------------------------------
     def _authenticate(self, request: Request) -> str | None:

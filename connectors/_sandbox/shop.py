@@ -1,0 +1,91 @@
+"""What every seeded sandbox shop shares: orders whose life cycles play out on the data
+clock, an index sorted by (update time, id) for listings, and the admin actions.
+
+A channel's sandbox subclasses ``SeededShop`` and supplies:
+
+- ``_index_key(order)``: the order's index key ``(update time, id)``, or None to keep it out of
+  listings (WooCommerce's trash);
+- ``_apply(order, at, step)``: carry out one scheduled step of its life cycle;
+- ``_mutate(body)`` and ``_corrupt(body)``: the ``mutate``/``corrupt`` admin actions.
+
+Steps are a heap of ``(epoch, order id, plan, step)``; an admin override bumps the order's
+``plan`` so the steps it scheduled before go stale and are skipped.
+"""
+
+from __future__ import annotations
+
+import bisect
+import heapq
+import threading
+from collections.abc import Callable, Hashable, Iterable
+from typing import Any
+
+from connectors._sandbox.server import Reply, Request, SandboxClock
+
+
+class SeededShop:
+    def __init__(self, clock: SandboxClock | None) -> None:
+        self.clock = clock or SandboxClock()
+        self._lock = threading.RLock()
+        self._orders: dict[Hashable, Any] = {}
+        self._index: list[tuple[int, Hashable]] = []
+        self._due: list[tuple[int, Hashable, int, str]] = []
+        self._now = int(self.clock.now())
+
+    # -- supplied by the channel ----------------------------------------------------------
+    def _index_key(self, order: Any) -> tuple[int, Hashable] | None:
+        raise NotImplementedError
+
+    def _apply(self, order: Any, at: int, step: str) -> None:
+        raise NotImplementedError
+
+    def _mutate(self, body: dict[str, Any]) -> dict[str, Any]:
+        raise NotImplementedError
+
+    def _corrupt(self, body: dict[str, Any]) -> dict[str, Any]:
+        raise NotImplementedError
+
+    # -- shared ---------------------------------------------------------------------------
+    def admin(self, action: str, request: Request) -> Reply | None:
+        handlers = {"mutate": self._mutate, "corrupt": self._corrupt}
+        if action not in handlers:
+            return None
+        body = request.json() or {}
+        if not isinstance(body, dict):
+            raise ValueError("expected a JSON object")
+        with self._lock:
+            self._advance()
+            return Reply(200, handlers[action](body))
+
+    def _advance(self) -> None:
+        """Apply every scheduled step that the data clock has reached."""
+        self._now = max(self._now, int(self.clock.now()))
+        while self._due and self._due[0][0] <= self._now:
+            at, order_id, plan, step = heapq.heappop(self._due)
+            order = self._orders[order_id]
+            if plan == order.plan:
+                self._reindex(order, lambda o: self._apply(o, at, step))
+
+    def _schedule(self, order_id: Hashable, order: Any, steps: Iterable[tuple[int, str]], created: int) -> None:
+        """Play the steps already due (at creation or now, whichever is later); queue the rest."""
+        for at, step in steps:
+            if at <= max(self._now, created):
+                self._apply(order, at, step)
+            else:
+                heapq.heappush(self._due, (at, order_id, order.plan, step))
+
+    def _reindex(self, order: Any, change: Callable[[Any], None]) -> None:
+        """Change an order and keep its index key in step."""
+        key = self._index_key(order)
+        if key is not None:
+            del self._index[bisect.bisect_left(self._index, key)]
+        change(order)
+        self._add_to_index(order)
+
+    def _add_to_index(self, order: Any) -> None:
+        key = self._index_key(order)
+        if key is not None:
+            bisect.insort(self._index, key)
+
+    def _build_index(self) -> None:
+        self._index = sorted(k for o in self._orders.values() if (k := self._index_key(o)) is not None)
