@@ -278,32 +278,23 @@ def _shipment(package: Mapping[str, Any], i: int, order_sn: str, raw: Mapping[st
 
 
 def _returns(raw: Mapping[str, Any], order_sn: str, status: str, refused: bool, updated_at: datetime) -> tuple[Return, ...]:
+    """A refused COD parcel coming back, or a buyer's return request (details: returns API)."""
     if refused:
-        return (
-            Return(
-                external_id=f"{order_sn}-rts",
-                type=ReturnType.RETURN_TO_SENDER,
-                status=ReturnStatus.IN_TRANSIT,
-                raw_status=DELIVERY_FAILED,
-                reason=text_or_none(raw.get("cancel_reason")),
-                refund_amount=None,
-                return_shipping_cost=None,
-                items=(),
-                created_at=updated_at,
-            ),
-        )
-    if status == "TO_RETURN":
-        return (
-            Return(
-                external_id=f"{order_sn}-return",
-                type=ReturnType.BUYER_RETURN,
-                status=ReturnStatus.REQUESTED,
-                raw_status=status,
-                reason=None,
-                refund_amount=None,
-                return_shipping_cost=None,
-                items=(),
-                created_at=updated_at,
-            ),
-        )
-    return ()
+        suffix, kind, state, raw_status, reason = "rts", ReturnType.RETURN_TO_SENDER, ReturnStatus.IN_TRANSIT, DELIVERY_FAILED, text_or_none(raw.get("cancel_reason"))
+    elif status == "TO_RETURN":
+        suffix, kind, state, raw_status, reason = "return", ReturnType.BUYER_RETURN, ReturnStatus.REQUESTED, status, None
+    else:
+        return ()
+    return (
+        Return(
+            external_id=f"{order_sn}-{suffix}",
+            type=kind,
+            status=state,
+            raw_status=raw_status,
+            reason=reason,
+            refund_amount=None,
+            return_shipping_cost=None,
+            items=(),
+            created_at=updated_at,
+        ),
+    )

@@ -246,6 +246,13 @@ class ShopeeSandbox(SeededShop):
         for created in sorted(self._now - rng.randrange(HISTORY) for _ in range(orders)):
             self._create(created, index=False)
         self._build_index()
+        self._routes = {
+            api.ORDER_LIST: ("GET", self._order_list),
+            api.ORDER_DETAIL: ("GET", self._order_detail),
+            api.MASS_TRACKING: ("POST", self._mass_tracking),
+            api.SHOP_INFO: ("GET", self._shop_info),
+            api.REFRESH: ("POST", self._refresh_token),
+        }
 
     def demo_credentials(self) -> dict[str, Any]:
         access, refresh = self._current
@@ -258,16 +265,9 @@ class ShopeeSandbox(SeededShop):
 
     # -- SandboxApp -------------------------------------------------------------------------
     def handle(self, request: Request) -> Reply:
-        routes = {
-            api.ORDER_LIST: ("GET", self._order_list),
-            api.ORDER_DETAIL: ("GET", self._order_detail),
-            api.MASS_TRACKING: ("POST", self._mass_tracking),
-            api.SHOP_INFO: ("GET", self._shop_info),
-            api.REFRESH: ("POST", self._refresh_token),
-        }
         with self._lock:
             self._advance()
-            route = routes.get(request.path.rstrip("/"))
+            route = self._routes.get(request.path.rstrip("/"))
             if route is None or route[0] != request.method:
                 return Reply(404, _envelope("error_not_found", "Wrong path or method."))
             refused = self._authenticate(request)
