@@ -14,6 +14,13 @@ Example (the whole surface the engine uses)::
     for page in source.orders_by_id(["2404098R48U37H"]):
         page.missing     # ids the channel does not know
 
+Rate limits: a connector *declares* its channel's request budget per account
+(``rate_limit``, e.g. ``RateLimit(per_second=10, burst=1)``) and takes a ``bucket=``
+argument; the engine builds one ``TokenBucket`` per account from the declaration, keeps it
+for its lifetime and hands it to every connector it builds for that account, so
+consecutive steps and parallel runs of one account share one budget while other
+accounts keep their own.
+
 Resumption rule: ``order_pages(window, page.position)`` must continue with the records
 after ``page`` without skipping any record whose update time lies inside the window and
 that did not change meanwhile. The engine commits ``page.position`` in the same
@@ -64,6 +71,34 @@ class Window:
 
 
 @dataclass(frozen=True, slots=True)
+class RateLimit:
+    """An account's request budget: a sustained rate and how many requests may burst.
+
+    A bucket allows at most ``burst + per_second * T`` requests in any T seconds, so a
+    server that counts requests per fixed second is never exceeded with ``burst=1``.
+    """
+
+    per_second: float
+    burst: float = 1.0
+
+    def __post_init__(self) -> None:
+        if not self.per_second > 0 or not self.burst >= 1:
+            raise ValueError("a rate limit needs per_second > 0 and burst >= 1")
+
+    @classmethod
+    def parse(cls, text: str) -> "RateLimit | None":
+        """``"10"`` (10/s, burst 1), ``"10:5"`` (burst 5) or ``"off"`` (None: unlimited)."""
+        text = text.strip().lower()
+        if text in ("off", "none", "unlimited"):
+            return None
+        rate, _, burst = text.partition(":")
+        try:
+            return cls(float(rate), float(burst) if burst else 1.0)
+        except ValueError:
+            raise ValueError(f"rate limit {text!r}: expected RATE, RATE:BURST or off") from None
+
+
+@dataclass(frozen=True, slots=True)
 class Page:
     records: Sequence[Mapping[str, Any]]
     position: Position | None  # None: this was the window's last page
@@ -78,6 +113,7 @@ class OrderSource(Protocol):
     channel: ClassVar[str]
     max_window: ClassVar[timedelta | None]  # the API's longest allowed time range
     lookback: ClassVar[timedelta]  # overlap re-read at the start of each incremental run
+    rate_limit: ClassVar[RateLimit | None]  # the channel's budget per account; None: unlimited
 
     def check(self) -> None:
         """Make one cheap authenticated call; raise CredentialError if refused."""

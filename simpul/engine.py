@@ -23,6 +23,7 @@ The engine never branches on a channel: it only calls the connector contract
 from __future__ import annotations
 
 import logging
+import threading
 import uuid
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -32,7 +33,8 @@ from typing import Any
 import sqlalchemy as sa
 
 from connectors._http.errors import CredentialError
-from connectors.contract import OrderSource, Page, Window
+from connectors._http.ratelimit import TokenBucket, Unlimited
+from connectors.contract import OrderSource, Page, RateLimit, Window
 from simpul import audit, store
 from simpul.accounts import AccountInfo, Accounts
 from simpul.canonical import FulfillmentStatus, MappingError, OrderBundle
@@ -140,23 +142,48 @@ class Engine:
         actor: str = "engine",
         clock: Callable[[], datetime] = utcnow,
         connector_options: Mapping[str, Any] | None = None,
+        rate_limits: Mapping[str, RateLimit | None] | None = None,
     ) -> None:
+        """``rate_limits`` overrides the budgets connectors declare, by channel name or
+        ``"*"`` for every channel (a None value: unlimited); tests and benchmarks use it."""
         self.db = db
         self.accounts = accounts
         self.actor = actor
         self.clock = clock
         self.connector_options = dict(connector_options or {})
+        self.rate_limits = dict(rate_limits or {})
+        self._buckets: dict[str, TokenBucket | Unlimited] = {}
+        self._buckets_lock = threading.Lock()
 
     # -- building blocks ------------------------------------------------------------------
     def connector(self, account: AccountInfo, run_id: str | None = None) -> OrderSource:
         """The account's connector, with rotated tokens persisted the moment they arrive."""
         cls = get_channel(account.channel).connector_class()
+        options = {"bucket": self.bucket(account), **self.connector_options}
         return cls(
             account.base_url,
             self.accounts.credentials(account.id),
             on_credentials=lambda values: self.accounts.save_credentials(account.id, values, run_id=run_id),
-            **self.connector_options,
+            **options,
         )
+
+    def rate_limit(self, channel: str) -> RateLimit | None:
+        """The budget per account of ``channel``: an override, else what its connector declares."""
+        for key in (channel, "*"):
+            if key in self.rate_limits:
+                return self.rate_limits[key]
+        return getattr(get_channel(channel).connector_class(), "rate_limit", None)
+
+    def bucket(self, account: AccountInfo) -> TokenBucket | Unlimited:
+        """The account's token bucket, one per account for the engine's lifetime: every step
+        and run of the account draws from it, and no other account does."""
+        with self._buckets_lock:
+            found = self._buckets.get(account.id)
+            if found is None:
+                limit = self.rate_limit(account.channel)
+                found = Unlimited() if limit is None else TokenBucket(limit.per_second, limit.burst)
+                self._buckets[account.id] = found
+            return found
 
     # -- planning -----------------------------------------------------------------------
     def plan(self, request: SyncRequest, run_id: str) -> dict[str, Any]:

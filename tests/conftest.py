@@ -17,6 +17,9 @@ import sqlalchemy as sa
 
 os.environ.setdefault("DO_NOT_TRACK", "1")
 os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
+# Sandboxes answer at once; the channels' real budgets (10 req/s) would only slow the suite
+# down. Also reaches flows and `simpul` subprocesses. tests/test_rate_limits.py covers them.
+os.environ.setdefault("SIMPUL_RATE_LIMITS", "*=off")
 
 from simpul.accounts import Accounts  # noqa: E402
 from simpul.channels import CHANNELS, Channel  # noqa: E402
@@ -90,7 +93,7 @@ def keyring() -> KeyRing:
 def hub(db, keyring) -> Hub:  # noqa: ANN001
     vault = Vault(keyring)
     accounts = Accounts(db, vault, actor="test")
-    return Hub(db, vault, accounts, Engine(db, accounts, actor="test"))
+    return Hub(db, vault, accounts, Engine(db, accounts, actor="test", rate_limits={"*": None}))
 
 
 @pytest.fixture

@@ -43,6 +43,13 @@ second, restarting cannot move forward, so the walk follows ``next_cursor`` from
 same second. Residual risk: while more than 100 orders share one second, one of them
 changing mid-walk can still shift another past us.
 
+Rate limit: Shopee publishes no number ([S8]: every API page's ``rate_limit`` is
+``[0,0,0]``; only the short-window ``error_rate_limit`` and the daily ``error_limit``
+exist). We assume 10 requests/s per shop, burst 1 (a fifth of the 50 QPS per API that
+TikTok Shop documents for the same kind of seller API), which syncs ~250 orders/s (a list
+page costs ~4 calls); ``error_rate_limit`` is still retried with backoff if the real
+budget is lower. Override with ``SIMPUL_RATE_LIMITS=shopee=RATE[:BURST]``.
+
 Errors (HTTP status of errors is undocumented; the envelope decides): ``error_auth``
 (an expired or revoked access token) refreshes once and retries, and is a credential
 error if it persists; ``error_sign``, ``refresh_token_expired`` and the other
@@ -77,7 +84,7 @@ from connectors._http import (
     Unlimited,
 )
 from connectors._http.urls import require_https
-from connectors.contract import CredentialSink, Page, Position, Window
+from connectors.contract import CredentialSink, Page, Position, RateLimit, Window
 from connectors.shopee import api
 
 POLICY = {
@@ -150,6 +157,7 @@ class ShopeeConnector:
     channel: ClassVar[str] = "shopee"
     max_window: ClassVar[timedelta | None] = timedelta(seconds=api.MAX_RANGE_SECONDS)
     lookback: ClassVar[timedelta] = timedelta(minutes=10)
+    rate_limit: ClassVar[RateLimit | None] = RateLimit(per_second=10)  # assumed, see the module docstring
 
     def __init__(
         self,

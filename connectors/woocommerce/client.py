@@ -52,6 +52,10 @@ Where the sources are silent, we assume:
   honouring ``Retry-After``; 401/403 (and the two auth codes above) are a refused
   credential, never retried; ``rest_invalid_param``, ``rest_no_route`` and other 4xx fail;
 - consumer keys do not rotate, so ``on_credentials`` is never called;
+- ``rate_limit`` is 5 requests/s per shop, burst 1: core WooCommerce publishes no limit,
+  but the API is the shop's own PHP server (a page of 100 orders costs it a good fraction
+  of a second) and hosts and WAFs throttle well below what a loop could send, so we stay
+  polite; an operator raises it with ``SIMPUL_RATE_LIMITS=woocommerce=RATE[:BURST]``;
 - ``max_window`` is None: the API has no range limit and keyset restarts keep every
   query at page 1, so no chunking is needed; ``lookback`` of 10 minutes covers a save
   whose ``date_modified`` was stamped before a slow request committed.
@@ -84,7 +88,7 @@ from connectors._http import (
     Unlimited,
 )
 from connectors._http.urls import require_https
-from connectors.contract import CredentialSink, Page, Position, Window
+from connectors.contract import CredentialSink, Page, Position, RateLimit, Window
 
 ORDERS = "/wp-json/wc/v3/orders"
 PER_PAGE = 100  # the API's maximum
@@ -113,6 +117,7 @@ class WooCommerceConnector:
     channel: ClassVar[str] = "woocommerce"
     max_window: ClassVar[timedelta | None] = None
     lookback: ClassVar[timedelta] = timedelta(minutes=10)
+    rate_limit: ClassVar[RateLimit | None] = RateLimit(per_second=5)  # assumed, see the module docstring
 
     def __init__(
         self,
