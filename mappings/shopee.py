@@ -42,6 +42,7 @@ from typing import Any
 
 from mappings._common import ZERO, amount_or_zero, is_masked, list_field, mask_name, mask_phone, money, money_or_none, ref, text_or_none, utc_from_epoch
 from simpul.canonical import (
+    BuyerContact,
     FulfillmentStatus,
     MappingError,
     Order,
@@ -181,6 +182,7 @@ def map_order(raw: Mapping[str, Any]) -> OrderBundle:
         mapping_version=MAPPING_VERSION,
         payload_hash=content_hash(raw),
         raw=scrub(raw),
+        buyer=BuyerContact(name=name, phone=phone, street=text_or_none(address.get("full_address"))),
     )
 
 

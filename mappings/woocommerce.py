@@ -51,6 +51,7 @@ from typing import Any
 
 from mappings._common import ZERO, amount_or_zero, list_field, mask_name, mask_phone, money, ref, text_or_none, utc_from_iso
 from simpul.canonical import (
+    BuyerContact,
     FulfillmentStatus,
     MappingError,
     Order,
@@ -166,6 +167,7 @@ def map_order(raw: Mapping[str, Any]) -> OrderBundle:
         mapping_version=MAPPING_VERSION,
         payload_hash=content_hash(raw),
         raw=scrub(raw),
+        buyer=_buyer(raw, buyer, ship_to),
     )
 
 
@@ -350,6 +352,16 @@ def _ship_to(raw: Mapping[str, Any]) -> Mapping[str, Any]:
     if any(text_or_none(shipping.get(k)) for k in ("city", "state", "postcode", "country")):
         return shipping
     return _address(raw, "billing")
+
+
+def _buyer(raw: Mapping[str, Any], billing: Mapping[str, Any], ship_to: Mapping[str, Any]) -> BuyerContact:
+    street = ", ".join(p for p in (text_or_none(ship_to.get(k)) for k in ("address_1", "address_2")) if p) or None
+    return BuyerContact(
+        name=_full_name(billing) or _full_name(ship_to),
+        phone=text_or_none(billing.get("phone")) or text_or_none(_address(raw, "shipping").get("phone")),
+        email=text_or_none(billing.get("email")),
+        street=street,
+    )
 
 
 def _full_name(address: Mapping[str, Any]) -> str | None:

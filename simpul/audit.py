@@ -6,6 +6,12 @@ the chain at that entry, and ``verify`` names the first broken ``seq``. The sing
 ``audit_head`` table holds the newest ``(seq, hash)``: appenders lock it, so concurrent
 writers still form one linear chain, and a cut-off tail no longer matches the head.
 
+The table refuses UPDATE and DELETE (triggers, migration 0002). Someone who can drop the
+triggers could still rebuild the whole chain and its head; an *anchor* (``anchor``) is a
+checkpoint ``(seq, hash)`` signed with a hub key and kept outside the database, and
+``verify_anchor`` shows that the chain still passes through it: a truncated tail or a
+rebuilt chain no longer does, and a forged anchor fails its signature.
+
 Summaries are small JSON objects of statuses, versions and counts. WARNING - never put
 buyer names, phones, addresses or any secret in a summary.
 """
@@ -13,6 +19,7 @@ buyer names, phones, addresses or any secret in a summary.
 from __future__ import annotations
 
 import hashlib
+import hmac
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timezone
@@ -102,10 +109,14 @@ class Verdict:
     entries: int
     first_broken_seq: int | None = None
     problem: str | None = None
+    anchor_seq: int | None = None  # set when the chain was checked against an anchor
 
     def __str__(self) -> str:
         if self.ok:
-            return f"audit log OK: {self.entries} entries, chain intact"
+            through = f", passes through the anchor at seq {self.anchor_seq}" if self.anchor_seq is not None else ""
+            return f"audit log OK: {self.entries} entries, chain intact{through}"
+        if self.first_broken_seq is None:
+            return f"audit log check FAILED: {self.problem}"
         return f"audit log BROKEN at seq {self.first_broken_seq}: {self.problem}"
 
 
@@ -144,3 +155,42 @@ def entries(conn: Connection, *, run_id: str | None = None, action_prefix: str |
     if action_prefix is not None:
         query = query.where(_log.c.action.startswith(action_prefix))
     return conn.execute(query).mappings().all()
+
+
+# -- anchors ------------------------------------------------------------------------------
+ANCHOR_FORMAT = "simpul-audit-anchor/1"
+
+
+def _anchor_mac(key: bytes, seq: int, head_hash: str, ts: str) -> str:
+    message = f"{ANCHOR_FORMAT}|{seq}|{head_hash}|{ts}".encode()
+    return hmac.new(key, message, hashlib.sha256).hexdigest()
+
+
+def anchor(conn: Connection, key: bytes, *, now: datetime | None = None) -> dict[str, Any]:
+    """A signed checkpoint of the current head, to be stored outside the database."""
+    seq, head_hash = conn.execute(sa.select(_head.c.seq, _head.c.hash).where(_head.c.id == 1)).one()
+    ts = _now_text(now)
+    return {"format": ANCHOR_FORMAT, "seq": seq, "hash": head_hash, "ts": ts, "mac": _anchor_mac(key, seq, head_hash, ts)}
+
+
+def verify_anchor(conn: Connection, key: bytes, checkpoint: Mapping[str, Any]) -> Verdict:
+    """The chain verifies *and* still passes through the signed checkpoint."""
+    try:
+        seq, head_hash, ts, mac = int(checkpoint["seq"]), str(checkpoint["hash"]), str(checkpoint["ts"]), str(checkpoint["mac"])
+        if checkpoint.get("format") != ANCHOR_FORMAT:
+            raise ValueError(checkpoint.get("format"))
+    except (KeyError, TypeError, ValueError):
+        return Verdict(False, 0, None, f"the anchor is not a {ANCHOR_FORMAT} file")
+    if not hmac.compare_digest(mac, _anchor_mac(key, seq, head_hash, ts)):
+        return Verdict(False, 0, None, "the anchor's signature does not match (forged, edited, or signed by another hub)")
+    verdict = verify(conn)
+    if not verdict.ok:
+        return verdict
+    if seq == 0:
+        return Verdict(True, verdict.entries, anchor_seq=0)
+    row = conn.execute(sa.select(_log.c.hash).where(_log.c.seq == seq)).scalar_one_or_none()
+    if row is None:
+        return Verdict(False, verdict.entries, verdict.entries + 1, f"the log ends at seq {verdict.entries} but the anchor of {ts} covers seq {seq} (entries removed from the end)")
+    if row != head_hash:
+        return Verdict(False, verdict.entries, seq, f"entry {seq} differs from the anchor of {ts} (the chain was rebuilt)")
+    return Verdict(True, verdict.entries, anchor_seq=seq)

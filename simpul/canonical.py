@@ -170,6 +170,26 @@ class Order:
 
 
 @dataclass(frozen=True, slots=True)
+class BuyerContact:
+    """The buyer as the channel sent it, plain text. Never stored or logged as is.
+
+    The engine seals it with the vault (``buyer_contact`` column) and keeps only keyed
+    HMAC tokens of the phone and e-mail for matching (``simpul.pii``).
+    """
+
+    name: str | None = None
+    phone: str | None = None
+    email: str | None = None
+    street: str | None = None
+
+    def __repr__(self) -> str:  # a stray print or traceback must not show the buyer
+        return "BuyerContact(<redacted>)"
+
+    def is_empty(self) -> bool:
+        return not (self.name or self.phone or self.email or self.street)
+
+
+@dataclass(frozen=True, slots=True)
 class OrderBundle:
     """Everything one raw order payload maps to."""
 
@@ -181,6 +201,7 @@ class OrderBundle:
     mapping_version: str = ""
     payload_hash: str = ""
     raw: dict = field(default_factory=dict, compare=False, repr=False)  # scrubbed raw
+    buyer: BuyerContact | None = field(default=None, repr=False)  # plain: sealed before storing
 
 
 class MappingError(ValueError):

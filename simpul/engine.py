@@ -35,13 +35,14 @@ import sqlalchemy as sa
 from connectors._http.errors import CredentialError
 from connectors._http.ratelimit import TokenBucket, Unlimited
 from connectors.contract import OrderSource, Page, RateLimit, Window
-from simpul import audit, store
+from simpul import audit, keys, store
 from simpul.accounts import AccountInfo, Accounts
 from simpul.canonical import FulfillmentStatus, MappingError, OrderBundle
 from simpul.channels import get_channel
 from simpul.db import Database
 from simpul.jsoncodec import content_hash, dumps, loads
 from simpul.model import Order, Shipment, SyncRun
+from simpul.pii import BuyerVault
 
 log = logging.getLogger("simpul.engine")
 
@@ -154,6 +155,15 @@ class Engine:
         self.rate_limits = dict(rate_limits or {})
         self._buckets: dict[str, TokenBucket | Unlimited] = {}
         self._buckets_lock = threading.Lock()
+        self._buyers: BuyerVault | None = None
+
+    @property
+    def buyers(self) -> BuyerVault:
+        """Seals buyer contacts; the pepper is read (or created) once per engine."""
+        if self._buyers is None:
+            vault = self.accounts.vault
+            self._buyers = BuyerVault(vault, keys.hub_secret(self.db, vault, keys.PII_PEPPER))
+        return self._buyers
 
     # -- building blocks ------------------------------------------------------------------
     def connector(self, account: AccountInfo, run_id: str | None = None) -> OrderSource:
@@ -347,6 +357,7 @@ class Engine:
             actor=self.actor,
             now=now,
             mapping_version=mapping.MAPPING_VERSION,
+            buyer_columns=self.buyers.columns,
         )
         done = state["phase"] == "done"
         with self.db.begin() as conn:

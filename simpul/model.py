@@ -81,7 +81,7 @@ class Account(SQLModel, table=True):
     channel: str = Field(max_length=32, index=True)
     name: str = Field(max_length=200)
     base_url: str = Field(max_length=500)
-    status: str = Field(default="active", max_length=32)  # active | credential_error | disabled
+    status: str = Field(default="active", max_length=32)  # active | credential_error | refresh_failed | disabled
     status_reason: str | None = Field(default=None, max_length=500)
     history_days: int = Field(default=30)  # how far back the first sync reaches
     created_at: datetime
@@ -97,6 +97,21 @@ class Credential(SQLModel, table=True):
     key_id: str = Field(max_length=64)
     envelope: str = Field(sa_type=sa.Text)
     updated_at: datetime
+    # When the tokens inside stop working (not secret; shown by `simpul accounts list`).
+    access_expires_at: datetime | None = None
+    refresh_expires_at: datetime | None = None
+    authorization_expires_at: datetime | None = None  # the seller's grant, as the channel announces it
+
+
+class VaultSecret(SQLModel, table=True):
+    """A hub-wide secret (the buyer-matching pepper, the audit-anchor key), sealed by the vault."""
+
+    __tablename__ = "vault_secret"
+
+    name: str = Field(primary_key=True, max_length=64)
+    key_id: str = Field(max_length=64)
+    envelope: str = Field(sa_type=sa.Text)
+    created_at: datetime
 
 
 # -- canonical orders --------------------------------------------------------------------
@@ -130,6 +145,13 @@ class Order(SQLModel, table=True):
     buyer_name_masked: str | None = Field(default=None, max_length=200)
     buyer_phone_masked: str | None = Field(default=None, max_length=50)
     buyer_is_masked: bool = False
+    # Buyer contact (name, phone, e-mail, street) only as a vault envelope bound to this
+    # order, plus keyed HMAC tokens of the normalised phone and e-mail for matching.
+    buyer_contact: str | None = Field(default=None, sa_type=sa.Text)
+    buyer_key_id: str | None = Field(default=None, max_length=64)
+    buyer_phone_token: str | None = Field(default=None, max_length=64, index=True)
+    buyer_email_token: str | None = Field(default=None, max_length=64, index=True)
+    pii_purged_at: datetime | None = None
     ship_city: str | None = Field(default=None, max_length=200)
     ship_region: str | None = Field(default=None, max_length=200)
     ship_postcode: str | None = Field(default=None, max_length=20)

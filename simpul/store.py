@@ -18,7 +18,7 @@ measured ~27x slower: shared/reference/prefect_stack.md §6).
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, fields
 from datetime import datetime
 from typing import Any
@@ -100,6 +100,9 @@ class WriteContext:
     now: datetime
     mapping_version: str
     audit_events: list[audit.Event] = field(default_factory=list)
+    # (account, order number, buyer) -> the order's sealed PII columns (simpul.pii);
+    # None stores no buyer contact at all.
+    buyer_columns: Callable[[str, str, canonical.BuyerContact | None], Mapping[str, Any]] | None = None
 
 
 def _insert(conn: Connection, table: sa.Table):  # noqa: ANN202 - dialect insert construct
@@ -120,7 +123,12 @@ def _order_row(bundle: canonical.OrderBundle, ctx: WriteContext) -> dict[str, An
         payload_hash=bundle.payload_hash,
         mapping_version=bundle.mapping_version or ctx.mapping_version,
         written_at=ctx.now,
+        pii_purged_at=None,
     )
+    if ctx.buyer_columns is not None:
+        row.update(ctx.buyer_columns(ctx.account_id, o.external_id, bundle.buyer))
+    else:
+        row.update(buyer_contact=None, buyer_key_id=None, buyer_phone_token=None, buyer_email_token=None)
     return row
 
 

@@ -1,25 +1,34 @@
-"""Envelope encryption of credentials (AES-GCM), keyed by a local key ring.
+"""Envelope encryption (AES-GCM) under a rotatable key ring.
 
-Each credential set is encrypted with its own random data key (DEK); the DEK is wrapped
-by the key ring's active key-encryption key (KEK). Both layers bind the account id as
-associated data, so a ciphertext copied onto another account fails to decrypt. The
-envelope records the KEK id, so old envelopes stay readable after a new key is added.
+Each secret is encrypted with its own random data key (DEK); the DEK is wrapped by one of
+the ring's key-encryption keys (KEKs). The envelope names its KEK (``kid``, e.g. ``k2``:
+the key's version) and its format version. Both layers bind a *context* as associated
+data (``simpul:credential:<account>``, ``simpul:buyer:<account>:<order>``), so a
+ciphertext copied onto another row fails to decrypt. Rotation *rewraps*: the DEK is
+unwrapped with the old KEK and wrapped with the active one; the ciphertext itself never
+passes through plaintext (Vault transit's rewrap, MultiFernet's rotate).
 
-Key ring: ``SIMPUL_MASTER_KEY`` (base64 of 32 bytes; for several workers sharing one key),
-else the file ``SIMPUL_KEYRING`` (default ``secrets/keyring.json`` under the project,
-created with mode 0600 on first use).
+Key ring, first match wins:
 
-WARNING - decrypted values must only ever reach a connector's constructor.
+- ``SIMPUL_MASTER_KEY``: ``<base64 of 32 bytes>`` (one key, id ``env``) or
+  ``k2:<base64>,k1:<base64>`` (the first is active). For several workers sharing keys;
+  rotation means putting the new key first everywhere, then ``simpul keys rotate``.
+- the file ``SIMPUL_KEYRING`` (default ``secrets/keyring.json`` under the project),
+  created with mode 0600 on first use; ``simpul keys rotate`` adds keys to it.
+
+WARNING - decrypted credentials must only ever reach a connector's constructor.
 """
 
 from __future__ import annotations
 
 import base64
+import binascii
 import json
 import os
+import re
 import secrets as std_secrets
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -27,6 +36,7 @@ from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
 ENVELOPE_VERSION = 1
+_KID = re.compile(r"^[A-Za-z0-9_.-]{1,32}$")
 
 
 class VaultError(Exception):
@@ -38,86 +48,176 @@ def _b64(data: bytes) -> str:
 
 
 def _unb64(text: str) -> bytes:
-    return base64.b64decode(text.encode())
+    return base64.b64decode(text.encode(), validate=True)
 
 
 def default_keyring_path() -> Path:
     return Path(os.environ.get("SIMPUL_KEYRING") or Path.cwd() / "secrets" / "keyring.json")
 
 
+def _parse_env_keys(text: str) -> tuple[str, dict[str, bytes]]:
+    """``<b64>`` or ``kid:<b64>,kid:<b64>`` (first active) -> (active, keys)."""
+    items = [part.strip() for part in text.split(",") if part.strip()]
+    keys: dict[str, bytes] = {}
+    for item in items:
+        kid, sep, material = item.partition(":")
+        if not sep:
+            kid, material = "env", item
+        if not _KID.match(kid):
+            raise VaultError("SIMPUL_MASTER_KEY: key ids are letters, digits, '.', '_' or '-'")
+        try:
+            key = _unb64(material)
+        except (ValueError, binascii.Error):
+            raise VaultError(f"SIMPUL_MASTER_KEY: key {kid!r} is not base64") from None
+        if len(key) != 32:
+            raise VaultError(f"SIMPUL_MASTER_KEY: key {kid!r} must be 32 bytes (base64-encoded)")
+        keys[kid] = key
+    if not keys:
+        raise VaultError("SIMPUL_MASTER_KEY is empty")
+    return next(iter(keys)), keys
+
+
 @dataclass(frozen=True)
 class KeyRing:
+    """The KEKs by id, which one wraps new data keys, and where the ring is kept."""
+
     active: str
     keys: Mapping[str, bytes]
+    path: Path | None = field(default=None, compare=False)  # None: from the environment
+    rotating: bool = False  # a rotation added ``active`` and has not finished rewrapping
+
+    def __post_init__(self) -> None:
+        if self.active not in self.keys:
+            raise VaultError(f"the key ring's active key {self.active!r} is not in it")
+
+    @property
+    def source(self) -> str:
+        return "SIMPUL_MASTER_KEY" if self.path is None else str(self.path)
 
     @classmethod
     def load(cls, path: Path | None = None, *, create: bool = True) -> "KeyRing":
-        env_key = os.environ.get("SIMPUL_MASTER_KEY")
-        if env_key:
-            try:
-                key = _unb64(env_key)
-            except ValueError:
-                raise VaultError("SIMPUL_MASTER_KEY is not base64") from None
-            if len(key) != 32:
-                raise VaultError("SIMPUL_MASTER_KEY must be 32 bytes (base64-encoded)")
-            return cls(active="env", keys={"env": key})
+        env_keys = os.environ.get("SIMPUL_MASTER_KEY")
+        if env_keys and path is None:
+            active, keys = _parse_env_keys(env_keys)
+            return cls(active=active, keys=keys)
         path = path or default_keyring_path()
         if not path.exists():
             if not create:
                 raise VaultError(f"no key ring at {path}; set SIMPUL_KEYRING or SIMPUL_MASTER_KEY")
-            ring = cls(active="k1", keys={"k1": AESGCM.generate_key(bit_length=256)})
-            ring.save(path)
+            ring = cls(active="k1", keys={"k1": AESGCM.generate_key(bit_length=256)}, path=path)
+            ring.save()
             return ring
         try:
             data = json.loads(path.read_text())
-            return cls(active=data["active"], keys={kid: _unb64(k) for kid, k in data["keys"].items()})
-        except (OSError, ValueError, KeyError) as exc:
+            keys = {kid: _unb64(k) for kid, k in data["keys"].items()}
+            return cls(active=data["active"], keys=keys, path=path, rotating=bool(data.get("rotating")))
+        except (OSError, ValueError, KeyError, TypeError, binascii.Error) as exc:
             raise VaultError(f"key ring at {path} is unreadable ({type(exc).__name__})") from None
 
-    def save(self, path: Path) -> None:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_suffix(".tmp")
+    def save(self) -> None:
+        """Write the ring atomically (temp file, fsync, rename), readable by its owner only."""
+        if self.path is None:
+            raise VaultError("the key ring comes from SIMPUL_MASTER_KEY: change that variable instead")
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = self.path.with_suffix(".tmp")
         fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
         with os.fdopen(fd, "w") as fh:
-            json.dump({"active": self.active, "keys": {k: _b64(v) for k, v in self.keys.items()}}, fh)
-        os.replace(tmp, path)
+            json.dump({"active": self.active, "rotating": self.rotating, "keys": {k: _b64(v) for k, v in self.keys.items()}}, fh)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, self.path)
+
+    def with_new_key(self) -> "KeyRing":
+        """A ring with one more key, made active (``k<n+1>``), marked as rotating."""
+        numbers = [int(k[1:]) for k in self.keys if re.fullmatch(r"k\d+", k)]
+        kid = f"k{max(numbers, default=0) + 1}"
+        return replace(self, active=kid, keys={**self.keys, kid: AESGCM.generate_key(bit_length=256)}, rotating=True)
+
+    def without(self, kids: set[str]) -> "KeyRing":
+        if self.active in kids:
+            raise VaultError(f"cannot retire the active key {self.active!r}")
+        return replace(self, keys={k: v for k, v in self.keys.items() if k not in kids})
 
 
 class Vault:
+    """Seal and open envelopes under a key ring. Stateless apart from the ring."""
+
     def __init__(self, ring: KeyRing) -> None:
         self.ring = ring
 
-    @staticmethod
-    def _aad(account_id: str) -> bytes:
-        return f"simpul:credential:{account_id}".encode()
-
-    def encrypt(self, account_id: str, values: Mapping[str, Any]) -> str:
-        aad = self._aad(account_id)
+    # -- generic envelopes --------------------------------------------------------------
+    def seal(self, context: str, plaintext: bytes) -> str:
+        aad = context.encode()
         dek = AESGCM.generate_key(bit_length=256)
         nonce = std_secrets.token_bytes(12)
-        ciphertext = AESGCM(dek).encrypt(nonce, json.dumps(dict(values)).encode(), aad)
+        ciphertext = AESGCM(dek).encrypt(nonce, plaintext, aad)
         kid = self.ring.active
-        wrap_nonce = std_secrets.token_bytes(12)
-        wrapped = AESGCM(self.ring.keys[kid]).encrypt(wrap_nonce, dek, kid.encode() + b"|" + aad)
-        return json.dumps({"v": ENVELOPE_VERSION, "kid": kid, "wdek": _b64(wrap_nonce + wrapped), "n": _b64(nonce), "ct": _b64(ciphertext)})
+        return json.dumps({"v": ENVELOPE_VERSION, "kid": kid, "wdek": self._wrap(kid, dek, aad), "n": _b64(nonce), "ct": _b64(ciphertext)})
+
+    def open(self, context: str, envelope: str) -> bytes:
+        data, kid = self._parse(context, envelope)
+        aad = context.encode()
+        dek = self._unwrap(context, kid, data, aad)
+        try:
+            return AESGCM(dek).decrypt(_unb64(data["n"]), _unb64(data["ct"]), aad)
+        except (InvalidTag, ValueError, KeyError, binascii.Error):
+            raise VaultError(f"{_what(context)} does not decrypt (wrong key, or not this row's)") from None
+
+    def rewrap(self, context: str, envelope: str) -> str:
+        """The same ciphertext with its data key wrapped by the active KEK (no plaintext)."""
+        data, kid = self._parse(context, envelope)
+        if kid == self.ring.active:
+            return envelope
+        aad = context.encode()
+        dek = self._unwrap(context, kid, data, aad)
+        return json.dumps({**data, "kid": self.ring.active, "wdek": self._wrap(self.ring.active, dek, aad)})
+
+    @staticmethod
+    def key_id_of(envelope: str) -> str:
+        return json.loads(envelope)["kid"]
+
+    # -- credentials --------------------------------------------------------------------
+    @staticmethod
+    def credential_context(account_id: str) -> str:
+        return f"simpul:credential:{account_id}"
+
+    def encrypt(self, account_id: str, values: Mapping[str, Any]) -> str:
+        return self.seal(self.credential_context(account_id), json.dumps(dict(values)).encode())
 
     def decrypt(self, account_id: str, envelope: str) -> dict[str, Any]:
+        return json.loads(self.open(self.credential_context(account_id), envelope))
+
+    # -- internals ------------------------------------------------------------------------
+    def _wrap(self, kid: str, dek: bytes, aad: bytes) -> str:
+        nonce = std_secrets.token_bytes(12)
+        return _b64(nonce + AESGCM(self.ring.keys[kid]).encrypt(nonce, dek, kid.encode() + b"|" + aad))
+
+    def _parse(self, context: str, envelope: str) -> tuple[dict[str, Any], str]:
         try:
             data = json.loads(envelope)
             kid = data["kid"]
-        except (ValueError, KeyError):
-            raise VaultError(f"credential envelope of account {account_id!r} is malformed") from None
+            if data.get("v") != ENVELOPE_VERSION:
+                raise ValueError("version")
+        except (ValueError, KeyError, TypeError):
+            raise VaultError(f"{_what(context)} has a malformed envelope") from None
+        return data, kid
+
+    def _unwrap(self, context: str, kid: str, data: Mapping[str, Any], aad: bytes) -> bytes:
         key = self.ring.keys.get(kid)
         if key is None:
-            raise VaultError(f"credential of account {account_id!r} needs key {kid!r}, which is not in the key ring")
-        aad = self._aad(account_id)
+            raise VaultError(f"{_what(context)} needs key {kid!r}, which is not in the key ring ({self.ring.source})")
         try:
             wdek = _unb64(data["wdek"])
-            dek = AESGCM(key).decrypt(wdek[:12], wdek[12:], kid.encode() + b"|" + aad)
-            plain = AESGCM(dek).decrypt(_unb64(data["n"]), _unb64(data["ct"]), aad)
-        except (InvalidTag, ValueError, KeyError):
-            raise VaultError(f"credential of account {account_id!r} does not decrypt (wrong key or not this account's)") from None
-        return json.loads(plain)
+            return AESGCM(key).decrypt(wdek[:12], wdek[12:], kid.encode() + b"|" + aad)
+        except (InvalidTag, ValueError, KeyError, binascii.Error):
+            raise VaultError(f"{_what(context)} does not decrypt (wrong key {kid!r}, or not this row's)") from None
 
-    def key_id_of(self, envelope: str) -> str:
-        return json.loads(envelope)["kid"]
+
+def _what(context: str) -> str:
+    """'credential of account 'x'' from 'simpul:credential:x', for error messages."""
+    parts = context.split(":")
+    if len(parts) >= 3 and parts[1] == "credential":
+        return f"credential of account {parts[2]!r}"
+    if len(parts) >= 3 and parts[1] == "buyer":
+        return f"buyer data of order {parts[-1]!r} (account {parts[2]!r})"
+    return f"secret {':'.join(parts[1:])!r}"

@@ -17,6 +17,7 @@ from simpul import audit, quarantine, store
 from simpul.engine import RESYNC, AccountUnavailable, SyncRequest
 from simpul.model import Order, OrderLine, SyncCheckpoint
 from tests import fakes
+from tests.tamper import drop_append_only
 
 NOW = datetime.now(timezone.utc).replace(microsecond=0)
 
@@ -170,6 +171,7 @@ def test_audit_records_every_write_and_catches_tampering(hub, fake_channel, acco
         writes = [e for e in audit.entries(conn, action_prefix="order.") if e["action"] in ("order.created", "order.updated")]
         assert len(writes) == run.counts.written + run2.counts.written == 6
         assert audit.verify(conn).ok
+    drop_append_only(hub.db)
     with hub.db.begin() as conn:
         conn.execute(sa.text("UPDATE audit_log SET summary = '{}' WHERE seq = 3"))
     with hub.db.connect() as conn:
