@@ -43,7 +43,6 @@ Decisions where the sources are silent (each is a choice, written down):
 
 from __future__ import annotations
 
-import copy
 from collections.abc import Mapping, Sequence
 from datetime import datetime
 from decimal import ROUND_HALF_UP, Decimal
@@ -177,7 +176,9 @@ def scrub(raw: Mapping[str, Any]) -> dict[str, Any]:
     The full name goes masked into ``first_name`` (``last_name`` emptied) so that mapping
     the scrubbed copy again (quarantine replay) gives the same masked buyer name.
     """
-    out = copy.deepcopy(dict(raw))
+    # A shallow copy: every personal part is replaced below, never changed in place, and the
+    # rest is only read. (A deep copy cost ~0.3 ms an order, a third of a sync: bench/README.md.)
+    out = dict(raw)
     for part in ("billing", "shipping"):
         if isinstance(out.get(part), dict):
             out[part] = _scrub_address(out[part])
