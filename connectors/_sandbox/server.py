@@ -5,7 +5,9 @@ envelope, dump its data). This module adds what every twin shares:
 
 - a real HTTP server on 127.0.0.1 (threaded; start in-process or serve from the CLI);
 - fault knobs (``Faults``): latency, 5xx and 429 bursts, a server-enforced request
-  rate, forced token expiry, truncated bodies and connection resets;
+  rate, forced token expiry (now or mid-run), truncated bodies, connection resets,
+  stalled replies, a smaller page size, empty and looping listing pages, and changes to
+  the data while a sync pages through it;
 - admin endpoints under ``/_sandbox/``: ``GET health``, ``GET stats``, ``GET orders``
   (the full truth, for tests), ``POST faults`` (JSON knobs), ``POST clock``
   (``{"frozen_at": epoch}`` or ``{"advance": seconds}``), and channel extras.
@@ -62,8 +64,19 @@ class Reply:
 class SandboxApp(Protocol):
     channel: str
     clock: "SandboxClock"
+    page_size_param: str  # the listing's page-size query parameter (the ``page_size`` knob caps it)
 
     def handle(self, request: Request) -> Reply: ...
+
+    def is_listing(self, request: Request) -> bool:
+        """True for a request for one page of the order listing (not a lookup by id)."""
+
+    def page_fault(self, kind: str, request: Request) -> Reply:
+        """Answer a listing request with a paging fault, in the channel's own terms.
+
+        ``empty``: no records, yet the API says more follow (and nothing is skipped).
+        ``repeat``: a stuck API that hands back a position the client already had.
+        """
 
     def error_reply(self, kind: str, status: int) -> Reply:
         """Render a fault in the channel's own envelope. kind: server|rate_limit|token_expired."""
@@ -116,15 +129,42 @@ class Faults:
 
     - ``latency_ms``: added to every API request.
     - ``error_rate`` / ``rate_limit_rate``: probability of a 5xx / 429 (seeded RNG).
-    - ``fail_next``: a list of statuses (500, 503, 429, "reset", "truncate") served to the
-      next requests, one each, in order: deterministic faults for tests.
+    - ``fail_next``: faults served to the next API requests, one each, in order
+      (deterministic faults for tests; ``None`` serves a request normally):
+      a status (500, 503, 429...), ``"reset"`` (the connection drops mid-body),
+      ``"truncate"`` (half the body, a valid HTTP reply), ``"stall"`` (the reply is held
+      ``stall_seconds``, longer than the client's read timeout) or ``"expire_tokens"``
+      (every access token expires, then the request is served: a token that runs out
+      mid-run).
     - ``retry_after``: the Retry-After header sent with 429s (None: no header).
     - ``max_rps``: a request budget enforced like the real API (429 beyond it).
     - ``expire_tokens``: treat every access token issued so far as expired (channels with
       tokens implement ``app.expire_tokens()``; set through ``POST /_sandbox/faults``).
+    - ``stall_seconds``: how long a ``"stall"`` holds its reply.
+    - ``page_size``: listing pages carry at most this many records, whatever the client
+      asked for (the request's page-size parameter is lowered before the app sees it).
+    - ``page_faults``: faults served to the next *listing* requests, one each, in order:
+      ``None`` (a normal page), ``"empty"`` or ``"repeat"`` (see ``SandboxApp.page_fault``).
+    - ``changes``: ``[{"after_pages": n, "action": "mutate", "body": {...}}]``: admin
+      actions the sandbox runs by itself right after serving its n-th listing page, so
+      the data changes while a sync pages through it.
     """
 
-    FIELDS = ("latency_ms", "error_rate", "rate_limit_rate", "fail_next", "retry_after", "max_rps", "expire_tokens")
+    FIELDS = (
+        "latency_ms",
+        "error_rate",
+        "rate_limit_rate",
+        "fail_next",
+        "retry_after",
+        "max_rps",
+        "expire_tokens",
+        "stall_seconds",
+        "page_size",
+        "page_faults",
+        "changes",
+    )
+    _LISTS = ("fail_next", "page_faults", "changes")
+    PAGE_FAULTS = (None, "empty", "repeat")
 
     def __init__(self, seed: int = 0) -> None:
         self.latency_ms = 0.0
@@ -134,6 +174,11 @@ class Faults:
         self.retry_after: str | None = "1"
         self.max_rps: float | None = None
         self.expire_tokens = False
+        self.stall_seconds = 1.0
+        self.page_size: int | None = None
+        self.page_faults: list[str | None] = []
+        self.changes: list[dict[str, Any]] = []
+        self._pages_served = 0
         self._rng = random.Random(seed)
         self._lock = threading.Lock()
         self._window_start = time.monotonic()
@@ -143,9 +188,11 @@ class Faults:
         unknown = set(knobs) - set(self.FIELDS)
         if unknown:
             raise ValueError(f"unknown fault knobs: {sorted(unknown)}")
+        if any(kind not in self.PAGE_FAULTS for kind in knobs.get("page_faults") or ()):
+            raise ValueError(f"page_faults entries must be one of {self.PAGE_FAULTS}")
         with self._lock:
             for key, value in knobs.items():
-                setattr(self, key, list(value) if key == "fail_next" else value)
+                setattr(self, key, list(value) if key in self._LISTS else value)
 
     def snapshot(self) -> dict[str, Any]:
         return {k: getattr(self, k) for k in self.FIELDS}
@@ -168,6 +215,19 @@ class Faults:
             if roll < self.rate_limit_rate + self.error_rate:
                 return 503
         return None
+
+    def draw_page_fault(self) -> str | None:
+        """Count one listing page served and return its paging fault, if any."""
+        with self._lock:
+            self._pages_served += 1
+            return self.page_faults.pop(0) if self.page_faults else None
+
+    def due_changes(self) -> list[tuple[str, Any]]:
+        """The scheduled admin actions whose page count has been reached, once each."""
+        with self._lock:
+            due = [c for c in self.changes if int(c["after_pages"]) <= self._pages_served]
+            self.changes = [c for c in self.changes if c not in due]
+        return [(c["action"], c.get("body") or {}) for c in due]
 
 
 class Stats:
@@ -232,6 +292,10 @@ class SandboxServer:
             time.sleep(self.faults.latency_ms / 1000.0)
         if fault in ("reset", "truncate"):
             return fault
+        if fault == "stall":  # the client gives up meanwhile; the late reply finds no reader
+            time.sleep(self.faults.stall_seconds)
+        if fault == "expire_tokens":
+            self._expire_tokens()
         if fault == 429:
             reply = self.app.error_reply("rate_limit", 429)
             if self.faults.retry_after is not None:
@@ -239,7 +303,25 @@ class SandboxServer:
             return reply
         if isinstance(fault, int):
             return self.app.error_reply("server", fault)
-        return self.app.handle(request)
+        if not self.app.is_listing(request):
+            return self.app.handle(request)
+        return self._listing(request)
+
+    def _listing(self, request: Request) -> Reply:
+        """One listing page, with the paging knobs applied, then any changes now due."""
+        cap, param = self.faults.page_size, self.app.page_size_param
+        asked = request.query.get(param, "")
+        if cap and (not asked.isdigit() or int(asked) > cap):
+            request.query[param] = str(cap)
+        kind = self.faults.draw_page_fault()
+        reply = self.app.page_fault(kind, request) if kind else self.app.handle(request)
+        for action, body in self.faults.due_changes():
+            self.app.admin(action, Request("POST", f"/_sandbox/{action}", {}, {}, json.dumps(body).encode()))
+        return reply
+
+    def _expire_tokens(self) -> None:
+        if hasattr(self.app, "expire_tokens"):
+            self.app.expire_tokens()
 
     def _admin(self, request: Request) -> Reply:
         action = request.path[len("/_sandbox/") :].strip("/")
@@ -253,8 +335,8 @@ class SandboxServer:
             if action == "faults" and request.method == "POST":
                 knobs = request.json() or {}
                 self.faults.update(knobs)
-                if knobs.get("expire_tokens") and hasattr(self.app, "expire_tokens"):
-                    self.app.expire_tokens()  # tokens issued from now on are valid again
+                if knobs.get("expire_tokens"):
+                    self._expire_tokens()  # tokens issued from now on are valid again
                 return Reply(200, self.faults.snapshot())
             if action == "faults":
                 return Reply(200, self.faults.snapshot())
@@ -281,6 +363,12 @@ def _make_handler(server: SandboxServer) -> type[BaseHTTPRequestHandler]:
         disable_nagle_algorithm = True
 
         def _serve(self) -> None:
+            try:
+                self._serve_one()
+            except (BrokenPipeError, ConnectionResetError):  # the client left (a stalled reply)
+                self.close_connection = True
+
+        def _serve_one(self) -> None:
             parts = urlsplit(self.path)
             length = int(self.headers.get("Content-Length") or 0)
             body = self.rfile.read(length) if length else b""

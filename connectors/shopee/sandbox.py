@@ -48,6 +48,12 @@ Admin actions (``POST /_sandbox/<action>``):
   now); ``{"insert": n, "at": epoch|null}`` creates n orders.
 - ``corrupt``: ``{"id": order_sn, "field": "total_amount"|"currency"|"quantity"}`` makes
   one order unmappable (an update, so ``update_time`` moves to now).
+
+Paging faults (``SandboxApp.page_fault``, on ``get_order_list``): ``empty`` answers
+``more: true`` with no orders and a ``next_cursor`` that names the same offset in
+another spelling (``"0"`` + the cursor sent: cursors are opaque to clients), so nothing
+is skipped; ``repeat`` is a stuck API: ``more: true``, no orders, and the very cursor it
+was sent.
 """
 
 from __future__ import annotations
@@ -230,6 +236,7 @@ class ShopeeSandbox(SeededShop):
     """A seeded Shopee shop behind the v2 order APIs; ``SandboxServer`` serves it."""
 
     channel = "shopee"
+    page_size_param = "page_size"
 
     def __init__(self, *, orders: int = 200, seed: int = 0, clock: SandboxClock | None = None) -> None:
         super().__init__(clock)
@@ -277,6 +284,18 @@ class ShopeeSandbox(SeededShop):
                 return route[1](request)
             except _ParamError as exc:
                 return _error("error_param", f"Wrong parameters, detail: {exc}")
+
+    def is_listing(self, request: Request) -> bool:
+        return request.path.rstrip("/") == api.ORDER_LIST
+
+    def page_fault(self, kind: str, request: Request) -> Reply:
+        reply = self.handle(request)  # signature, token and parameters are checked as usual
+        if not isinstance(reply.body, dict) or not isinstance(reply.body.get("response"), dict):
+            return reply  # an error stays an error
+        sent = request.query.get("cursor", "")
+        next_cursor = {"empty": "0" + (sent or "0"), "repeat": sent}[kind]
+        reply.body["response"] = {"more": True, "next_cursor": next_cursor, "order_list": []}
+        return reply
 
     def error_reply(self, kind: str, status: int) -> Reply:
         if kind == "rate_limit":

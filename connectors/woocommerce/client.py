@@ -37,7 +37,10 @@ ahead of it. The orders of that last second come back once more; ``seen`` names 
 already yielded at that second, so they are dropped instead of delivered twice (an order
 that changed meanwhile has a new time and is delivered again). When a whole page shares
 one second, restarting cannot move forward, so the walk goes on at the next page number
-from the same second. Residual risk: while more than 100 orders share one second, one of
+from the same second. An empty or short page is not the end while ``X-WP-TotalPages``
+says more follow (``get_items`` drops orders the key may not read *after* the query, so a
+page can come back empty yet counted): the walk goes on at the next page number.
+Residual risk: while more than 100 orders share one second, one of
 them changing during the walk can still shift one order of that second past us
 (``exclude=`` of every id seen would close that gap but grows the URL without bound); and
 sites on the posts table sort by local ``post_modified``, which disagrees with GMT order
@@ -222,9 +225,10 @@ class Cursor:
         return [r for r in records if not (str(r.get("id")) in self.seen and _modified(r) == again)]
 
     def after(self, records: Sequence[Mapping[str, Any]]) -> "Cursor":
-        """The cursor that follows a full page: restart one second before its newest order."""
+        """The cursor that follows a page with more to come: restart one second before its
+        newest order, or go on at the next page number when the page gives no time."""
         stamps = [_modified(r) for r in records]
-        if None in stamps:
+        if not stamps or None in stamps:
             return Cursor(self.modified_after, self.page + 1, self.seen)
         newest = max(stamps)
         anchor = newest - ONE_SECOND
@@ -243,8 +247,7 @@ def _modified(record: Mapping[str, Any]) -> datetime | None:
 
 
 def _is_last(page: int, records: Sequence[Any], response: requests.Response) -> bool:
-    if not records:
-        return True
+    """The API's page count decides; without one, a short page is the last."""
     total_pages = response.headers.get("X-WP-TotalPages", "")
     if total_pages.isdigit():
         return page >= int(total_pages)

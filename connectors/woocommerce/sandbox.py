@@ -52,6 +52,14 @@ Admin actions (``POST /_sandbox/<action>``):
 - ``corrupt``: ``{"id": ..., "field": "total"|"currency"|"quantity"}`` makes one order
   unmappable (a save, so ``date_modified`` moves to now).
 
+Paging faults (``SandboxApp.page_fault``, on listings by modification time): ``empty``
+answers with an empty page while ``X-WP-TotalPages`` says more follow. WooCommerce's
+``get_items`` drops the orders the key may not read *after* the query (a per-object
+``read`` check), so a page of such orders comes back empty yet counted; here a phantom
+page of them sits at that page number, and the real page and every later page of the
+same listing move one page on, so no readable order is lost. ``repeat`` is a stuck cache
+in front of the shop: it answers with the last listing page it saw, whatever was asked.
+
 Scale: orders live in a dict, non-trash orders also in a list sorted by
 ``(date_modified, id)``; a listing by ``modified`` is two bisections and a slice, and
 steps due are popped from a heap, so 100k orders cost no more per page than 100.
@@ -66,7 +74,7 @@ import hmac
 import math
 import random
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timezone
 from typing import Any
 from urllib.parse import urlencode
@@ -240,6 +248,7 @@ class WooCommerceSandbox(SeededShop):
     """A seeded shop behind ``GET /wp-json/wc/v3/orders``; ``SandboxServer`` serves it."""
 
     channel = "woocommerce"
+    page_size_param = "per_page"
 
     def __init__(self, *, orders: int = 200, seed: int = 0, clock: SandboxClock | None = None) -> None:
         super().__init__(clock)
@@ -250,6 +259,8 @@ class WooCommerceSandbox(SeededShop):
         for created in sorted(self._now - rng.randrange(HISTORY) for _ in range(orders)):
             self._create(created, index=False)
         self._build_index()
+        self._phantom: tuple[frozenset[tuple[str, str]], int] | None = None  # (listing, page) of an ``empty`` fault
+        self._last_listing: Reply | None = None
 
     def demo_credentials(self) -> dict[str, str]:
         return {"consumer_key": self._key, "consumer_secret": self._secret}
@@ -269,6 +280,21 @@ class WooCommerceSandbox(SeededShop):
             if isinstance(query, Reply):
                 return query
             return self._list(query, request)
+
+    def is_listing(self, request: Request) -> bool:
+        return request.path.rstrip("/") == ORDERS_ROUTE and request.method == "GET" and "include" not in request.query
+
+    def page_fault(self, kind: str, request: Request) -> Reply:
+        if kind == "repeat":
+            with self._lock:
+                last = self._last_listing
+            return last if last is not None else self.handle(request)
+        with self._lock:
+            self._phantom = (_listing_key(request), _page_number(request))
+            reply = self.handle(request)  # now one page longer
+        if reply.status != 200:
+            return reply
+        return Reply(200, [], reply.headers)
 
     def error_reply(self, kind: str, status: int) -> Reply:
         if kind == "rate_limit":  # core wc/v3 has no limiter; hosts and WAFs add one (synthetic code)
@@ -313,13 +339,19 @@ class WooCommerceSandbox(SeededShop):
 
     # -- listing --------------------------------------------------------------------------------
     def _list(self, q: "ListQuery", request: Request) -> Reply:
-        total, ids = self._select(q)
+        phantom = self._phantom is not None and self._phantom[0] == _listing_key(request)
+        shift = 1 if phantom and q.page > self._phantom[1] else 0
+        total, ids = self._select(replace(q, page=q.page - shift))
+        total += q.per_page if phantom else 0
         pages = math.ceil(total / q.per_page)
         headers = {"X-WP-Total": str(total), "X-WP-TotalPages": str(pages)}
         link = _link_header(request, q.page, pages)
         if link:
             headers["Link"] = link
-        return Reply(200, [self._render(self._orders[i]) for i in ids], headers)
+        reply = Reply(200, [self._render(self._orders[i]) for i in ids], headers)
+        if q.include is None:
+            self._last_listing = reply
+        return reply
 
     def _select(self, q: "ListQuery") -> tuple[int, list[int]]:
         """(total matches, ids on the requested page)."""
@@ -629,6 +661,16 @@ def _links(order_id: int, customer_id: int) -> dict[str, list[dict[str, str]]]:
     if customer_id:
         links["customer"] = [{"href": f"{SITE_URL}/wp-json/wc/v3/customers/{customer_id}"}]
     return links
+
+
+def _listing_key(request: Request) -> frozenset[tuple[str, str]]:
+    """A listing's query without its page number and credentials: one walk's pages share it."""
+    return frozenset((k, v) for k, v in request.query.items() if k not in ("page", "consumer_key", "consumer_secret"))
+
+
+def _page_number(request: Request) -> int:
+    text = request.query.get("page", "1")
+    return int(text) if text.isdigit() else 1
 
 
 def _link_header(request: Request, page: int, pages: int) -> str:
