@@ -12,10 +12,13 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 import requests
+import sqlalchemy as sa
 from hypothesis import HealthCheck, settings
 
 from connectors._http import RetryConfig
@@ -25,6 +28,8 @@ from simpul.accounts import Accounts
 from simpul.channels import get_channel
 from simpul.db import Database
 from simpul.engine import INCREMENTAL, Engine
+from simpul.jsoncodec import loads
+from simpul.model import SyncRun
 from simpul.runtime import Hub
 from simpul.vault import KeyRing, Vault
 from tests.oracle import assert_converged
@@ -95,6 +100,30 @@ def assert_synced(db: Database, account_id: str, server: SandboxServer) -> None:
         assert verdict.ok, str(verdict)
         assert store.load_checkpoint(conn, account_id, INCREMENTAL) is None
         assert store.load_cursor(conn, account_id) is not None
+
+
+@dataclass(frozen=True, slots=True)
+class RunRecord:
+    """One ``sync_run`` row: its counts are committed with each page, so they tell what a
+    killed run got done before it died."""
+
+    run_id: str
+    status: str
+    started_at: datetime
+    finished_at: datetime | None
+    pages: int
+    requests: int
+
+
+def run_records(db: Database, account_id: str) -> list[RunRecord]:
+    runs = SyncRun.__table__
+    with db.connect() as conn:
+        rows = conn.execute(sa.select(runs).where(runs.c.account_id == account_id).order_by(runs.c.started_at)).mappings().all()
+    out = []
+    for row in rows:
+        counts = loads(row["counts"] or "{}")
+        out.append(RunRecord(row["run_id"], row["status"], row["started_at"], row["finished_at"], counts.get("pages", 0), counts.get("requests", 0)))
+    return out
 
 
 # -- `simpul sync` as a real process ---------------------------------------------------------

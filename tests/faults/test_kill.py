@@ -1,90 +1,117 @@
-"""Real ``kill -9`` of sync processes at random points, then a rerun: the database must
-converge to the sandbox's data exactly, with no duplicate keys and an intact audit chain.
+"""Real ``kill -9`` of sync processes at random points, again and again while each rerun
+resumes, then a clean rerun (reliability.md F-1, F-3, F-13).
 
-Each channel's sandbox runs in this process with its data clock frozen (so the source
-holds still) and some latency; each kill waits for a random number of API requests; each sync is a separate
-``simpul sync --direct`` process that we SIGKILL. The test counts the kills that really
-happened, so it cannot pass vacuously. ``SIMPUL_KILL_ITERATIONS`` raises the count for a
-longer, nightly-style run.
+Each channel's sandbox runs in this process with its data clock frozen (the source holds
+still) and some latency. The test plans one incremental run, then starts ``simpul sync
+--direct`` processes that take it over one after another and SIGKILLs each after a random
+number of API requests: before its first commit, mid-page, between pages, so most kills
+hit a rerun that had already resumed someone else's progress. Then one clean rerun.
+
+It asserts that:
+
+- kills really happened, and hit reruns that had made progress (no vacuous pass);
+- the store equals the source exactly, with no duplicate keys, an intact audit chain, no
+  checkpoint left and a cursor set; it also equals an uninterrupted run of the same plan;
+- every page of the plan was committed exactly once across all the runs, and the clean
+  rerun sent no more requests than the pages nobody had committed needed: it repeats only
+  what was in flight (no lookback applies inside one plan).
+
+``SIMPUL_KILL_ITERATIONS`` (or the nightly profile) raises the number of kills.
 """
 
 from __future__ import annotations
 
-import os
+import json
 import random
 import signal
-import subprocess
-import sys
 import time
+from datetime import datetime, timezone
 from pathlib import Path
 
 import pytest
 
-from connectors._sandbox import SandboxServer
-from simpul import audit, store
-from simpul.channels import get_channel
+from simpul import store
+from simpul.db import Database
+from simpul.engine import INCREMENTAL, SyncRequest
 from simpul.runtime import open_hub
 from simpul.vault import KeyRing
-from tests.oracle import assert_converged
+from tests.faults.harness import (
+    KILL_ITERATIONS,
+    add_account,
+    assert_synced,
+    cli_env,
+    make_hub,
+    run_records,
+    spawn_sync,
+    start_sandbox,
+)
+from tests.oracle import stored_state
 
-ROOT = Path(__file__).resolve().parents[2]
-KILLS = int(os.environ.get("SIMPUL_KILL_ITERATIONS", "5"))
-
-
-def _sync(env: dict[str, str], account: str) -> subprocess.Popen:
-    return subprocess.Popen(
-        [sys.executable, "-m", "simpul.cli", "sync", account, "--direct", "--json"],
-        cwd=ROOT,
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-    )
+ORDERS = max(3000, 600 * KILL_ITERATIONS)  # enough pages that no killed run gets to finish
+LATENCY_MS = 60  # lets a kill land while a request is in flight
 
 
 @pytest.mark.slow
 @pytest.mark.parametrize("channel", ["shopee", "woocommerce"])
-def test_kill_minus_nine_then_rerun_converges(channel: str, tmp_path: Path) -> None:
-    spec = get_channel(channel)
-    app = spec.sandbox_class()(orders=2000, seed=11)
-    app.clock.freeze(app.clock.now())
-    env = {
-        **os.environ,
-        "PYTHONPATH": str(ROOT),
-        "SIMPUL_HOME": str(tmp_path),
-        "SIMPUL_DATABASE_URL": f"sqlite:///{tmp_path / 'simpul.db'}",
-        "SIMPUL_KEYRING": str(tmp_path / "keyring.json"),
-    }
-    with SandboxServer(app, seed=11) as server:
-        server.faults.update({"latency_ms": 60})
-        hub = open_hub(env["SIMPUL_DATABASE_URL"], keyring=KeyRing.load(tmp_path / "keyring.json"))
-        account = f"kill-{channel}"
-        hub.accounts.add(account, channel, account, server.url, app.demo_credentials(), history_days=60)
+def test_kill_minus_nine_during_runs_and_reruns_then_rerun_converges(channel: str, tmp_path: Path) -> None:
+    server = start_sandbox(channel, orders=ORDERS, seed=11)
+    env = cli_env(tmp_path, f"sqlite:///{tmp_path / 'simpul.db'}")
+    keyring = KeyRing.load(tmp_path / "keyring.json")
+    hub = open_hub(env["SIMPUL_DATABASE_URL"], keyring=keyring, rate_limits={"*": None})
+    try:
+        account = add_account(hub, server, f"kill-{channel}")
+        plan = hub.engine.plan(SyncRequest(account), "planned-by-the-harness")  # every process resumes it
 
+        server.faults.update({"latency_ms": LATENCY_MS})
         rng = random.Random(2026)
-        killed = 0
-        for _ in range(KILLS):
-            proc = _sync(env, account)
-            # Kill after a random number of API requests, so kills land mid-run at
-            # different points (between pages, mid-page, before the first commit).
-            target = server.stats.requests + rng.randint(1, 4)
+        killed = killed_after_progress = 0
+        for _ in range(KILL_ITERATIONS):
+            before = committed_pages(hub.db, account)
+            proc = spawn_sync(env, account)
+            # A random kill point: once 0-2 more pages are committed, then up to a few
+            # requests later (before the first request, right after a commit, between a
+            # page's list and detail calls, mid-request).
+            target = before + rng.randint(0, 2)
             deadline = time.monotonic() + 60
-            while proc.poll() is None and server.stats.requests < target and time.monotonic() < deadline:
-                time.sleep(0.005)
-            time.sleep(rng.uniform(0, 0.06))
+            while proc.poll() is None and committed_pages(hub.db, account) < target and time.monotonic() < deadline:
+                time.sleep(0.01)
+            time.sleep(rng.uniform(0, 2.5 * LATENCY_MS / 1000))
             if proc.poll() is None:
                 proc.send_signal(signal.SIGKILL)
             proc.wait(timeout=30)
-            killed += proc.returncode == -signal.SIGKILL
-        assert killed >= max(1, KILLS - 1), f"only {killed} of {KILLS} runs were actually killed"
+            if proc.returncode == -signal.SIGKILL:
+                killed += 1
+                killed_after_progress += before > 0
+        assert killed >= max(1, KILL_ITERATIONS - 1), f"only {killed} of {KILL_ITERATIONS} runs were actually killed"
+        assert killed_after_progress >= 1, "no kill hit a rerun that had resumed committed progress"
+        committed = run_records(hub.db, account)
+        assert sum(r.pages for r in committed) > 0, "the killed runs committed nothing: the kills came too early to test resumption"
 
         server.faults.update({"latency_ms": 0})
-        final = _sync(env, account)
+        final = spawn_sync(env, account)
         out, err = final.communicate(timeout=300)
         assert final.returncode == 0, err.decode()[-2000:]
+        [row] = json.loads(out)
+        assert row["status"] == "completed"
+        assert_synced(hub.db, account, server)
 
-        assert_converged(hub.db, account, spec.mapping(), app.dump_orders())
-        with hub.db.connect() as conn:
-            assert audit.verify(conn).ok
-            assert store.load_checkpoint(conn, account, "incremental") is None
-            assert store.load_cursor(conn, account) is not None
+        # The same plan, uninterrupted, in a database of its own.
+        baseline_db = Database(f"sqlite:///{tmp_path / 'baseline.db'}")
+        baseline_db.migrate()
+        baseline = make_hub(baseline_db, keyring)
+        add_account(baseline, server, account)
+        with baseline_db.begin() as conn:
+            store.save_checkpoint(conn, account, INCREMENTAL, "planned-by-the-harness", plan, now=datetime.now(timezone.utc))
+        uninterrupted = baseline.engine.run(SyncRequest(account))
+        assert stored_state(hub.db, account) == stored_state(baseline_db, account)
+
+        assert sum(r.pages for r in committed) + row["pages"] == uninterrupted.pages, "a committed page was read again"
+        assert row["requests"] <= uninterrupted.requests - sum(r.requests for r in committed)
+        baseline_db.dispose()
+    finally:
         hub.close()
+        server.stop()
+
+
+def committed_pages(db: Database, account: str) -> int:
+    return sum(r.pages for r in run_records(db, account))
