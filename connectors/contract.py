@@ -37,6 +37,9 @@ from typing import Any, ClassVar, Protocol, runtime_checkable
 Position = dict[str, Any]
 """A connector's opaque, JSON-serialisable place inside one window."""
 
+EXPIRY_FIELDS = ("access_expires_at", "refresh_expires_at", "authorization_expires_at")
+"""Optional credential fields (epoch seconds) a connector keeps current; not secrets."""
+
 CredentialSink = Callable[[Mapping[str, Any]], None]
 """Called with the full new credential set when a connector rotated tokens.
 
@@ -123,3 +126,27 @@ class OrderSource(Protocol):
 
     def orders_by_id(self, external_ids: Sequence[str]) -> Iterator[Page]:
         """The current payloads of the named orders (order numbers as the channel shows them)."""
+
+
+@dataclass(frozen=True, slots=True)
+class CredentialExpiry:
+    """When an account's access stops working unless refreshed (None: unknown or never)."""
+
+    access: datetime | None = None  # the access token
+    refresh: datetime | None = None  # the refresh token (after that: the seller re-authorises)
+    authorization: datetime | None = None  # the seller's grant, as the channel announces it
+
+
+@runtime_checkable
+class RefreshableSource(Protocol):
+    """A connector whose access tokens expire: the refresh-tokens flow keeps them fresh.
+
+    ``refresh`` trades the refresh token for a new pair when the access token expires
+    within ``within`` (or always, with ``force``), hands the new set to the credential sink
+    before using it, and returns whether it refreshed. It raises ``CredentialError`` when
+    the channel refuses; the caller marks the account.
+    """
+
+    def credential_expiry(self) -> CredentialExpiry: ...
+
+    def refresh(self, *, within: timedelta = timedelta(0), force: bool = False) -> bool: ...

@@ -18,51 +18,34 @@ the last committed page.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
-from contextvars import ContextVar
+from collections.abc import Sequence
 from typing import Any
 
 from prefect import flow, get_run_logger, task
 from prefect.cache_policies import NO_CACHE
-from prefect.runtime import flow_run
 from prefect.states import Cancelled, Failed, State
 
 from flows import _artifacts
+from flows._hub import HUB, run_hub
 from flows.params import DEFAULT_PAGES_PER_TASK, AccountId, PagesPerTask, ResyncParams
 from simpul.engine import INCREMENTAL, RESYNC, AccountUnavailable, RunSummary, StepResult, SyncRequest, utcnow
 from simpul.locks import AccountLock, SyncAlreadyRunning
 from simpul.logs import redact
-from simpul.runtime import Hub, open_hub
+from simpul.runtime import Hub
 from simpul.store import PageCounts
-
-_HUB: ContextVar[Hub] = ContextVar("simpul_hub")
-
-
-@contextmanager
-def _hub(flow_name: str) -> Iterator[Hub]:
-    """The hub for one flow run; its actor names the run in the audit log."""
-    run_id = flow_run.get_id()
-    hub = open_hub(actor=f"prefect:{flow_name}:{run_id}" if run_id else f"prefect:{flow_name}")
-    token = _HUB.set(hub)
-    try:
-        yield hub
-    finally:
-        _HUB.reset(token)
-        hub.close()
 
 
 @task(name="plan", task_run_name="plan-{request.account_id}", cache_policy=NO_CACHE, persist_result=False)
 def plan(request: SyncRequest, run_id: str) -> dict[str, int]:
     """Save the run's plan as its checkpoint (or take over a killed run's) before any request."""
-    state = _HUB.get().engine.plan(request, run_id)
+    state = HUB.get().engine.plan(request, run_id)
     return {"windows": len(state["windows"]), "order_numbers": len(state["ids"])}
 
 
 @task(name="advance", task_run_name="advance-{account}", cache_policy=NO_CACHE, persist_result=False)
 def advance(account: str, job: str, run_id: str, max_pages: int) -> StepResult:
     """One batch: up to ``max_pages`` pages, each committed with its checkpoint."""
-    return _HUB.get().engine.step(account, job, run_id, max_pages)
+    return HUB.get().engine.step(account, job, run_id, max_pages)
 
 
 def _sync_account(hub: Hub, request: SyncRequest, pages_per_task: int) -> RunSummary:
@@ -107,7 +90,7 @@ def _sync_account(hub: Hub, request: SyncRequest, pages_per_task: int) -> RunSum
 
 
 def _one_account(flow_name: str, request: SyncRequest, pages_per_task: int) -> dict[str, Any] | State:
-    with _hub(flow_name) as hub:
+    with run_hub(flow_name) as hub:
         summary = _sync_account(hub, request, pages_per_task)
     job = request.job
     account = request.account_id
@@ -143,7 +126,7 @@ def sync_all(accounts: list[AccountId] | None = None, pages_per_task: PagesPerTa
         accounts: Account ids to sync; empty means every account of the hub.
         pages_per_task: Pages per Prefect task (one task per batch of pages).
     """
-    with _hub("sync-all") as hub:
+    with run_hub("sync-all") as hub:
         ids = accounts or [a.id for a in hub.accounts.list()]
         summaries = [_sync_account(hub, SyncRequest(a), pages_per_task) for a in ids]
     _artifacts.publish(_artifacts.key(INCREMENTAL, "all-summary"), _artifacts.key(INCREMENTAL, "all-report"), "sync-all", summaries)

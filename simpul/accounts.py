@@ -1,8 +1,13 @@
 """Seller accounts on channels, and their encrypted credentials.
 
 An account is a seller's shop on one channel (``toko-budi-shopee``). Its credentials are
-stored only as a vault envelope; ``credentials()`` decrypts them for a connector and
-``save_credentials()`` re-encrypts rotated tokens in their own, immediate transaction.
+stored only as a vault envelope; ``credentials()`` decrypts them for a connector, with
+every secret field wrapped in ``SecretStr``, and ``save_credentials()`` re-encrypts
+rotated tokens in their own, immediate transaction (a single-use refresh token must be
+durable before it is used). Token expiry dates are kept beside the envelope in plain
+columns, so listings show them without decrypting anything.
+
+``add`` verifies new credentials with one cheap authenticated call before it stores them.
 """
 
 from __future__ import annotations
@@ -15,6 +20,10 @@ from typing import Any
 
 import sqlalchemy as sa
 
+from connectors._http.errors import ConnectorError, CredentialError
+from connectors._http.redaction import remember
+from connectors._http.secret import plain, reveal, wrap
+from connectors.contract import EXPIRY_FIELDS
 from simpul import audit
 from simpul.channels import get_channel
 from simpul.db import Database
@@ -40,19 +49,26 @@ class AccountInfo:
     status_reason: str | None
     history_days: int
     last_sync_at: datetime | None
+    access_expires_at: datetime | None = None
+    refresh_expires_at: datetime | None = None
+    authorization_expires_at: datetime | None = None
 
 
 def _info(row: Mapping[str, Any]) -> AccountInfo:
-    return AccountInfo(
-        id=row["id"],
-        channel=row["channel"],
-        name=row["name"],
-        base_url=row["base_url"],
-        status=row["status"],
-        status_reason=row["status_reason"],
-        history_days=row["history_days"],
-        last_sync_at=row["last_sync_at"],
-    )
+    return AccountInfo(**{name: row[name] for name in AccountInfo.__dataclass_fields__})
+
+
+def _with_expiry() -> sa.Select:
+    return sa.select(ACCOUNTS, *(CREDENTIALS.c[f] for f in EXPIRY_FIELDS)).outerjoin(CREDENTIALS, CREDENTIALS.c.account_id == ACCOUNTS.c.id)
+
+
+def _expiry_columns(values: Mapping[str, Any]) -> dict[str, datetime | None]:
+    """The plain expiry columns from a credential set's epoch-second fields."""
+    out = {}
+    for name in EXPIRY_FIELDS:
+        value = values.get(name)
+        out[name] = datetime.fromtimestamp(value, timezone.utc) if isinstance(value, (int, float)) and value > 0 else None
+    return out
 
 
 def validate_credentials(channel: str, values: Mapping[str, Any]) -> dict[str, Any]:
@@ -61,7 +77,7 @@ def validate_credentials(channel: str, values: Mapping[str, Any]) -> dict[str, A
     missing = [f for f in spec.credential_fields if values.get(f) in (None, "")]
     if missing:
         raise AccountError(f"{channel} credentials need: {', '.join(missing)}")
-    unknown = sorted(set(values) - set(spec.credential_fields) - {"access_expires_at"})
+    unknown = sorted(set(values) - set(spec.credential_fields) - set(EXPIRY_FIELDS))
     if unknown:
         raise AccountError(f"unknown {channel} credential fields: {', '.join(unknown)}")
     return dict(values)
@@ -83,10 +99,18 @@ class Accounts:
         *,
         history_days: int = 30,
         replace: bool = False,
+        verify: bool = False,
     ) -> AccountInfo:
+        """Store an account; with ``verify``, only after the channel accepted its credentials."""
         if not _ID.match(account_id):
             raise AccountError("account id: lowercase letters, digits and dashes, at most 63 characters")
-        values = validate_credentials(channel, credentials)
+        values = plain(validate_credentials(channel, credentials))
+        if not replace:
+            with self.db.connect() as conn:
+                if conn.execute(sa.select(ACCOUNTS.c.id).where(ACCOUNTS.c.id == account_id)).first():
+                    raise AccountError(f"account {account_id!r} exists already")
+        if verify:
+            values = self.verify(channel, base_url, values)
         now = datetime.now(timezone.utc)
         envelope = self.vault.encrypt(account_id, values)
         with self.db.begin() as conn:
@@ -107,7 +131,9 @@ class Accounts:
                     )
                 )
             conn.execute(
-                sa.insert(CREDENTIALS).values(account_id=account_id, key_id=self.vault.key_id_of(envelope), envelope=envelope, updated_at=now)
+                sa.insert(CREDENTIALS).values(
+                    account_id=account_id, key_id=self.vault.key_id_of(envelope), envelope=envelope, updated_at=now, **_expiry_columns(values)
+                )
             )
             audit.append(
                 conn,
@@ -118,56 +144,103 @@ class Accounts:
                         account_id=account_id,
                         entity_type="account",
                         entity_key=account_id,
-                        summary={"channel": channel, "credential_key_id": self.vault.key_id_of(envelope)},
+                        summary={"channel": channel, "credential_key_id": self.vault.key_id_of(envelope), "verified": verify},
                     )
                 ],
                 now=now,
             )
         return self.get(account_id)
 
+    def verify(self, channel: str, base_url: str, values: Mapping[str, Any]) -> dict[str, Any]:
+        """One authenticated call with these credentials; returns them as the call left them.
+
+        (A check may refresh a token or learn the authorisation's expiry: keep that.)
+        """
+        spec = get_channel(channel)
+        latest = dict(values)
+
+        def keep(fresh: Mapping[str, Any]) -> None:
+            latest.update(plain(fresh))
+
+        try:
+            connector = spec.connector_class()(base_url, wrap(values, spec.secret_fields), on_credentials=keep)
+            connector.check()
+        except CredentialError as exc:
+            raise AccountError(f"{channel} refused these credentials: {exc}; nothing was stored") from None
+        except (ConnectorError, OSError) as exc:
+            raise AccountError(f"could not verify the credentials at {base_url}: {exc}; nothing was stored (--no-verify stores them unchecked)") from None
+        return latest
+
     def get(self, account_id: str) -> AccountInfo:
         with self.db.connect() as conn:
-            row = conn.execute(sa.select(ACCOUNTS).where(ACCOUNTS.c.id == account_id)).mappings().first()
+            row = conn.execute(_with_expiry().where(ACCOUNTS.c.id == account_id)).mappings().first()
         if row is None:
             raise AccountError(f"no account {account_id!r}; see `simpul accounts list`")
         return _info(row)
 
     def list(self) -> list[AccountInfo]:
         with self.db.connect() as conn:
-            return [_info(r) for r in conn.execute(sa.select(ACCOUNTS).order_by(ACCOUNTS.c.id)).mappings()]
+            return [_info(r) for r in conn.execute(_with_expiry().order_by(ACCOUNTS.c.id)).mappings()]
 
-    def credentials(self, account_id: str) -> dict[str, Any]:
+    def credentials(self, account_id: str, *, purpose: str | None = None, run_id: str | None = None) -> dict[str, Any]:
+        """The decrypted set, secret fields as ``SecretStr``; a ``purpose`` is audited as a use."""
         with self.db.connect() as conn:
-            envelope = conn.execute(sa.select(CREDENTIALS.c.envelope).where(CREDENTIALS.c.account_id == account_id)).scalar_one_or_none()
-        if envelope is None:
+            row = conn.execute(
+                sa.select(CREDENTIALS.c.envelope, CREDENTIALS.c.key_id, ACCOUNTS.c.channel)
+                .join(ACCOUNTS, ACCOUNTS.c.id == CREDENTIALS.c.account_id)
+                .where(CREDENTIALS.c.account_id == account_id)
+            ).first()
+        if row is None:
             raise AccountError(f"account {account_id!r} has no stored credentials")
-        return self.vault.decrypt(account_id, envelope)
+        spec = get_channel(row.channel)
+        values = wrap(self.vault.decrypt(account_id, row.envelope), spec.secret_fields)
+        remember(reveal(values[f]) for f in spec.secret_fields if values.get(f) is not None)
+        if purpose is not None:
+            self._audit("credential.used", account_id, {"purpose": purpose, "key_id": row.key_id}, run_id=run_id)
+        return values
 
     def save_credentials(self, account_id: str, values: Mapping[str, Any], *, run_id: str | None = None) -> None:
         """Persist rotated tokens at once, in their own transaction (single-use refresh tokens)."""
         now = datetime.now(timezone.utc)
+        values = plain(values)
+        remember(str(values[f]) for f in get_channel(self.get(account_id).channel).secret_fields if values.get(f))
         envelope = self.vault.encrypt(account_id, values)
+        expiry = _expiry_columns(values)
         with self.db.begin() as conn:
             conn.execute(
                 sa.update(CREDENTIALS)
                 .where(CREDENTIALS.c.account_id == account_id)
-                .values(envelope=envelope, key_id=self.vault.key_id_of(envelope), updated_at=now)
+                .values(envelope=envelope, key_id=self.vault.key_id_of(envelope), updated_at=now, **expiry)
             )
             audit.append(
                 conn,
-                [audit.Event(action="credential.rotated", actor=self.actor, run_id=run_id, account_id=account_id, entity_type="account", entity_key=account_id, summary={"fields": sorted(values)})],
+                [
+                    audit.Event(
+                        action="credential.rotated",
+                        actor=self.actor,
+                        run_id=run_id,
+                        account_id=account_id,
+                        entity_type="account",
+                        entity_key=account_id,
+                        summary={"fields": sorted(values), "key_id": self.vault.key_id_of(envelope), **{k: v.isoformat() if v else None for k, v in expiry.items()}},
+                    )
+                ],
                 now=now,
             )
 
     def set_status(self, account_id: str, status: str, reason: str | None, *, run_id: str | None = None) -> None:
         now = datetime.now(timezone.utc)
         with self.db.begin() as conn:
-            conn.execute(sa.update(ACCOUNTS).where(ACCOUNTS.c.id == account_id).values(status=status, status_reason=reason))
+            conn.execute(sa.update(ACCOUNTS).where(ACCOUNTS.c.id == account_id).values(status=status, status_reason=reason[:500] if reason else None))
             audit.append(
                 conn,
                 [audit.Event(action=f"account.{status}", actor=self.actor, run_id=run_id, account_id=account_id, entity_type="account", entity_key=account_id, summary={"reason": reason})],
                 now=now,
             )
+
+    def _audit(self, action: str, account_id: str, summary: Mapping[str, Any], *, run_id: str | None = None) -> None:
+        with self.db.begin() as conn:
+            audit.append(conn, [audit.Event(action=action, actor=self.actor, run_id=run_id, account_id=account_id, entity_type="account", entity_key=account_id, summary=summary)])
 
 
 def last_runs(db: Database) -> dict[str, Mapping[str, Any]]:

@@ -1,4 +1,4 @@
-"""The ``simpul`` command: demo, sandboxes, accounts, sync, map, orders, audit, quarantine.
+"""The ``simpul`` command: demo, sandboxes, accounts, keys, sync, map, orders, audit, pii, quarantine.
 
 Output is meant to be scripted: tables on stdout, progress and diagnostics on stderr,
 ``--json`` where a machine reads it, exit code 0 on success, 1 when a sync failed,
@@ -25,7 +25,8 @@ class UsageError(Exception):
 
 
 # -- small output helpers ------------------------------------------------------------------
-def print_table(rows: Sequence[dict[str, Any]], columns: Sequence[str] | None = None, out=sys.stdout) -> None:  # noqa: ANN001
+def print_table(rows: Sequence[dict[str, Any]], columns: Sequence[str] | None = None, out=None) -> None:  # noqa: ANN001
+    out = out or sys.stdout  # looked up now: tests and pipes may have replaced it
     if not rows:
         print("(nothing)", file=out)
         return
@@ -97,7 +98,30 @@ def cmd_sandbox(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-def _read_credentials(path: str) -> dict[str, Any]:
+def _read_credentials(path: str | None, channel: str) -> dict[str, Any]:
+    """From a file, stdin ('-') or, at a terminal, a prompt per field (secrets not echoed)."""
+    if path is None:
+        if not sys.stdin.isatty():
+            raise UsageError("no credentials given: use --credentials-file FILE, '-' to read JSON from stdin, or run at a terminal to be asked")
+        return _prompt_credentials(channel)
+    return _read_credentials_file(path)
+
+
+def _prompt_credentials(channel: str) -> dict[str, Any]:
+    import getpass
+
+    from simpul.channels import get_channel
+
+    spec = get_channel(channel)
+    values: dict[str, Any] = {}
+    for name in spec.credential_fields:
+        ask = getpass.getpass if name in spec.secret_fields else input
+        value = ask(f"{channel} {name}: ").strip()
+        values[name] = int(value) if value.isdigit() and name not in spec.secret_fields else value
+    return values
+
+
+def _read_credentials_file(path: str) -> dict[str, Any]:
     try:
         text = sys.stdin.read() if path == "-" else Path(path).read_text()
         values = json.loads(text)
@@ -113,8 +137,9 @@ def _read_credentials(path: str) -> dict[str, Any]:
 def cmd_accounts(args: argparse.Namespace) -> int:
     from simpul.accounts import AccountError, cursors, last_runs
     from simpul.runtime import open_hub
+    from simpul.tokens import countdown, refresh_all
 
-    hub = open_hub()
+    hub = open_hub(actor="cli:accounts")
     try:
         if args.accounts_cmd == "add":
             try:
@@ -123,15 +148,24 @@ def cmd_accounts(args: argparse.Namespace) -> int:
                     args.channel,
                     args.title or args.name,
                     args.base_url,
-                    _read_credentials(args.credentials_file),
+                    _read_credentials(args.credentials_file, args.channel),
                     history_days=args.history_days,
                     replace=args.replace,
+                    verify=not args.no_verify,
                 )
             except AccountError as exc:
                 raise UsageError(str(exc)) from None
-            print(f"account {info.id} ({info.channel}) stored; credentials encrypted")
+            checked = "not verified (--no-verify)" if args.no_verify else f"verified with {info.channel}"
+            print(f"account {info.id} ({info.channel}) stored; credentials {checked} and encrypted")
             return EXIT_OK
+        if args.accounts_cmd == "refresh":
+            from datetime import timedelta
+
+            outcomes = refresh_all(hub.engine, within=timedelta(minutes=args.horizon_minutes), force=args.force, accounts=args.accounts or None)
+            print_table([o.as_row() for o in outcomes])
+            return EXIT_FAILED if any(o.result == "failed" for o in outcomes) else EXIT_OK
         runs, marks = last_runs(hub.db), cursors(hub.db)
+        now = datetime.now(timezone.utc)
         rows = [
             {
                 "account": a.id,
@@ -140,7 +174,10 @@ def cmd_accounts(args: argparse.Namespace) -> int:
                 "last_sync": a.last_sync_at,
                 "last_run": runs[a.id]["status"] if a.id in runs else None,
                 "cursor": marks.get(a.id),
-                "base_url": a.base_url,
+                "token_expires_in": countdown(a.access_expires_at, now),
+                "refresh_expires_in": countdown(a.refresh_expires_at, now),
+                "grant_expires_in": countdown(a.authorization_expires_at, now),
+                "reason": a.status_reason,
             }
             for a in hub.accounts.list()
         ]
@@ -151,6 +188,56 @@ def cmd_accounts(args: argparse.Namespace) -> int:
         return EXIT_OK
     finally:
         hub.close()
+
+
+def cmd_keys(args: argparse.Namespace) -> int:
+    from simpul import keys
+    from simpul.db import Database
+    from simpul.vault import KeyRing
+
+    ring = KeyRing.load(create=False)
+    db = Database()
+    db.migrate()
+    try:
+        if args.keys_cmd == "rotate":
+            def progress(name: str, n: int) -> None:
+                print(f"  rewrapped {n} {name}", file=sys.stderr)
+
+            report = keys.rotate(db, ring, retire=args.retire, on_batch=progress)
+            how = f"added key {report.added}" if report.added else f"rewrapped everything to key {report.active}"
+            total = sum(report.rewrapped.values())
+            print(f"{how}; {total} envelopes rewrapped ({', '.join(f'{n} {k}' for k, n in report.rewrapped.items())})")
+            if report.retired:
+                print(f"retired keys: {', '.join(report.retired)}")
+            print(f"key ring ({ring.source}): active {report.active}; keys {', '.join(report.remaining_keys)}")
+            return EXIT_OK
+        if args.keys_cmd == "retire":
+            ring = keys.retire(db, ring, set(args.key_ids))
+            print(f"retired {', '.join(sorted(args.key_ids))}; key ring now holds {', '.join(sorted(ring.keys))}")
+            return EXIT_OK
+        use = keys.key_use(db)
+        rows = [
+            {"key": kid, "active": "yes" if kid == ring.active else "", "in_ring": "yes" if kid in ring.keys else "MISSING", **{k: use.by_key.get(kid, {}).get(k, 0) for k in (s.name for s in keys.SEALED)}}
+            for kid in sorted(set(ring.keys) | set(use.by_key))
+        ]
+        print(f"key ring: {ring.source}{' (rotation not finished: run `simpul keys rotate`)' if ring.rotating else ''}")
+        print_table(rows)
+        return EXIT_FAILED if any(r["in_ring"] == "MISSING" for r in rows) else EXIT_OK
+    finally:
+        db.dispose()
+
+
+def cmd_pii(args: argparse.Namespace) -> int:
+    from simpul import pii
+    from simpul.runtime import open_hub
+
+    hub = open_hub(actor="cli:pii")
+    try:
+        result = pii.purge(hub.db, now=datetime.now(timezone.utc), retention_days=args.retention_days, actor="cli:pii")
+    finally:
+        hub.close()
+    print(f"buyer data removed from {result.orders} finished orders last changed before {result.cutoff:%Y-%m-%d %H:%M} UTC ({result.raw_payloads} raw payloads deleted)")
+    return EXIT_OK
 
 
 def cmd_sync(args: argparse.Namespace) -> int:
@@ -276,13 +363,37 @@ def cmd_orders(args: argparse.Namespace) -> int:
 
 
 def cmd_audit(args: argparse.Namespace) -> int:
-    from simpul import audit
+    from simpul import audit, keys
     from simpul.runtime import open_hub
 
-    hub = open_hub()
-    with hub.db.connect() as conn:
-        verdict = audit.verify(conn)
-    hub.close()
+    hub = open_hub(actor="cli:audit")
+    try:
+        anchor_path = getattr(args, "anchor", None)
+        key = keys.hub_secret(hub.db, hub.vault, keys.AUDIT_ANCHOR_KEY) if args.audit_cmd == "anchor" or anchor_path else b""
+        if args.audit_cmd == "anchor":
+            with hub.db.connect() as conn:
+                checkpoint = audit.anchor(conn, key)
+            text = json.dumps(checkpoint, indent=2) + "\n"
+            if args.out in (None, "-"):
+                sys.stdout.write(text)
+            else:
+                Path(args.out).write_text(text)
+                print(f"anchor of seq {checkpoint['seq']} written to {args.out}; keep it outside this database", file=sys.stderr)
+            return EXIT_OK
+        if anchor_path:
+            try:
+                checkpoint = json.loads(Path(anchor_path).read_text())
+            except OSError as exc:
+                raise UsageError(f"cannot read anchor {anchor_path}: {exc.strerror}") from None
+            except ValueError:
+                raise UsageError(f"{anchor_path} is not an anchor file (not JSON)") from None
+            with hub.db.connect() as conn:
+                verdict = audit.verify_anchor(conn, key, checkpoint if isinstance(checkpoint, dict) else {})
+        else:
+            with hub.db.connect() as conn:
+                verdict = audit.verify(conn)
+    finally:
+        hub.close()
     print(verdict)
     return EXIT_OK if verdict.ok else EXIT_FAILED
 
@@ -313,7 +424,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="simpul",
         description="Simpul: one canonical order hub for Indonesian marketplaces, storefronts and couriers.",
-        epilog="Data: SIMPUL_DATABASE_URL (default: SQLite under SIMPUL_HOME or ./data). Keys: SIMPUL_KEYRING or SIMPUL_MASTER_KEY.",
+        epilog="Data: SIMPUL_DATABASE_URL (default: SQLite under SIMPUL_HOME or ./data). Keys: SIMPUL_MASTER_KEY, else the key ring file SIMPUL_KEYRING (default secrets/keyring.json).",
     )
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
@@ -337,13 +448,35 @@ def build_parser() -> argparse.ArgumentParser:
     a.add_argument("channel", choices=channels)
     a.add_argument("name", help="account id: lowercase letters, digits, dashes (e.g. toko-budi-shopee)")
     a.add_argument("--base-url", required=True, help="the channel API's base URL (a sandbox URL for testing)")
-    a.add_argument("--credentials-file", required=True, metavar="F", help="JSON with the channel's credential names; '-' reads stdin")
+    a.add_argument(
+        "--credentials-file", metavar="F", help="JSON with the channel's credential names; '-' reads stdin (default: ask at the terminal; never on the command line)"
+    )
+    a.add_argument("--no-verify", action="store_true", help="store without the one authenticated check call (offline set-up)")
     a.add_argument("--title", help="display name (default: the account id)")
     a.add_argument("--history-days", type=int, default=30, help="how far back the first sync reaches (default 30)")
     a.add_argument("--replace", action="store_true", help="overwrite an existing account (resets a credential error)")
-    a = asub.add_parser("list", help="show accounts, status, last sync and cursor")
+    a = asub.add_parser("list", help="show accounts, status, last sync, cursor and token expiry")
     a.add_argument("--json", action="store_true")
+    a = asub.add_parser("refresh", help="refresh access tokens that expire soon (what the refresh-tokens flow does)")
+    a.add_argument("accounts", nargs="*", metavar="ACCOUNT", help="account ids (default: all)")
+    a.add_argument("--horizon-minutes", type=int, default=45, help="refresh tokens expiring within this many minutes (default 45)")
+    a.add_argument("--force", action="store_true", help="refresh even tokens valid for longer")
     p.set_defaults(func=cmd_accounts)
+
+    p = sub.add_parser("keys", help="the key ring that encrypts credentials and buyer data")
+    asub = p.add_subparsers(dest="keys_cmd", required=True, metavar="ACTION")
+    asub.add_parser("status", help="keys in the ring and how many sealed values each one wraps")
+    k = asub.add_parser("rotate", help="add a key, rewrap every sealed value with it (resumes an unfinished rotation)")
+    k.add_argument("--retire", action="store_true", help="then drop the old keys from the ring")
+    k = asub.add_parser("retire", help="drop keys from the ring (refused while any value needs them)")
+    k.add_argument("key_ids", nargs="+", metavar="KEY_ID")
+    p.set_defaults(func=cmd_keys)
+
+    p = sub.add_parser("pii", help="buyer data retention")
+    asub = p.add_subparsers(dest="pii_cmd", required=True, metavar="ACTION")
+    k = asub.add_parser("purge", help="remove buyer data from finished orders older than the retention period")
+    k.add_argument("--retention-days", type=int, default=365, help="days after an order's last change (default 365)")
+    p.set_defaults(func=cmd_pii)
 
     p = sub.add_parser("sync", help="sync one account or all active accounts")
     p.add_argument("account", nargs="?", help="account id (default: every active account)")
@@ -367,7 +500,10 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("audit", help="audit log tools")
     asub = p.add_subparsers(dest="audit_cmd", required=True, metavar="ACTION")
-    asub.add_parser("verify", help="check the hash chain; names the first broken entry")
+    a = asub.add_parser("verify", help="check the hash chain; names the first broken entry")
+    a.add_argument("--anchor", metavar="FILE", help="also check that the chain still passes through this signed anchor")
+    a = asub.add_parser("anchor", help="export a signed checkpoint (sequence + head hash) to keep outside the database")
+    a.add_argument("--out", metavar="FILE", help="write it here (default: stdout)")
     p.set_defaults(func=cmd_audit)
 
     p = sub.add_parser("quarantine", help="payloads that could not be mapped")

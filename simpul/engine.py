@@ -166,13 +166,16 @@ class Engine:
         return self._buyers
 
     # -- building blocks ------------------------------------------------------------------
-    def connector(self, account: AccountInfo, run_id: str | None = None) -> OrderSource:
-        """The account's connector, with rotated tokens persisted the moment they arrive."""
+    def connector(self, account: AccountInfo, run_id: str | None = None, *, purpose: str = "sync") -> OrderSource:
+        """The account's connector, with rotated tokens persisted the moment they arrive.
+
+        Decrypting the credentials is audited (``credential.used``, with ``purpose``).
+        """
         cls = get_channel(account.channel).connector_class()
         options = {"bucket": self.bucket(account), **self.connector_options}
         return cls(
             account.base_url,
-            self.accounts.credentials(account.id),
+            self.accounts.credentials(account.id, purpose=purpose, run_id=run_id),
             on_credentials=lambda values: self.accounts.save_credentials(account.id, values, run_id=run_id),
             **options,
         )

@@ -1,7 +1,11 @@
-"""Logging set-up: every handler Simpul installs carries the redaction filter.
+"""Logging set-up: every handler in the process carries the redaction filter.
 
-The HTTP kit already logs only method, path and status; this filter is the second line
-of defence for anything else that formats a URL or a header into a log line.
+A ``logging.Filter`` runs only where it is attached, so ``protect_handlers`` puts one on
+*every* handler: Simpul's own, the root's, and Prefect's console and API handlers (the
+run logs ops read in the UI). It is called when the CLI starts and when a flow run opens
+the hub, after Prefect has configured its logging. The filter cleans the message and any
+traceback text. The HTTP kit already logs only method, path and status; this is the second
+line of defence for anything else that formats a URL, a header or a secret into a line.
 """
 
 from __future__ import annotations
@@ -10,14 +14,15 @@ import logging
 import os
 import re
 
-from connectors._http.redaction import SENSITIVE_KEYS
+from connectors._http.redaction import SENSITIVE_KEYS, known_secrets, redact_text
 
 _QUERY = re.compile(r"(?i)\b(" + "|".join(re.escape(k) for k in sorted(SENSITIVE_KEYS)) + r")=([^&\s\"']+)")
 _AUTH = re.compile(r"(?i)\b(Bearer|Basic)\s+[A-Za-z0-9+/=._-]{8,}")
 
 
 def redact(text: str) -> str:
-    return _AUTH.sub(r"\1 REDACTED", _QUERY.sub(r"\1=REDACTED", text))
+    """Sensitive query/header values, bearer tokens and every secret this process knows."""
+    return redact_text(_AUTH.sub(r"\1 REDACTED", _QUERY.sub(r"\1=REDACTED", text)), known_secrets())
 
 
 class RedactingFilter(logging.Filter):
@@ -26,17 +31,32 @@ class RedactingFilter(logging.Filter):
         cleaned = redact(message)
         if cleaned != message:
             record.msg, record.args = cleaned, None
+        if record.exc_info and not record.exc_text:
+            record.exc_text = logging.Formatter().formatException(record.exc_info)
+        if record.exc_text:
+            record.exc_text = redact(record.exc_text)
         return True
 
 
+def protect_handlers() -> int:
+    """Attach the filter to every handler of every logger that has one; returns how many are new."""
+    loggers = [logging.getLogger()] + [v for v in logging.Logger.manager.loggerDict.values() if isinstance(v, logging.Logger)]
+    added = 0
+    for logger in loggers:
+        for handler in logger.handlers:
+            if not any(isinstance(f, RedactingFilter) for f in handler.filters):
+                handler.addFilter(RedactingFilter())
+                added += 1
+    return added
+
+
 def configure_logging(level: str | None = None) -> None:
-    """Log to stderr at SIMPUL_LOG_LEVEL (default WARNING) through the redaction filter."""
+    """Log to stderr at SIMPUL_LOG_LEVEL (default WARNING); every handler redacts."""
     root = logging.getLogger("simpul")
-    if any(isinstance(f, RedactingFilter) for h in root.handlers for f in h.filters):
-        return
-    handler = logging.StreamHandler()
-    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
-    handler.addFilter(RedactingFilter())
-    root.addHandler(handler)
+    if not root.handlers:
+        handler = logging.StreamHandler()
+        handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+        root.addHandler(handler)
+        root.propagate = False
     root.setLevel(level or os.environ.get("SIMPUL_LOG_LEVEL", "WARNING"))
-    root.propagate = False
+    protect_handlers()

@@ -11,6 +11,7 @@ from datetime import datetime, timedelta, timezone
 from decimal import Decimal
 from typing import Any, ClassVar
 
+from connectors._http.secret import reveal
 from connectors._http.errors import CredentialError, TransientError
 from connectors.contract import Page, Position, Window
 from simpul.canonical import (
@@ -51,7 +52,7 @@ class FakeConnector:
     lookback: ClassVar[timedelta] = timedelta(minutes=5)
 
     def __init__(self, base_url: str, credentials: Mapping[str, Any], *, on_credentials=None, bucket=None, retry=None) -> None:  # noqa: ANN001
-        if credentials.get("token") != "good":
+        if reveal(credentials.get("token")) != "good":
             raise CredentialError("fake: credentials refused")
         self.source = SOURCE
 

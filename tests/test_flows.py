@@ -27,6 +27,7 @@ from pydantic import ValidationError
 import tests.fakes as fakes
 from flows.params import ResyncParams
 from flows.sync_orders import resync, run_sync_flow, sync_orders
+from connectors._http.secret import reveal
 from simpul import store
 from simpul.channels import CHANNELS, Channel
 from simpul.engine import SyncRequest
@@ -44,7 +45,7 @@ class CanaryConnector(fakes.FakeConnector):
     """The fake connector, accepting the canary token instead of the fake's fixed one."""
 
     def __init__(self, base_url: str, credentials: dict[str, Any], **kwargs: Any) -> None:
-        super().__init__(base_url, {"token": "good" if credentials.get("token") == CANARY else "refused"}, **kwargs)
+        super().__init__(base_url, {"token": "good" if reveal(credentials.get("token")) == CANARY else "refused"}, **kwargs)
 
 
 CANARY_CHANNEL = Channel("fake", "Fake", "tests.test_flows:CanaryConnector", "tests.fakes:FakeConnector", "tests.fakes", ("token",), ("token",))

@@ -78,7 +78,7 @@ def test_rotate_rewraps_everything_and_retires_the_old_key(db: Database, ring: K
     assert set(after.keys) == {"k2"} and not after.rotating
     assert _open_everything(db, Vault(after)) == total
     assert keys.key_use(db).keys() == {"k2"}
-    assert Accounts(db, Vault(after)).credentials("shop-1")["consumer_key"] == "ck_canary_1"
+    assert Accounts(db, Vault(after)).credentials("shop-1")["consumer_key"].get_secret_value() == "ck_canary_1"
 
 
 def test_a_killed_rotation_resumes_without_a_new_key(db: Database, ring: KeyRing, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -7,6 +7,7 @@ parameter name to ``SENSITIVE_KEYS`` rather than formatting a URL yourself.
 from __future__ import annotations
 
 import re
+import threading
 from collections.abc import Iterable, Mapping
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
@@ -59,6 +60,22 @@ def redact_text(text: str, secrets: Iterable[str]) -> str:
     for secret in sorted({s for s in secrets if s and len(s) >= 4}, key=len, reverse=True):
         text = text.replace(secret, REDACTED)
     return _BEARER.sub(r"\1" + REDACTED, text)
+
+
+# Secret values this process has handed to a connector: every log filter replaces them
+# wherever they appear, whatever formatted them (second line of defence).
+_KNOWN: set[str] = set()
+_KNOWN_LOCK = threading.Lock()
+
+
+def remember(secrets: Iterable[str]) -> None:
+    with _KNOWN_LOCK:
+        _KNOWN.update(s for s in secrets if s and len(s) >= 4)
+
+
+def known_secrets() -> frozenset[str]:
+    with _KNOWN_LOCK:
+        return frozenset(_KNOWN)
 
 
 _BEARER = re.compile(r"((?:Bearer|Basic)\s+)[A-Za-z0-9+/=._-]{8,}")

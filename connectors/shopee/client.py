@@ -65,7 +65,7 @@ import threading
 import time
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta, timezone
 from typing import Any, ClassVar
 
 from connectors._http import (
@@ -83,9 +83,13 @@ from connectors._http import (
     TokenExpired,
     Unlimited,
 )
+from connectors._http.secret import reveal
 from connectors._http.urls import require_https
-from connectors.contract import CredentialSink, Page, Position, RateLimit, Window
+from connectors.contract import CredentialExpiry, CredentialSink, Page, Position, RateLimit, Window
 from connectors.shopee import api
+
+REFRESH_MARGIN = timedelta(minutes=10)  # refresh this long before the access token expires
+REFRESH_TOKEN_LIFE = timedelta(days=30)  # [S2]
 
 POLICY = {
     **DEFAULT_POLICY,
@@ -170,8 +174,8 @@ class ShopeeConnector:
     ) -> None:
         try:
             partner_id, shop_id = int(credentials["partner_id"]), int(credentials["shop_id"])
-            partner_key = str(credentials["partner_key"])
-            self._tokens = Tokens(str(credentials["access_token"]), str(credentials["refresh_token"]))
+            partner_key = reveal(credentials["partner_key"])
+            self._tokens = Tokens(reveal(credentials["access_token"]), reveal(credentials["refresh_token"]))
         except (KeyError, TypeError, ValueError):
             raise CredentialError(
                 "shopee: credentials need partner_id and shop_id (numbers), partner_key, access_token and refresh_token"
@@ -185,8 +189,32 @@ class ShopeeConnector:
 
     # -- contract ---------------------------------------------------------------------------
     def check(self) -> None:
-        """One signed shop call: proves the key, the shop and the access token (refreshing it)."""
-        self._call("GET", api.SHOP_INFO, unwrap=False)
+        """One signed shop call: proves the key, the shop and the access token (refreshing it).
+
+        ``get_shop_info`` also tells when the seller's authorisation ends (``expire_time``);
+        a changed date is saved with the credentials.
+        """
+        info = self._call("GET", api.SHOP_INFO, unwrap=False)
+        expire_time = info.get("expire_time")
+        if isinstance(expire_time, int) and expire_time > 0 and expire_time != self._credentials.get("authorization_expires_at"):
+            self._save({**self._credentials, "authorization_expires_at": expire_time})
+
+    # -- token lifecycle (connectors.contract.RefreshableSource) -----------------------------
+    def credential_expiry(self) -> CredentialExpiry:
+        return CredentialExpiry(*(_utc(self._credentials.get(f)) for f in ("access_expires_at", "refresh_expires_at", "authorization_expires_at")))
+
+    def refresh(self, *, within: timedelta = timedelta(0), force: bool = False) -> bool:
+        """Refresh when the access token expires within ``within`` (or its expiry is unknown)."""
+        if not (force or self._expires_within(within, unknown=True)):
+            return False
+        self._refresh(self._tokens.access_token)
+        return True
+
+    def _expires_within(self, within: timedelta, *, unknown: bool) -> bool:
+        expires_at = self._credentials.get("access_expires_at")
+        if not isinstance(expires_at, (int, float)):
+            return unknown
+        return time.time() + within.total_seconds() >= expires_at
 
     def order_pages(self, window: Window, position: Position | None = None) -> Iterator[Page]:
         time_to = math.ceil(window.until.timestamp()) - 1
@@ -264,8 +292,11 @@ class ShopeeConnector:
     def _call(self, method: str, path: str, *, params: Mapping[str, Any] | None = None, json_body: Any = None, unwrap: bool = True) -> dict[str, Any]:
         """A shop API call's ``response`` object (the whole body if not ``unwrap``).
 
-        An access token Shopee refuses is refreshed once, then the call is retried.
+        An access token about to expire is refreshed first; one Shopee refuses anyway is
+        refreshed once, then the call is retried.
         """
+        if self._expires_within(REFRESH_MARGIN, unknown=False):
+            self._refresh(self._tokens.access_token)
         token_used = self._tokens.access_token
         try:
             body, _ = self._http.request(method, path, params=params, json_body=json_body)
@@ -295,14 +326,20 @@ class ShopeeConnector:
             access, refresh, expire_in = (body.get(k) if isinstance(body, Mapping) else None for k in ("access_token", "refresh_token", "expire_in"))
             if not (isinstance(access, str) and access and isinstance(refresh, str) and refresh):
                 raise CredentialError("shopee: the token refresh reply carries no tokens")
-            expires_at = int(time.time()) + int(expire_in) if isinstance(expire_in, int) else None
-            fresh = {**self._credentials, "access_token": access, "refresh_token": refresh}
-            if expires_at is not None:
-                fresh["access_expires_at"] = expires_at
-            if self._on_credentials is not None:
-                self._on_credentials(fresh)  # durable before the old refresh token is forgotten
-            self._credentials = fresh
+            now = int(time.time())
+            fresh = {**self._credentials, "access_token": access, "refresh_token": refresh, "refresh_expires_at": now + int(REFRESH_TOKEN_LIFE.total_seconds())}
+            fresh["access_expires_at"] = now + int(expire_in) if isinstance(expire_in, int) else None
+            self._save(fresh)  # durable before the old refresh token is forgotten
             self._tokens.access_token, self._tokens.refresh_token = access, refresh
+
+    def _save(self, fresh: dict[str, Any]) -> None:
+        if self._on_credentials is not None:
+            self._on_credentials(fresh)
+        self._credentials = fresh
+
+
+def _utc(epoch: Any) -> datetime | None:
+    return datetime.fromtimestamp(epoch, timezone.utc) if isinstance(epoch, (int, float)) and epoch > 0 else None
 
 
 @dataclass(frozen=True, slots=True)

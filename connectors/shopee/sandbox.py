@@ -20,7 +20,9 @@ It enforces the contract the sources document (citations in ``client.py`` and ``
   list belongs to the shop.
 - **get_mass_tracking_number**: ``success_list`` with ``tracking_number`` ``""`` until the
   courier assigns one, ``fail_list`` for unknown packages.
-- **get_shop_info**: a cheap authenticated call (top-level fields, no ``response``).
+- **get_shop_info**: a cheap authenticated call (top-level fields, no ``response``), with
+  ``auth_time``/``expire_time`` of the seller's authorisation (epoch seconds; the field
+  names come from third-party SDK types of this endpoint, e.g. passwind/go-shopee-v2).
 
 Assumptions where the sources are silent (each mirrored by the connector):
 
@@ -75,6 +77,7 @@ from connectors.shopee import api
 
 MINUTE, HOUR, DAY = 60, 3600, 86400
 HISTORY = 45 * DAY
+AUTHORIZATION_DAYS = 365  # [S2]: an authorisation lasts at most 365 days
 ALPHABET = "0123456789ABCDEFGHJKLMNPQRSTUVWXYZ"
 
 # -- seed tables (all fake) -------------------------------------------------------------------
@@ -246,6 +249,7 @@ class ShopeeSandbox(SeededShop):
         self._partner_key = "shpk" + hashlib.sha256(f"partner-key:{seed}".encode()).hexdigest()[:60]
         self._access: dict[str, float] = {}  # access token -> real expiry (epoch s)
         self._refresh: dict[str, float] = {}  # unused refresh tokens -> real expiry
+        self.authorized_at = int(time.time())  # the seller's grant (get_shop_info auth_time)
         self._current = self._issue(time.time())
         self._blueprints: dict[str, Blueprint] = {}
         self._packages: dict[str, str] = {}  # package_number -> order_sn
@@ -366,7 +370,10 @@ class ShopeeSandbox(SeededShop):
 
     # -- endpoints --------------------------------------------------------------------------
     def _shop_info(self, request: Request) -> Reply:
-        return Reply(200, {**_envelope("", ""), "shop_name": "Toko Contoh", "region": "ID", "status": "NORMAL", "is_cb": False})
+        return Reply(
+            200,
+            {**_envelope("", ""), "shop_name": "Toko Contoh", "region": "ID", "status": "NORMAL", "is_cb": False, "auth_time": self.authorized_at, "expire_time": self.authorized_at + AUTHORIZATION_DAYS * DAY},
+        )
 
     def _order_list(self, request: Request) -> Reply:
         q = request.query

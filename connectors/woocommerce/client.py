@@ -90,6 +90,7 @@ from connectors._http import (
     TokenBucket,
     Unlimited,
 )
+from connectors._http.secret import reveal
 from connectors._http.urls import require_https
 from connectors.contract import CredentialSink, Page, Position, RateLimit, Window
 
@@ -131,8 +132,8 @@ class WooCommerceConnector:
         bucket: TokenBucket | Unlimited | None = None,
         retry: RetryConfig | None = None,
     ) -> None:
-        key, secret = credentials.get("consumer_key"), credentials.get("consumer_secret")
-        if not (isinstance(key, str) and key and isinstance(secret, str) and secret):
+        key, secret = reveal(credentials.get("consumer_key")), reveal(credentials.get("consumer_secret"))
+        if not (key and secret):
             raise CredentialError("woocommerce: credentials need consumer_key and consumer_secret")
         self._http = HttpClient(
             require_https(base_url, "woocommerce", "WooCommerce takes Basic auth only over TLS"),

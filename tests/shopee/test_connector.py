@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import json
+import time
 from datetime import datetime, timedelta, timezone
 
 import pytest
 import sqlalchemy as sa
 
+from connectors._http.secret import plain
 from connectors._http import ApiError, ConnectorError, CredentialError, RetryConfig, TransientError
 from connectors.contract import OrderSource, Window
 from connectors.shopee import api
@@ -106,14 +108,30 @@ def test_an_expired_access_token_is_refreshed_once_and_persisted_before_use(serv
     connector = ShopeeConnector(server.url, old, on_credentials=saved.append)
     server.app.expire_tokens()
     connector.check()
-    [new] = saved
+    new, with_grant = saved  # the refreshed pair first, then the grant's expiry check() read
     assert new["refresh_token"] != old["refresh_token"] and new["access_token"] != old["access_token"]
     assert new["access_expires_at"] > FROZEN and new["partner_key"] == old["partner_key"]
+    assert new["refresh_expires_at"] - new["access_expires_at"] > 29 * 86400
+    assert with_grant["authorization_expires_at"] == server.app.authorized_at + 365 * 86400
     assert server.app.demo_credentials()["refresh_token"] == new["refresh_token"]
     by_path = server.stats.snapshot()["by_path"]
     assert by_path == {api.SHOP_INFO: 2, api.REFRESH: 1}
     connector.check()
-    assert len(saved) == 1  # the new token works: no second refresh
+    assert len(saved) == 2  # the new token works: no second refresh, the grant is unchanged
+
+
+def test_a_token_near_expiry_is_refreshed_before_the_call(server) -> None:  # noqa: ANN001
+    saved: list[dict] = []
+    soon = int(time.time()) + 60  # inside REFRESH_MARGIN
+    connector = ShopeeConnector(server.url, {**server.app.demo_credentials(), "access_expires_at": soon}, on_credentials=saved.append)
+    connector.check()
+    assert server.stats.snapshot()["by_path"] == {api.REFRESH: 1, api.SHOP_INFO: 1}, "refreshed first, no refused call"
+    assert saved[0]["access_expires_at"] > soon
+    expiry = connector.credential_expiry()
+    assert expiry.access is not None and expiry.access.timestamp() == saved[0]["access_expires_at"]
+    assert connector.refresh(within=timedelta(minutes=30)) is False  # 4 h left: nothing to do
+    assert connector.refresh(force=True) is True
+    assert server.stats.snapshot()["by_path"][api.REFRESH] == 2
 
 
 def test_a_spent_refresh_token_is_a_credential_error_not_a_loop(server) -> None:  # noqa: ANN001
@@ -209,7 +227,9 @@ def test_tokens_rotated_during_a_sync_are_persisted_and_the_next_run_uses_them(h
         server.app.expire_tokens()
         run = hub.engine.run(SyncRequest("s2"))
         assert run.status == "completed"
-        stored = hub.accounts.credentials("s2")
+        wrapped = hub.accounts.credentials("s2")
+        assert "**********" in repr(wrapped) and server.app.demo_credentials()["refresh_token"] not in repr(wrapped)
+        stored = plain(wrapped)
         assert stored["refresh_token"] == server.app.demo_credentials()["refresh_token"]
         assert stored["access_token"] == server.app.demo_credentials()["access_token"]
     assert server.stats.snapshot()["by_path"][api.REFRESH] == 2
