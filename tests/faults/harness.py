@@ -42,7 +42,7 @@ KILL_ITERATIONS = int(os.environ.get("SIMPUL_KILL_ITERATIONS", "25" if NIGHTLY e
 
 # Hypothesis profiles: derandomized in both (a failure reproduces on every machine), many
 # more and longer action sequences at night.
-_HYPOTHESIS = {"derandomize": True, "deadline": None, "suppress_health_check": [HealthCheck.too_slow], "print_blob": True}
+_HYPOTHESIS = {"derandomize": True, "database": None, "deadline": None, "suppress_health_check": [HealthCheck.too_slow], "print_blob": True}
 settings.register_profile("faults-ci", max_examples=10, stateful_step_count=12, **_HYPOTHESIS)
 settings.register_profile("faults-nightly", max_examples=200, stateful_step_count=30, **_HYPOTHESIS)
 HYPOTHESIS_SETTINGS = settings.get_profile(f"faults-{PROFILE}")

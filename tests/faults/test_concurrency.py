@@ -1,0 +1,182 @@
+"""Concurrency on a real PostgreSQL server (reliability.md F-9, INV-14, A-3).
+
+- Two syncs of one account started together: the account lock refuses one, and no two
+  runs of the account are ever in flight at once (checked from ``sync_run`` times), both
+  through threads released by a barrier and through two ``simpul sync`` processes.
+- Workers syncing different accounts at the same time (two WooCommerce shops whose order
+  ids coincide, and a Shopee shop): each account ends equal to its own shop, with its own
+  cursor, and nothing of one account lands in another.
+- Concurrent audit writers still form one linear chain that ``verify()`` accepts.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+import sqlalchemy as sa
+
+from connectors._sandbox import SandboxServer
+from simpul import audit, store
+from simpul.db import Database
+from simpul.engine import RunSummary, SyncRequest
+from simpul.locks import AccountLock, SyncAlreadyRunning
+from simpul.model import SyncCursor
+from simpul.runtime import Hub
+from simpul.vault import KeyRing
+from tests.faults.harness import NIGHTLY, RunRecord, add_account, assert_synced, cli_env, make_hub, run_records, spawn_sync, start_sandbox
+from tests.oracle import stored_state
+
+pytestmark = pytest.mark.postgres
+
+LATENCY_MS = 20  # a sync lasts long enough for its rivals to start meanwhile
+
+
+def in_threads(jobs: list[Callable[[], Any]]) -> list[Any]:
+    """Run the jobs on their own threads, released together by a barrier; their results
+    (or the exception each raised) in order."""
+    barrier = threading.Barrier(len(jobs))
+    results: list[Any] = [None] * len(jobs)
+
+    def work(i: int) -> None:
+        barrier.wait()
+        try:
+            results[i] = jobs[i]()
+        except Exception as exc:  # noqa: BLE001 - handed back to the test
+            results[i] = exc
+
+    threads = [threading.Thread(target=work, args=(i,)) for i in range(len(jobs))]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=120)
+    return results
+
+
+def locked_sync(hub: Hub, account: str) -> RunSummary | str:
+    """What the CLI and the flows do per account: take the lock, run, or report a skip."""
+    try:
+        with AccountLock(hub.db, account):
+            return hub.engine.run(SyncRequest(account))
+    except SyncAlreadyRunning as exc:
+        return f"skipped: {exc}"
+
+
+def worker_hub(db: Database, keyring: KeyRing) -> Hub:
+    """A worker of its own: its own connection pool to the same database."""
+    return make_hub(Database(db.url), keyring, actor=f"worker-{threading.get_ident()}")
+
+
+def assert_never_two_at_once(runs: list[RunRecord]) -> None:
+    spans = sorted((r.started_at, r.finished_at) for r in runs)
+    for (_, end), (start, _) in zip(spans, spans[1:]):
+        assert end is not None and end <= start, f"two runs of one account overlapped: {spans}"
+
+
+@pytest.fixture
+def shop() -> SandboxServer:
+    server = start_sandbox("shopee", orders=300, seed=8)
+    server.faults.update({"latency_ms": LATENCY_MS})
+    yield server
+    server.stop()
+
+
+def test_two_runs_of_one_account_started_together_one_is_refused(pg_db, keyring, shop) -> None:  # noqa: ANN001
+    setup = make_hub(pg_db, keyring)
+    account = add_account(setup, shop, "same-shop")
+    hubs = [worker_hub(pg_db, keyring) for _ in range(2)]
+
+    outcomes = in_threads([lambda h=h: locked_sync(h, account) for h in hubs])
+
+    done = [o for o in outcomes if isinstance(o, RunSummary)]
+    skipped = [o for o in outcomes if isinstance(o, str)]
+    assert len(done) == 1 and done[0].status == "completed", outcomes
+    assert len(skipped) == 1 and "already running" in skipped[0]
+    assert [r.status for r in run_records(pg_db, account)] == ["completed"]
+    assert_synced(pg_db, account, shop)
+    for hub in hubs:
+        hub.close()
+
+
+def test_two_sync_processes_of_one_account_never_interleave(pg_db, keyring, shop, tmp_path: Path) -> None:  # noqa: ANN001
+    """The real entry point: two `simpul sync` processes, a PostgreSQL advisory lock."""
+    env = cli_env(tmp_path, pg_db.url)
+    keyring_file = KeyRing.load(tmp_path / "keyring.json")  # the processes' key ring
+    setup = make_hub(pg_db, keyring_file)
+    account = add_account(setup, shop, "same-shop")
+
+    procs = [spawn_sync(env, account) for _ in range(2)]
+    rows = []
+    for proc in procs:
+        out, err = proc.communicate(timeout=180)
+        assert proc.returncode == 0, err.decode()[-2000:]
+        [row] = json.loads(out)
+        rows.append(row)
+
+    statuses = sorted(r["status"] for r in rows)
+    assert statuses in (["completed", "skipped"], ["completed", "completed"]), rows
+    assert all("already running" in r["error"] for r in rows if r["status"] == "skipped")
+    runs = run_records(pg_db, account)
+    assert [r.status for r in runs] == ["completed"] * statuses.count("completed")
+    assert_never_two_at_once(runs)
+    assert_synced(pg_db, account, shop)
+    with pg_db.connect() as conn:
+        assert conn.execute(sa.select(sa.func.count()).select_from(SyncCursor.__table__)).scalar() == 1
+
+
+def test_workers_syncing_different_accounts_keep_them_apart(pg_db, keyring) -> None:  # noqa: ANN001
+    servers = {
+        "woo-a": start_sandbox("woocommerce", orders=300, seed=1),
+        "woo-b": start_sandbox("woocommerce", orders=300, seed=2),  # the same order ids, other orders
+        "shopee-c": start_sandbox("shopee", orders=300, seed=3),
+    }
+    try:
+        setup = make_hub(pg_db, keyring)
+        for account, server in servers.items():
+            server.faults.update({"latency_ms": LATENCY_MS})
+            add_account(setup, server, account)
+        hubs = {account: worker_hub(pg_db, keyring) for account in servers}
+
+        outcomes = in_threads([lambda a=a: locked_sync(hubs[a], a) for a in servers])
+
+        assert all(isinstance(o, RunSummary) and o.status == "completed" for o in outcomes), outcomes
+        runs = {account: run_records(pg_db, account) for account in servers}
+        spans = [(r[0].started_at, r[0].finished_at) for r in runs.values()]
+        assert max(s for s, _ in spans) < min(e for _, e in spans), "the workers did not run at the same time"
+        for account, server in servers.items():
+            assert_synced(pg_db, account, server)
+        assert set(stored_state(pg_db, "woo-a")) & set(stored_state(pg_db, "woo-b")), "no shared ids: mixing would go unseen"
+        with pg_db.connect() as conn:
+            cursors = dict(conn.execute(sa.select(SyncCursor.__table__.c.account_id, SyncCursor.__table__.c.until)).all())
+            for account, [run] in runs.items():
+                assert store.load_checkpoint(conn, account, "incremental") is None
+            assert set(cursors) == set(servers)
+        for hub in hubs.values():
+            hub.close()
+    finally:
+        for server in servers.values():
+            server.stop()
+
+
+def test_concurrent_audit_writers_form_one_linear_chain(pg_db) -> None:  # noqa: ANN001
+    writers, entries = (20, 100) if NIGHTLY else (8, 25)
+    databases = [Database(pg_db.url) for _ in range(writers)]
+
+    def write(db: Database, who: int) -> None:
+        for n in range(entries):
+            with db.begin() as conn:
+                audit.append(conn, [audit.Event(action="test.write", actor=f"writer-{who}", summary={"n": n})])
+
+    outcomes = in_threads([lambda db=db, i=i: write(db, i) for i, db in enumerate(databases)])
+    assert outcomes == [None] * writers
+    with pg_db.connect() as conn:
+        verdict = audit.verify(conn)
+        seqs = [e["seq"] for e in audit.entries(conn, action_prefix="test.")]
+    assert verdict.ok, str(verdict)
+    assert len(seqs) == writers * entries and seqs == sorted(seqs)
+    for db in databases:
+        db.dispose()
