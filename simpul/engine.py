@@ -229,9 +229,23 @@ class Engine:
                     run_id=run_id, account_id=account.id, job=request.job, status="running", started_at=now, counts="{}"
                 )
             )
+            requested = []
+            if request.job == RESYNC and resumed_from is None:  # who asked ops to re-read what
+                requested.append(
+                    audit.Event(
+                        action="resync.requested",
+                        actor=self.actor,
+                        run_id=run_id,
+                        account_id=account.id,
+                        entity_type="run",
+                        entity_key=run_id,
+                        summary={**fingerprint, "ids": len(fingerprint["ids"])},
+                    )
+                )
             audit.append(
                 conn,
                 [
+                    *requested,
                     audit.Event(
                         action="sync.started",
                         actor=self.actor,

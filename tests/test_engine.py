@@ -159,6 +159,8 @@ def test_resync_by_order_numbers_reports_missing(hub, fake_channel, account) -> 
     assert run.counts.new == 1 and run.missing == ["nope"]
     with hub.db.connect() as conn:
         assert store.load_cursor(conn, account) is None  # a resync never moves the cursor
+        [asked] = audit.entries(conn, action_prefix="resync.requested")
+    assert (asked["actor"], asked["run_id"], asked["summary"]) == ("test", run.run_id, '{"ids":2,"since":null,"until":null}')
 
 
 def test_audit_records_every_write_and_catches_tampering(hub, fake_channel, account) -> None:  # noqa: ANN001

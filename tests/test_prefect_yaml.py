@@ -30,7 +30,7 @@ ROOT = Path(__file__).resolve().parents[1]
 RAW = yaml.safe_load((ROOT / "prefect.yaml").read_text())
 CONFIG = PrefectYamlModel.model_validate(RAW)
 DEPLOYMENTS = {d.name: d for d in CONFIG.deployments}
-FLOW_OF = {"every-5-minutes": "sync-all", "demo-shopee": "sync-orders", "manual": "resync"}
+FLOW_OF = {"every-5-minutes": "sync-all", "demo-shopee": "sync-orders", "manual": "resync", "refresh-tokens": "refresh-tokens", "purge-pii": "purge-pii"}
 ONE_AT_A_TIME = {"limit": 1, "collision_strategy": "CANCEL_NEW"}
 
 
@@ -83,6 +83,10 @@ def test_schedules_and_concurrency() -> None:
         assert d.concurrency_limit.model_dump(exclude_none=True) == ONE_AT_A_TIME
     assert per_account.schedules and per_account.parameters == {"account": "demo-shopee"}
     assert not manual.schedules
+    [every_15] = [RawScheduleConfig.model_validate(s) for s in next(d for d in RAW["deployments"] if d["name"] == "refresh-tokens")["schedules"]]
+    assert every_15.interval == timedelta(minutes=15) < timedelta(hours=4), "Shopee access tokens live 4 h"
+    [daily] = next(d for d in RAW["deployments"] if d["name"] == "purge-pii")["schedules"]
+    assert daily["cron"] == "30 2 * * *"
 
 
 def test_the_resync_form_is_typed_and_the_server_rejects_what_the_flow_would() -> None:
