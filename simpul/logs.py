@@ -12,30 +12,12 @@ from __future__ import annotations
 
 import logging
 import os
-import re
 
-from connectors._http.redaction import SENSITIVE_KEYS, known_secrets, redact_text
+from connectors._http.redaction import RedactingFilter, redact_line
 
-_QUERY = re.compile(r"(?i)\b(" + "|".join(re.escape(k) for k in sorted(SENSITIVE_KEYS)) + r")=([^&\s\"']+)")
-_AUTH = re.compile(r"(?i)\b(Bearer|Basic)\s+[A-Za-z0-9+/=._-]{8,}")
+__all__ = ["RedactingFilter", "configure_logging", "protect_handlers", "redact"]
 
-
-def redact(text: str) -> str:
-    """Sensitive query/header values, bearer tokens and every secret this process knows."""
-    return redact_text(_AUTH.sub(r"\1 REDACTED", _QUERY.sub(r"\1=REDACTED", text)), known_secrets())
-
-
-class RedactingFilter(logging.Filter):
-    def filter(self, record: logging.LogRecord) -> bool:
-        message = record.getMessage()
-        cleaned = redact(message)
-        if cleaned != message:
-            record.msg, record.args = cleaned, None
-        if record.exc_info and not record.exc_text:
-            record.exc_text = logging.Formatter().formatException(record.exc_info)
-        if record.exc_text:
-            record.exc_text = redact(record.exc_text)
-        return True
+redact = redact_line
 
 
 def protect_handlers() -> int:

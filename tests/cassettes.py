@@ -8,7 +8,9 @@ and header and query filters alone once leaked a token a server echoed in its bo
   name in ``connectors._http.redaction.SENSITIVE_KEYS``: ``sign``, ``access_token``, ...);
 - request and response bodies: JSON keys that name a secret or buyer data are replaced,
   and any secret value this process has handed a connector is replaced wherever it sits;
-- requests to any host but the sandboxes named (Prefect's own API calls are never recorded).
+- requests to any host but the sandboxes named (Prefect's own API calls are never recorded);
+- vcrpy's own log: it logs every recorded request and response body at INFO *before*
+  the filters run, so its loggers are held at WARNING.
 
 ``leaks`` is the check CI runs over every cassette and fixture (S-5): secret-looking
 values, Authorization headers, Indonesian phone numbers and e-mail addresses outside
@@ -23,6 +25,7 @@ Example::
 from __future__ import annotations
 
 import json
+import logging
 import re
 from collections.abc import Iterable
 from pathlib import Path
@@ -55,11 +58,16 @@ def scrub_json(value: Any, *, in_address: bool = False) -> Any:
     if isinstance(value, list):
         return [scrub_json(v, in_address=in_address) for v in value]
     if isinstance(value, str):
-        return scrub_text(value)
+        return EMAIL.sub(REDACTED, PHONE.sub(REDACTED, redact_text(value, known_secrets())))
     return value
 
 
+_JSON_PAIR = re.compile(r'"(' + "|".join(sorted(PII_KEYS | SENSITIVE_KEYS | {"name"})) + r')"(\s*:\s*)"(?:[^"\\]|\\.)*"?')
+
+
 def scrub_text(text: str) -> str:
+    """For text that is not JSON (a truncated body): key-value pairs by pattern, then values."""
+    text = _JSON_PAIR.sub(lambda m: f'"{m.group(1)}"{m.group(2)}"{REDACTED}"', text)
     text = redact_text(text, known_secrets())
     return EMAIL.sub(REDACTED, PHONE.sub(REDACTED, text))
 
@@ -78,6 +86,7 @@ def scrub_body(body: bytes | str | None) -> bytes | str | None:
 def recorder(directory: Path, hosts: Iterable[str], *, record_mode: str = "all") -> vcr.VCR:
     """A VCR that records only the named sandboxes (base URLs or host:port), scrubbed."""
     allowed = {urlsplit(h).netloc or h for h in hosts}
+    logging.getLogger("vcr").setLevel(logging.WARNING)
 
     def before_request(request: Any) -> Any:
         if urlsplit(request.uri).netloc not in allowed:

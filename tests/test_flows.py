@@ -34,7 +34,6 @@ from simpul.engine import SyncRequest
 from simpul.locks import AccountLock
 from simpul.model import Order, SyncRun
 from simpul.runtime import Hub, open_hub
-from tests.prefect_harness import prefect_api  # noqa: F401 - the session-wide Prefect API
 
 CANARY = f"canary-{uuid.uuid4().hex}"
 WRONG = f"wrong-{uuid.uuid4().hex}"
@@ -52,7 +51,7 @@ CANARY_CHANNEL = Channel("fake", "Fake", "tests.test_flows:CanaryConnector", "te
 
 
 @pytest.fixture
-def flow_hub(prefect_api: None, tmp_path, monkeypatch) -> Iterator[Hub]:  # noqa: ANN001, F811
+def flow_hub(prefect_api: None, tmp_path, monkeypatch) -> Iterator[Hub]:  # noqa: ANN001
     """A fresh hub the flows open by themselves from SIMPUL_DATABASE_URL / SIMPUL_MASTER_KEY."""
     monkeypatch.setenv("SIMPUL_DATABASE_URL", f"sqlite:///{tmp_path / 'simpul.db'}")
     monkeypatch.setenv("SIMPUL_MASTER_KEY", base64.b64encode(os.urandom(32)).decode())

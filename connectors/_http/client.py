@@ -43,10 +43,11 @@ from connectors._http.errors import (
     resolve,
 )
 from connectors._http.ratelimit import TokenBucket, Unlimited
-from connectors._http.redaction import redact_text
+from connectors._http.redaction import guard_library_loggers, redact_text
 from simpul.jsoncodec import dumps, loads
 
 log = logging.getLogger("simpul.http")
+guard_library_loggers()
 
 Envelope = Callable[[int, Any], tuple[ErrorKey, str] | None]
 """Inspect (status, parsed body); return (policy key, message) when the body is an error."""

@@ -6,6 +6,7 @@ parameter name to ``SENSITIVE_KEYS`` rather than formatting a URL yourself.
 
 from __future__ import annotations
 
+import logging
 import re
 import threading
 from collections.abc import Iterable, Mapping
@@ -79,3 +80,40 @@ def known_secrets() -> frozenset[str]:
 
 
 _BEARER = re.compile(r"((?:Bearer|Basic)\s+)[A-Za-z0-9+/=._-]{8,}")
+
+
+_QUERY = re.compile(r"(?i)\b(" + "|".join(re.escape(k) for k in sorted(SENSITIVE_KEYS)) + r")=([^&\s\"']+)")
+_AUTH = re.compile(r"(?i)\b(Bearer|Basic)\s+[A-Za-z0-9+/=._-]{8,}")
+
+
+def redact_line(text: str) -> str:
+    """Sensitive query/header values, bearer tokens and every secret this process knows."""
+    return redact_text(_AUTH.sub(r"\1 REDACTED", _QUERY.sub(r"\1=REDACTED", text)), known_secrets())
+
+
+class RedactingFilter(logging.Filter):
+    """Cleans a record's message and traceback text in place (``redact_line``)."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        message = record.getMessage()
+        cleaned = redact_line(message)
+        if cleaned != message:
+            record.msg, record.args = cleaned, None
+        if record.exc_info and not record.exc_text:
+            record.exc_text = logging.Formatter().formatException(record.exc_info)
+        if record.exc_text:
+            record.exc_text = redact_line(record.exc_text)
+        return True
+
+
+# urllib3 logs every request line, query string included (``sign=``, ``access_token=``),
+# at DEBUG. A filter on its own logger cleans the record before any handler sees it, so
+# no handler anyone attaches, now or later, can print a signature or token from there.
+LIBRARY_LOGGERS = ("urllib3.connectionpool",)
+
+
+def guard_library_loggers() -> None:
+    for name in LIBRARY_LOGGERS:
+        logger = logging.getLogger(name)
+        if not any(isinstance(f, RedactingFilter) for f in logger.filters):
+            logger.addFilter(RedactingFilter())

@@ -1,0 +1,174 @@
+"""The canary (S-1, A-6): secrets and a buyer's phone appear nowhere but as ciphertext.
+
+Every credential is a unique canary string, and so are one buyer's name, e-mail and phone.
+The sync, refresh-tokens, resync and purge-pii flows run on the real Prefect test API
+through the sandboxes' fault knobs (401, 429, 5xx, a reset connection, a truncated body,
+a token that expires mid-run, an unmappable payload), with every channel request recorded
+into a cassette. Then we look everywhere a leak could land: logs at DEBUG, stdout and
+stderr, error texts, Prefect's flow-run parameters, state messages, artifacts and stored
+run logs, the audit log, a dump of every database table, and the cassette.
+
+Negative controls prove each canary really went through the hub (the vault and the
+sealed buyer contact give them back), so a clean scan is not a vacuous one.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import random
+import uuid
+from collections.abc import Iterator
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+from typing import Any
+
+import pytest
+import requests
+import sqlalchemy as sa
+from prefect.client.orchestration import get_client
+from sqlmodel import SQLModel
+
+from connectors._http.secret import plain
+from connectors._sandbox import SandboxServer
+from connectors.shopee.sandbox import ShopeeSandbox
+from connectors.woocommerce.sandbox import WooCommerceSandbox
+from flows.maintenance import purge_pii, refresh_tokens
+from flows.sync_orders import run_sync_flow
+from simpul.engine import RESYNC, SyncRequest
+from simpul.model import Order
+from simpul.runtime import Hub, open_hub
+from tests.cassettes import recorder
+
+MARK = "kn4ry" + uuid.uuid4().hex[:10]
+PHONE = "0812" + "".join(random.choice("123456789") for _ in range(8))
+PHONE_FORMS = (PHONE, "+62" + PHONE[1:], "62" + PHONE[1:], PHONE[1:])
+NAME, EMAIL = f"Budi{MARK}", f"{MARK}@example.com"
+CANARY_ORDER = 1003  # the WooCommerce order whose buyer carries the canaries
+
+
+class CanaryShopee(ShopeeSandbox):
+    """Shopee whose partner key and every token it issues carry the mark."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self._partner_key = f"shpk{MARK}partnerkey"
+
+    def _issue(self, now: float) -> tuple[str, str]:
+        access, refresh = super()._issue(now)
+        marked = (f"{MARK}acc{access[:12]}", f"{MARK}ref{refresh[:12]}")
+        self._access[marked[0]] = self._access.pop(access)
+        self._refresh[marked[1]] = self._refresh.pop(refresh)
+        self._current = marked
+        return marked
+
+
+class CanaryWoo(WooCommerceSandbox):
+    """WooCommerce whose keys carry the mark, and one order whose buyer does."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self._key, self._secret = f"ck_{MARK}key", f"cs_{MARK}secret"
+
+    def _render(self, order: Any) -> dict[str, Any]:
+        body = super()._render(order)
+        if order.id == CANARY_ORDER:
+            body["billing"].update(first_name=NAME, last_name="", email=EMAIL, phone=PHONE)
+            body["shipping"].update(first_name=NAME, last_name="", phone=PHONE)
+        return body
+
+
+@pytest.fixture
+def canary_hub(prefect_api: None, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Hub]:
+    monkeypatch.setenv("SIMPUL_HOME", str(tmp_path))
+    monkeypatch.setenv("SIMPUL_DATABASE_URL", f"sqlite:///{tmp_path / 'simpul.db'}")
+    monkeypatch.setenv("SIMPUL_KEYRING", str(tmp_path / "keyring.json"))
+    monkeypatch.delenv("SIMPUL_MASTER_KEY", raising=False)
+    hub = open_hub(actor="test")
+    yield hub
+    hub.close()
+
+
+def _everything_prefect_kept(since: datetime) -> str:
+    """Flow-run parameters and state messages, artifacts and the run logs Prefect stored."""
+    from prefect.client.schemas.filters import FlowRunFilter, FlowRunFilterStartTime, LogFilter, LogFilterTimestamp
+
+    with get_client(sync_client=True) as client:
+        runs = client.read_flow_runs(flow_run_filter=FlowRunFilter(start_time=FlowRunFilterStartTime(after_=since)))
+        artifacts = client.read_artifacts()
+        logs = client.read_logs(log_filter=LogFilter(timestamp=LogFilterTimestamp(after_=since)), limit=200)
+    parts = [json.dumps(r.parameters, default=str) + " " + (r.state.message or "" if r.state else "") for r in runs]
+    parts += [json.dumps(a.data, default=str) + " " + (a.description or "") for a in artifacts]
+    parts += [entry.message for entry in logs]
+    assert {r.flow_id for r in runs} and len(runs) >= 4, "the flows did run on the Prefect API"
+    return "\n".join(parts)
+
+
+def _dump(hub: Hub) -> str:
+    with hub.db.connect() as conn:
+        return "\n".join(str(tuple(row)) for table in SQLModel.metadata.sorted_tables for row in conn.execute(sa.select(table)))
+
+
+def _assert_clean(where: str, text: str) -> None:
+    assert MARK not in text, f"a canary secret or buyer name leaked into {where}"
+    for form in PHONE_FORMS:
+        assert form not in text, f"the buyer's phone leaked into {where}"
+
+
+@pytest.mark.prefect
+def test_canaries_appear_nowhere_but_as_ciphertext(canary_hub: Hub, tmp_path: Path, caplog: pytest.LogCaptureFixture, capfd: pytest.CaptureFixture) -> None:
+    caplog.set_level(logging.DEBUG)
+    started = datetime.now(timezone.utc) - timedelta(seconds=1)
+    shopee, woo = CanaryShopee(orders=40, seed=4), CanaryWoo(orders=40, seed=4)
+    with SandboxServer(shopee, seed=4) as shopee_server, SandboxServer(woo, seed=4) as woo_server:
+        for server in (shopee_server, woo_server):
+            server.faults.update({"retry_after": "0"})
+        hub = canary_hub
+        hub.accounts.add("canary-shopee", "shopee", "Canary Shopee", shopee_server.url, shopee.demo_credentials(), history_days=60, verify=True)
+        hub.accounts.add("canary-woo", "woocommerce", "Canary Woo", woo_server.url, woo.demo_credentials(), history_days=60, verify=True)
+        wrong = {**woo.demo_credentials(), "consumer_secret": f"cs_{MARK}wrong"}
+        hub.accounts.add("canary-refused", "woocommerce", "Refused", woo_server.url, wrong, history_days=60)  # 401 path
+        requests.post(f"{woo_server.url}/_sandbox/corrupt", json={"id": 1007, "field": "total"}, timeout=5).raise_for_status()
+        shopee_server.faults.update({"fail_next": [None, 429, 503, "expire_tokens", None, "reset", "truncate"]})
+        woo_server.faults.update({"fail_next": [500, 429, "truncate"]})
+
+        with recorder(tmp_path / "cassettes", hosts=[shopee_server.url, woo_server.url]).use_cassette("canary.yaml"):
+            rows = run_sync_flow([SyncRequest(a) for a in ("canary-shopee", "canary-woo", "canary-refused")])
+            refreshed = refresh_tokens(force=True, return_state=True).result(raise_on_failure=False)
+            resync_rows = run_sync_flow([SyncRequest("canary-woo", job=RESYNC, order_ids=(str(CANARY_ORDER), "999999"))])
+            purged = purge_pii(retention_days=3650)
+        shopee_served, woo_served = (srv.stats.snapshot()["by_status"] for srv in (shopee_server, woo_server))
+
+    # The run went through the fault paths it claims to.
+    by_account = {r["account"]: r for r in rows}
+    assert by_account["canary-shopee"]["status"] == "completed" and by_account["canary-shopee"]["new"] == 40
+    assert by_account["canary-woo"]["status"] == "completed" and by_account["canary-woo"]["quarantined"] == 1
+    assert by_account["canary-refused"]["status"] == "failed" and "401" in by_account["canary-refused"]["error"]
+    assert hub.accounts.get("canary-refused").status == "credential_error"
+    assert {r["account"]: r["result"] for r in refreshed} == {"canary-shopee": "refreshed", "canary-woo": "no_tokens", "canary-refused": "skipped"}
+    assert resync_rows[0]["status"] == "completed" and resync_rows[0]["missing"] == ["999999"]
+    assert purged["orders"] == 0
+    assert shopee_served.get(429) and shopee_served.get(503) and woo_served.get(401) and woo_served.get(500), (shopee_served, woo_served)
+
+    # Negative controls: the canaries did reach the hub, sealed.
+    assert MARK in json.dumps(plain(hub.accounts.credentials("canary-shopee")))
+    with hub.db.connect() as conn:
+        envelope = conn.execute(sa.select(Order.__table__.c.buyer_contact).where(Order.__table__.c.external_id == str(CANARY_ORDER))).scalar_one()
+    assert hub.engine.buyers.reveal("canary-woo", str(CANARY_ORDER), envelope).phone == PHONE
+    _assert_clean("a negative control", "nothing")
+    with pytest.raises(AssertionError):
+        _assert_clean("the sandbox's own records", json.dumps(woo.dump_orders()))
+
+    out, err = capfd.readouterr()
+    cassette = (tmp_path / "cassettes" / "canary.yaml").read_text()
+    assert "get_order_detail" in cassette and "/wp-json/wc/v3/orders" in cassette
+    for where, text in (
+        ("logs at DEBUG", caplog.text),
+        ("stdout", out),
+        ("stderr", err),
+        ("error texts and flow results", json.dumps([rows, refreshed, resync_rows, purged], default=str)),
+        ("Prefect's runs, artifacts and logs", _everything_prefect_kept(started)),
+        ("the database (every table, audit log included)", _dump(hub)),
+        ("the cassette", cassette),
+    ):
+        _assert_clean(where, text)
