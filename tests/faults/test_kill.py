@@ -51,11 +51,20 @@ ORDERS = max(3000, 600 * KILL_ITERATIONS)  # enough pages that no killed run get
 LATENCY_MS = 60  # lets a kill land while a request is in flight
 
 
+CASES = [
+    ("shopee", "sqlite"),
+    ("woocommerce", "sqlite"),
+    # PostgreSQL: the killed holder's advisory lock must go with its connection.
+    pytest.param("woocommerce", "postgres", marks=pytest.mark.postgres),
+]
+
+
 @pytest.mark.slow
-@pytest.mark.parametrize("channel", ["shopee", "woocommerce"])
-def test_kill_minus_nine_during_runs_and_reruns_then_rerun_converges(channel: str, tmp_path: Path) -> None:
+@pytest.mark.parametrize("channel,database", CASES)
+def test_kill_minus_nine_during_runs_and_reruns_then_rerun_converges(channel: str, database: str, tmp_path: Path, request: pytest.FixtureRequest) -> None:
     server = start_sandbox(channel, orders=ORDERS, seed=11)
-    env = cli_env(tmp_path, f"sqlite:///{tmp_path / 'simpul.db'}")
+    url = request.getfixturevalue("pg_db").url if database == "postgres" else f"sqlite:///{tmp_path / 'simpul.db'}"
+    env = cli_env(tmp_path, url)
     keyring = KeyRing.load(tmp_path / "keyring.json")
     hub = open_hub(env["SIMPUL_DATABASE_URL"], keyring=keyring, rate_limits={"*": None})
     try:
