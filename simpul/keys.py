@@ -10,6 +10,10 @@ Hub secrets (``hub_secret``) are random keys the hub itself needs and every work
 share: the pepper of buyer match tokens and the audit-anchor signing key. They are
 stored sealed in ``vault_secret``, so they follow the key ring (env or file) and survive
 rotation without changing.
+
+A worker that opened its hub before a rotation still wraps new values with the old key;
+``keys status`` shows them and ``retire`` refuses the old key until a rerun of ``rotate``
+has rewrapped them too.
 """
 
 from __future__ import annotations
@@ -114,8 +118,6 @@ def _stale_rows(conn: sa.Connection, sealed: Sealed, active: str) -> list[Mappin
         .order_by(*(t.c[c] for c in sealed.pk))
         .limit(BATCH)
     )
-    if conn.dialect.name == "postgresql":
-        query = query.with_for_update(skip_locked=True)
     return list(conn.execute(query).mappings())
 
 

@@ -11,8 +11,8 @@ from datetime import datetime, timedelta, timezone
 from decimal import Decimal
 from typing import Any, ClassVar
 
-from connectors._http.secret import reveal
 from connectors._http.errors import CredentialError, TransientError
+from connectors._http.secret import reveal
 from connectors.contract import Page, Position, Window
 from simpul.canonical import (
     FulfillmentStatus,

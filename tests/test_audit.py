@@ -7,11 +7,10 @@ cannot: a truncated tail with a fixed-up head, and a chain rebuilt from scratch.
 
 from __future__ import annotations
 
-from collections.abc import Callable
-
 import json
 import os
 import threading
+from collections.abc import Callable
 
 import pytest
 import sqlalchemy as sa

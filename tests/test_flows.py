@@ -25,9 +25,9 @@ from prefect.states import State
 from pydantic import ValidationError
 
 import tests.fakes as fakes
+from connectors._http.secret import reveal
 from flows.params import ResyncParams
 from flows.sync_orders import resync, run_sync_flow, sync_orders
-from connectors._http.secret import reveal
 from simpul import store
 from simpul.channels import CHANNELS, Channel
 from simpul.engine import SyncRequest

@@ -9,8 +9,8 @@ from datetime import datetime, timedelta, timezone
 import pytest
 import sqlalchemy as sa
 
-from connectors._http.secret import plain
 from connectors._http import ApiError, ConnectorError, CredentialError, RetryConfig, TransientError
+from connectors._http.secret import plain
 from connectors.contract import OrderSource, Window
 from connectors.shopee import api
 from connectors.shopee.client import ShopeeConnector
