@@ -4,7 +4,10 @@ Connectors whose tokens expire implement ``connectors.contract.RefreshableSource
 rest are skipped. A refresh runs under the account's sync lock, so it never races a sync
 of the same account for the single-use refresh token (a running sync refreshes its own
 tokens when they near expiry). The connector hands the new token set to
-``Accounts.save_credentials`` *before* using it, in its own transaction.
+``Accounts.save_credentials`` *before* using it, in its own transaction, and switches to
+it only once that commit returned. The one window left is between the channel's reply and
+that commit (a local transaction): a process killed exactly there leaves a spent refresh
+token, which the next refresh reports as ``refresh_failed``, never a silent loss.
 
 A refused refresh marks the account ``refresh_failed`` with the channel's reason: syncs
 skip it with that reason until someone re-authorises it (``simpul accounts add
