@@ -33,10 +33,13 @@ def handlers() -> Iterator[tuple[Capture, Capture, io.StringIO]]:
     'real' handler on the root and Simpul's own stderr handler."""
     root, controls, real = logging.getLogger(), {name: Capture() for name in LOGGERS}, Capture()
     root.addHandler(real)
+    simpul_logger = logging.getLogger("simpul")
+    earlier = simpul_logger.handlers[:]  # another test's CLI run may have configured it already
+    simpul_logger.handlers.clear()
     configure_logging("DEBUG")
     stream = io.StringIO()
-    simpul_handler = logging.getLogger("simpul").handlers[0]
-    old_stream = simpul_handler.setStream(stream)
+    [simpul_handler] = simpul_logger.handlers
+    simpul_handler.stream = stream
     protect_handlers()  # what the CLI and every flow run do
     for name, control in controls.items():  # added afterwards on purpose: the negative control
         logging.getLogger(name).addHandler(control)
@@ -48,8 +51,8 @@ def handlers() -> Iterator[tuple[Capture, Capture, io.StringIO]]:
         for name, control in controls.items():
             logging.getLogger(name).removeHandler(control)
         root.removeHandler(real)
-        simpul_handler.setStream(old_stream)
-        logging.getLogger("simpul").setLevel(logging.WARNING)
+        simpul_logger.handlers[:] = earlier
+        simpul_logger.setLevel(logging.WARNING)
 
 
 def test_every_protected_handler_hides_what_the_control_shows(handlers) -> None:  # noqa: ANN001
