@@ -229,40 +229,16 @@ class Engine:
                     run_id=run_id, account_id=account.id, job=request.job, status="running", started_at=now, counts="{}"
                 )
             )
-            requested = []
+
+            def run_event(action: str, summary: dict[str, Any]) -> audit.Event:
+                return audit.Event(action=action, actor=self.actor, run_id=run_id, account_id=account.id, entity_type="run", entity_key=run_id, summary=summary)
+
+            events = []
             if request.job == RESYNC and resumed_from is None:  # who asked ops to re-read what
-                requested.append(
-                    audit.Event(
-                        action="resync.requested",
-                        actor=self.actor,
-                        run_id=run_id,
-                        account_id=account.id,
-                        entity_type="run",
-                        entity_key=run_id,
-                        summary={**fingerprint, "ids": len(fingerprint["ids"])},
-                    )
-                )
-            audit.append(
-                conn,
-                [
-                    *requested,
-                    audit.Event(
-                        action="sync.started",
-                        actor=self.actor,
-                        run_id=run_id,
-                        account_id=account.id,
-                        entity_type="run",
-                        entity_key=run_id,
-                        summary={
-                            "job": request.job,
-                            "resumed_from": resumed_from,
-                            "windows": len(state.get("windows", [])),
-                            "order_ids": len(state.get("ids", [])),
-                        },
-                    )
-                ],
-                now=now,
-            )
+                events.append(run_event("resync.requested", {**fingerprint, "ids": len(fingerprint["ids"])}))
+            shape = {"job": request.job, "resumed_from": resumed_from, "windows": len(state.get("windows", [])), "order_ids": len(state.get("ids", []))}
+            events.append(run_event("sync.started", shape))
+            audit.append(conn, events, now=now)
         return state
 
     def _new_plan(self, conn: sa.Connection, account: AccountInfo, source_cls: Any, request: SyncRequest, now: datetime) -> dict[str, Any]:
