@@ -25,6 +25,7 @@ from datetime import datetime, timezone
 from typing import Any
 
 import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql, sqlite
 
 from simpul import audit
 from simpul.db import Database
@@ -77,11 +78,16 @@ def hub_secret(db: Database, vault: Vault, name: str) -> bytes:
         envelope = conn.execute(sa.select(table.c.envelope).where(table.c.name == name)).scalar_one_or_none()
     if envelope is None:
         fresh = vault.seal(hub_secret_context(name), os.urandom(32))
+        # Insert-or-keep, then read back: a check-then-insert races on PostgreSQL, where
+        # every worker starting together saw no row and all but one hit the primary key.
+        insert = (postgresql.insert if db.dialect == "postgresql" else sqlite.insert)(table)
         with db.begin() as conn:
-            exists = conn.execute(sa.select(table.c.envelope).where(table.c.name == name)).scalar_one_or_none()
-            if exists is None:
-                conn.execute(sa.insert(table).values(name=name, key_id=vault.key_id_of(fresh), envelope=fresh, created_at=datetime.now(timezone.utc)))
-            envelope = exists or fresh
+            conn.execute(
+                insert.values(name=name, key_id=vault.key_id_of(fresh), envelope=fresh, created_at=datetime.now(timezone.utc)).on_conflict_do_nothing(
+                    index_elements=[table.c.name]
+                )
+            )
+            envelope = conn.execute(sa.select(table.c.envelope).where(table.c.name == name)).scalar_one()
     return vault.open(hub_secret_context(name), envelope)
 
 

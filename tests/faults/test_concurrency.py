@@ -7,13 +7,15 @@
   ids coincide, and a Shopee shop): each account ends equal to its own shop, with its own
   cursor, and nothing of one account lands in another.
 - Concurrent audit writers still form one linear chain that ``verify()`` accepts.
+- Workers starting together on a fresh database agree on the hub secrets (the first sync
+  of each creates the buyer-matching pepper if it is missing).
 """
 
 from __future__ import annotations
 
 import json
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -21,13 +23,13 @@ import pytest
 import sqlalchemy as sa
 
 from connectors._sandbox import SandboxServer
-from simpul import audit, store
+from simpul import audit, keys
 from simpul.db import Database
 from simpul.engine import RunSummary, SyncRequest
 from simpul.locks import AccountLock, SyncAlreadyRunning
 from simpul.model import SyncCursor
 from simpul.runtime import Hub
-from simpul.vault import KeyRing
+from simpul.vault import KeyRing, Vault
 from tests.faults.harness import NIGHTLY, RunRecord, add_account, assert_synced, cli_env, make_hub, run_records, spawn_sync, start_sandbox
 from tests.oracle import stored_state
 
@@ -78,7 +80,7 @@ def assert_never_two_at_once(runs: list[RunRecord]) -> None:
 
 
 @pytest.fixture
-def shop() -> SandboxServer:
+def shop() -> Iterator[SandboxServer]:
     server = start_sandbox("shopee", orders=300, seed=8)
     server.faults.update({"latency_ms": LATENCY_MS})
     yield server
@@ -137,7 +139,8 @@ def test_workers_syncing_different_accounts_keep_them_apart(pg_db, keyring) -> N
     try:
         setup = make_hub(pg_db, keyring)
         for account, server in servers.items():
-            server.faults.update({"latency_ms": LATENCY_MS})
+            # Small pages and a slow first reply keep every worker in flight at once.
+            server.faults.update({"latency_ms": LATENCY_MS, "page_size": 20, "fail_next": ["stall"], "stall_seconds": 0.5})
             add_account(setup, server, account)
         hubs = {account: worker_hub(pg_db, keyring) for account in servers}
 
@@ -145,6 +148,7 @@ def test_workers_syncing_different_accounts_keep_them_apart(pg_db, keyring) -> N
 
         assert all(isinstance(o, RunSummary) and o.status == "completed" for o in outcomes), outcomes
         runs = {account: run_records(pg_db, account) for account in servers}
+        assert all(len(r) == 1 for r in runs.values()), runs
         spans = [(r[0].started_at, r[0].finished_at) for r in runs.values()]
         assert max(s for s, _ in spans) < min(e for _, e in spans), "the workers did not run at the same time"
         for account, server in servers.items():
@@ -152,9 +156,7 @@ def test_workers_syncing_different_accounts_keep_them_apart(pg_db, keyring) -> N
         assert set(stored_state(pg_db, "woo-a")) & set(stored_state(pg_db, "woo-b")), "no shared ids: mixing would go unseen"
         with pg_db.connect() as conn:
             cursors = dict(conn.execute(sa.select(SyncCursor.__table__.c.account_id, SyncCursor.__table__.c.until)).all())
-            for account, [run] in runs.items():
-                assert store.load_checkpoint(conn, account, "incremental") is None
-            assert set(cursors) == set(servers)
+            assert set(cursors) == set(servers)  # one cursor per account, none shared
         for hub in hubs.values():
             hub.close()
     finally:
@@ -178,5 +180,19 @@ def test_concurrent_audit_writers_form_one_linear_chain(pg_db) -> None:  # noqa:
         seqs = [e["seq"] for e in audit.entries(conn, action_prefix="test.")]
     assert verdict.ok, str(verdict)
     assert len(seqs) == writers * entries and seqs == sorted(seqs)
+    for db in databases:
+        db.dispose()
+
+
+def test_workers_starting_together_agree_on_the_hub_secrets(pg_db, keyring) -> None:  # noqa: ANN001
+    """Regression: the pepper was created check-then-insert, so on PostgreSQL all but one
+    of the workers starting together failed their first sync with a unique violation."""
+    databases = [Database(pg_db.url) for _ in range(6)]
+    vault = Vault(keyring)
+
+    secrets = in_threads([lambda db=db: keys.hub_secret(db, vault, keys.PII_PEPPER) for db in databases])
+
+    assert all(isinstance(s, bytes) for s in secrets), secrets
+    assert len(set(secrets)) == 1
     for db in databases:
         db.dispose()
