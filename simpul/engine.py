@@ -46,6 +46,7 @@ from simpul.db import Database
 from simpul.jsoncodec import content_hash, dumps, loads
 from simpul.model import Order, Shipment, SyncRun
 from simpul.pii import BuyerVault
+from simpul.tablestats import PlannerStatistics
 
 log = logging.getLogger("simpul.engine")
 
@@ -159,6 +160,7 @@ class Engine:
         self._buckets: dict[str, TokenBucket | Unlimited] = {}
         self._buckets_lock = threading.Lock()
         self._buyers: BuyerVault | None = None
+        self.statistics = PlannerStatistics(db)
 
     @property
     def buyers(self) -> BuyerVault:
@@ -371,6 +373,7 @@ class Engine:
         result.pages += 1
         result.requests += page.requests
         result.counts.add(counts)
+        self.statistics.inserted(counts.new)
 
     # -- whole runs -----------------------------------------------------------------------
     def finish(self, run_id: str, account_id: str, status: str, error: str | None = None) -> None:

@@ -59,6 +59,7 @@ _CHILDREN: tuple[tuple[sa.Table, str, tuple[str, ...]], ...] = (
     (RETURNS, "returns", tuple(f.name for f in fields(canonical.Return))),
 )
 _CHUNK = 500
+_TEXT_ARRAY = postgresql.ARRAY(sa.String)
 
 
 @dataclass(slots=True)
@@ -153,11 +154,14 @@ def _newest_per_key(bundles: Iterable[canonical.OrderBundle]) -> dict[str, canon
 
 def _stored_versions(conn: Connection, account_id: str, keys: Sequence[str]) -> dict[str, tuple[datetime, str, Any]]:
     out: dict[str, tuple[datetime, str, Any]] = {}
+    postgres = conn.dialect.name == "postgresql"
     for chunk in _chunks(keys):
+        # PostgreSQL: one array parameter, one statement text whatever the page size
+        matches = ORDERS.c.external_id == sa.any_(sa.bindparam("ids", list(chunk), type_=_TEXT_ARRAY)) if postgres else ORDERS.c.external_id.in_(chunk)
         query = sa.select(ORDERS.c.external_id, ORDERS.c.updated_at, ORDERS.c.payload_hash, ORDERS.c.status).where(
-            ORDERS.c.account_id == account_id, ORDERS.c.external_id.in_(chunk)
+            ORDERS.c.account_id == account_id, matches
         )
-        if conn.dialect.name == "postgresql":
+        if postgres:
             query = query.with_for_update()  # hold the rows until this page commits
         for ext, updated_at, payload_hash, status in conn.execute(query):
             out[ext] = (updated_at, payload_hash, status)
