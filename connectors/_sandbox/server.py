@@ -62,6 +62,9 @@ class Reply:
 
 
 class SandboxApp(Protocol):
+    """A channel's twin. ``is_listing``, ``page_fault`` and ``page_size_param`` are only
+    needed by twins with a paged listing (the paging knobs do nothing without them)."""
+
     channel: str
     clock: "SandboxClock"
     page_size_param: str  # the listing's page-size query parameter (the ``page_size`` knob caps it)
@@ -303,7 +306,8 @@ class SandboxServer:
             return reply
         if isinstance(fault, int):
             return self.app.error_reply("server", fault)
-        if not self.app.is_listing(request):
+        is_listing = getattr(self.app, "is_listing", None)
+        if is_listing is None or not is_listing(request):
             return self.app.handle(request)
         return self._listing(request)
 
