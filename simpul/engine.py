@@ -295,13 +295,17 @@ class Engine:
 
     def _window_pages(self, account, mapping, source, job, run_id, state, max_pages, result) -> dict[str, Any]:  # noqa: ANN001
         since, until = (_dt(t) for t in state["windows"][state["w"]])
-        pages = read_ahead(source.order_pages(Window(since, until), state["position"]), limit=max_pages - result.pages)
+        pages = read_ahead(
+            source.order_pages(Window(since, until), state["position"]),
+            limit=max_pages - result.pages,
+            prepare=lambda page: map_records(mapping, page.records),  # pure: fine in the fetch thread
+        )
         with closing(pages):
-            for page in pages:
+            for page, mapped in pages:
                 state = dict(state, position=page.position)
                 if page.position is None:
                     state = self._next_window(account, state)
-                self._commit(account, mapping, job, run_id, page, state, result)
+                self._commit(account, mapping, job, run_id, page, state, result, mapped)
                 if page.position is None or result.pages >= max_pages:
                     return state
         # The connector ended the window without a final page: close it ourselves.
@@ -347,8 +351,8 @@ class Engine:
             return [r[0] for r in conn.execute(query)]
 
     # -- one page, one transaction ------------------------------------------------------
-    def _commit(self, account, mapping, job, run_id, page: Page, state, result: StepResult) -> None:  # noqa: ANN001
-        bundles, rejected = map_records(mapping, page.records)
+    def _commit(self, account, mapping, job, run_id, page: Page, state, result: StepResult, mapped=None) -> None:  # noqa: ANN001
+        bundles, rejected = mapped if mapped is not None else map_records(mapping, page.records)
         now = self.clock()
         ctx = store.WriteContext(
             account_id=account.id,
@@ -432,9 +436,10 @@ class Engine:
 _END = object()
 
 
-def read_ahead(pages: Iterator[Page], *, limit: int) -> Iterator[Page]:
-    """``pages``, with the next page fetched in a thread while the caller maps and commits
-    this one, so HTTP waits overlap database work (bench/README.md, figure 1).
+def read_ahead(pages: Iterator[Page], *, limit: int, prepare: Callable[[Page], Any] | None = None) -> Iterator[tuple[Page, Any]]:
+    """``(page, prepare(page))`` for each of ``pages``, with the next page fetched and
+    prepared in a thread while the caller commits this one, so HTTP waits and the pure
+    mapping overlap database work (bench/README.md, figure 1).
 
     The connector's generator is still advanced one call at a time, in order, and only
     one page ahead; an exception it raises surfaces here when the caller asks for that
@@ -445,20 +450,25 @@ def read_ahead(pages: Iterator[Page], *, limit: int) -> Iterator[Page]:
     fetch thread; on SQLite its write queues behind the page's BEGIN IMMEDIATE).
     """
 
+    def produce() -> Any:
+        page = next(pages, _END)
+        return page if page is _END or prepare is None else (page, prepare(page))
+
     def fetch() -> Future:
-        return pool.submit(contextvars.copy_context().run, next, pages, _END)  # Prefect's run context, for logs
+        return pool.submit(contextvars.copy_context().run, produce)  # Prefect's run context, for logs
 
     pool = ThreadPoolExecutor(1, thread_name_prefix="simpul-fetch")
     ahead: Future | None = fetch()
     try:
         for n in range(limit):
-            page = ahead.result()
+            item = ahead.result()
             ahead = None
-            if page is _END:
+            if item is _END:
                 return
+            page, prepared = item if prepare is not None else (item, None)
             if n + 1 < limit and page.position is not None:
                 ahead = fetch()
-            yield page
+            yield page, prepared
             if ahead is None:
                 return
     finally:

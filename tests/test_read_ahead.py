@@ -41,8 +41,9 @@ class Pages:
 def test_one_page_ahead_in_order_and_nothing_after_the_last_page() -> None:
     source = Pages(4)
     seen = []
-    for page in read_ahead(iter(source), limit=10):
+    for page, mapped in read_ahead(iter(source), limit=10, prepare=lambda p: [r["i"] * 2 for r in p.records]):
         seen.append(page.records[0]["i"])
+        assert mapped == [page.records[0]["i"] * 2]
         assert source.fetched <= len(seen) + 1  # never more than one page ahead
     assert seen == [0, 1, 2, 3]
     assert source.fetched == 4 and source.closed
@@ -52,7 +53,7 @@ def test_one_page_ahead_in_order_and_nothing_after_the_last_page() -> None:
 def test_no_page_is_fetched_beyond_the_limit() -> None:
     source = Pages(10)
     pages = read_ahead(iter(source), limit=3)
-    assert [p.records[0]["i"] for p in pages] == [0, 1, 2]
+    assert [p.records[0]["i"] for p, _ in pages] == [0, 1, 2]
     assert source.fetched == 3 and source.closed  # the step's requests, no more
 
 
@@ -65,7 +66,7 @@ def test_an_error_surfaces_at_the_page_it_concerns() -> None:
     source = Pages(5, fail_at=2)
     seen = []
     with pytest.raises(CredentialError):
-        for page in read_ahead(iter(source), limit=10):
+        for page, _ in read_ahead(iter(source), limit=10):
             seen.append(page.records[0]["i"])
     assert seen == [0, 1] and source.closed
 
