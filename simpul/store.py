@@ -18,6 +18,7 @@ measured ~27x slower: shared/reference/prefect_stack.md §6).
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, fields
 from datetime import datetime
@@ -224,19 +225,25 @@ def apply_page(
 
 def _upsert_orders(conn: Connection, ctx: WriteContext, bundles: Sequence[canonical.OrderBundle]) -> None:
     rows = [_order_row(b, ctx) for b in bundles]
-    ins = _insert(conn, ORDERS)
+    conn.execute(_upsert_statement(conn.dialect.name, tuple(rows[0])), rows)
+
+
+@functools.lru_cache(maxsize=8)
+def _upsert_statement(dialect: str, columns: tuple[str, ...]) -> Any:
+    """The guarded upsert, built once per dialect: building its ``excluded`` columns
+    anew for every page cost ~1.5 ms a page."""
+    ins = (postgresql.insert if dialect == "postgresql" else sqlite.insert)(ORDERS)
     excluded = ins.excluded
     guard = sa.or_(
         ORDERS.c.updated_at < excluded.updated_at,
         sa.and_(ORDERS.c.updated_at == excluded.updated_at, ORDERS.c.payload_hash != excluded.payload_hash),
     )
-    updatable = [c for c in rows[0] if c not in ("account_id", "external_id")]
-    stmt = ins.on_conflict_do_update(
+    updatable = [c for c in columns if c not in ("account_id", "external_id")]
+    return ins.on_conflict_do_update(
         index_elements=[ORDERS.c.account_id, ORDERS.c.external_id],
         set_={c: excluded[c] for c in updatable},
         where=guard,
     )
-    conn.execute(stmt, rows)
 
 
 def _replace_children(conn: Connection, ctx: WriteContext, bundles: Sequence[canonical.OrderBundle], replaced: Sequence[str]) -> None:
