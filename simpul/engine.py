@@ -16,6 +16,9 @@ Plans:
 - **resync** (ops): an explicit time window and/or a list of order numbers. It never moves
   the incremental cursor.
 
+Within a window, the next page is fetched and mapped in a thread while the current one
+commits (``read_ahead``): same requests, same order, same checkpoints, only overlapped.
+
 The engine never branches on a channel: it only calls the connector contract
 (``connectors.contract``) and the mapping module of the account's channel.
 """
