@@ -232,8 +232,14 @@ class Engine:
                 state["request"] = fingerprint
                 resumed_from = None
             store.save_checkpoint(conn, account.id, request.job, run_id, state, now=now)
+            runs = SyncRun.__table__
+            conn.execute(  # a run whose process died never finished: say so, for ops reading the runs
+                sa.update(runs)
+                .where(runs.c.account_id == account.id, runs.c.job == request.job, runs.c.status == "running")
+                .values(status="abandoned", finished_at=now, error=f"stopped before it finished; run {run_id} took over")
+            )
             conn.execute(
-                sa.insert(SyncRun.__table__).values(
+                sa.insert(runs).values(
                     run_id=run_id, account_id=account.id, job=request.job, status="running", started_at=now, counts="{}"
                 )
             )

@@ -274,7 +274,7 @@ class SyncRun(SQLModel, table=True):
     run_id: str = Field(primary_key=True, max_length=64)
     account_id: str = Field(max_length=64, index=True)
     job: str = Field(max_length=32)
-    status: str = Field(max_length=32)  # running | completed | failed
+    status: str = Field(max_length=32)  # running | completed | failed | abandoned (its process died)
     started_at: datetime
     finished_at: datetime | None = None
     counts: str = Field(default="{}", sa_type=sa.Text)  # JSON: new/changed/unchanged/...

@@ -15,7 +15,7 @@ import sqlalchemy as sa
 from connectors._http.errors import CredentialError, TransientError
 from simpul import audit, quarantine, store
 from simpul.engine import RESYNC, AccountUnavailable, SyncRequest
-from simpul.model import Order, OrderLine, SyncCheckpoint
+from simpul.model import Order, OrderLine, SyncCheckpoint, SyncRun
 from tests import fakes
 from tests.tamper import drop_append_only
 
@@ -118,6 +118,17 @@ def test_crash_resumes_after_last_committed_page(hub, fake_channel, account) -> 
     assert rerun.counts.unchanged == 0  # resumed after the committed pages, no re-read
     assert fake_channel.pages_served - served_before < 12 // 3 + 6
     assert stored(hub.db) == expected(fake_channel)
+
+
+def test_a_run_that_died_is_marked_abandoned_when_the_next_takes_over(hub, fake_channel, account) -> None:  # noqa: ANN001
+    fake_channel.put("o1", ts(-timedelta(hours=1)))
+    hub.engine.plan(SyncRequest(account), "died")  # planned, then the process was killed
+    done = hub.engine.run(SyncRequest(account))
+    runs = SyncRun.__table__
+    with hub.db.connect() as conn:
+        rows = {r.run_id: r for r in conn.execute(sa.select(runs.c.run_id, runs.c.status, runs.c.error))}
+    assert rows["died"].status == "abandoned" and done.run_id in rows["died"].error
+    assert rows[done.run_id].status == "completed"
 
 
 def test_credential_error_stops_without_advancing(hub, fake_channel, account) -> None:  # noqa: ANN001
