@@ -42,24 +42,9 @@ def build_rows(account: str, channel: str, bundles: Sequence[OrderBundle]) -> li
     return batches
 
 
-def upsert_statement(dialect: str, columns: Sequence[str]) -> Any:
-    insert = (sa.dialects.postgresql.insert if dialect == "postgresql" else sa.dialects.sqlite.insert)(store.ORDERS)
-    orders, excluded = store.ORDERS, insert.excluded
-    newer_wins = sa.or_(
-        orders.c.updated_at < excluded.updated_at,
-        sa.and_(orders.c.updated_at == excluded.updated_at, orders.c.payload_hash != excluded.payload_hash),
-    )
-    updatable = [c for c in columns if c not in ("account_id", "external_id")]
-    return insert.on_conflict_do_update(
-        index_elements=[orders.c.account_id, orders.c.external_id],
-        set_={c: excluded[c] for c in updatable},
-        where=newer_wins,
-    )
-
-
 def bulk_upsert(db: Database, batches: list[tuple[list[dict[str, Any]], dict[sa.Table, list[dict[str, Any]]]]]) -> float:
     """Write every batch; returns the seconds it took."""
-    statement = upsert_statement(db.dialect, list(batches[0][0][0]))
+    statement = store.upsert_statement(db.dialect, tuple(batches[0][0][0]))  # the sync's own guarded upsert
     started = time.perf_counter()
     for orders, children in batches:
         with db.begin() as conn:

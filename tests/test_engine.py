@@ -84,7 +84,6 @@ def test_ties_across_page_and_run_boundaries_land_exactly_once(hub, fake_channel
 def test_older_payload_never_overwrites_newer(hub, fake_channel, account) -> None:  # noqa: ANN001
     fake_channel.put("o1", ts(-timedelta(hours=1)), status="done", total="500")
     hub.engine.run(SyncRequest(account))
-    newer = fakes.map_order(fake_channel.records["o1"])
     older = fakes.map_order({"id": "o1", "updated": ts(-timedelta(hours=3)), "status": "unpaid", "total": "400"})
     ctx = store.WriteContext(account, "fake", None, "test", NOW, fakes.MAPPING_VERSION)
     with hub.db.begin() as conn:
