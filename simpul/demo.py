@@ -26,7 +26,7 @@ def run_demo(*, orders: int = 300, seed: int = 7, direct: bool = False) -> list[
             server = SandboxServer(app, seed=seed).start()
             servers.append(server)
             account_id = f"demo-{name}"
-            hub.accounts.add(account_id, name, f"Demo {channel.title}", server.url, app.demo_credentials(), history_days=60, replace=True)
+            hub.accounts.add(account_id, name, f"Demo {channel.title}", server.url, app.demo_credentials(), history_days=60, replace=True, verify=True)
             requests.append(SyncRequest(account_id))
             print(f"sandbox {name}: {orders} orders on {server.url}", file=sys.stderr)
         if direct:
