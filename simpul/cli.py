@@ -161,7 +161,10 @@ def cmd_accounts(args: argparse.Namespace) -> int:
         if args.accounts_cmd == "refresh":
             from datetime import timedelta
 
-            outcomes = refresh_all(hub.engine, within=timedelta(minutes=args.horizon_minutes), force=args.force, accounts=args.accounts or None)
+            from simpul.tokens import DEFAULT_HORIZON
+
+            within = DEFAULT_HORIZON if args.horizon_minutes is None else timedelta(minutes=args.horizon_minutes)
+            outcomes = refresh_all(hub.engine, within=within, force=args.force, accounts=args.accounts or None)
             print_table([o.as_row() for o in outcomes])
             return EXIT_FAILED if any(o.result == "failed" for o in outcomes) else EXIT_OK
         runs, marks = last_runs(hub.db), cursors(hub.db)
@@ -233,7 +236,8 @@ def cmd_pii(args: argparse.Namespace) -> int:
 
     hub = open_hub(actor="cli:pii")
     try:
-        result = pii.purge(hub.db, now=datetime.now(timezone.utc), retention_days=args.retention_days, actor="cli:pii")
+        days = pii.DEFAULT_RETENTION_DAYS if args.retention_days is None else args.retention_days
+        result = pii.purge(hub.db, now=datetime.now(timezone.utc), retention_days=days, actor="cli:pii")
     finally:
         hub.close()
     print(f"buyer data removed from {result.orders} finished orders last changed before {result.cutoff:%Y-%m-%d %H:%M} UTC ({result.raw_payloads} raw payloads deleted)")
@@ -459,7 +463,7 @@ def build_parser() -> argparse.ArgumentParser:
     a.add_argument("--json", action="store_true")
     a = asub.add_parser("refresh", help="refresh access tokens that expire soon (what the refresh-tokens flow does)")
     a.add_argument("accounts", nargs="*", metavar="ACCOUNT", help="account ids (default: all)")
-    a.add_argument("--horizon-minutes", type=int, default=45, help="refresh tokens expiring within this many minutes (default 45)")
+    a.add_argument("--horizon-minutes", type=int, help="refresh tokens expiring within this many minutes (default: the refresh-tokens flow's, 45)")
     a.add_argument("--force", action="store_true", help="refresh even tokens valid for longer")
     p.set_defaults(func=cmd_accounts)
 
@@ -475,7 +479,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("pii", help="buyer data retention")
     asub = p.add_subparsers(dest="pii_cmd", required=True, metavar="ACTION")
     k = asub.add_parser("purge", help="remove buyer data from finished orders older than the retention period")
-    k.add_argument("--retention-days", type=int, default=365, help="days after an order's last change (default 365)")
+    k.add_argument("--retention-days", type=int, help="days after an order's last change (default: the purge-pii flow's, 365)")
     p.set_defaults(func=cmd_pii)
 
     p = sub.add_parser("sync", help="sync one account or all active accounts")

@@ -36,7 +36,7 @@ DEFAULT_COUNTRY_CODE = "62"  # Indonesia
 DEFAULT_RETENTION_DAYS = 365
 FINISHED = (OrderStatus.COMPLETED, OrderStatus.CANCELLED)
 PII_COLUMNS = ("buyer_contact", "buyer_key_id", "buyer_phone_token", "buyer_email_token", "buyer_name_masked", "buyer_phone_masked", "ship_postcode", "note")
-_EMPTY = dict.fromkeys(("buyer_contact", "buyer_key_id", "buyer_phone_token", "buyer_email_token"))
+SEALED_COLUMNS = ("buyer_contact", "buyer_key_id", "buyer_phone_token", "buyer_email_token")  # BuyerVault.columns
 
 
 def normalise_phone(text: str | None, country_code: str = DEFAULT_COUNTRY_CODE) -> str | None:
@@ -77,7 +77,7 @@ class BuyerVault:
 
     def columns(self, account_id: str, external_id: str, contact: BuyerContact | None) -> dict[str, Any]:
         if contact is None or contact.is_empty():
-            return dict(_EMPTY)
+            return dict.fromkeys(SEALED_COLUMNS)
         plain = {k: v for k, v in (("name", contact.name), ("phone", contact.phone), ("email", contact.email), ("street", contact.street)) if v}
         envelope = self.vault.seal(buyer_context(account_id, external_id), dumps(plain).encode())
         phone, email = normalise_phone(contact.phone), normalise_email(contact.email)

@@ -28,7 +28,7 @@ import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection
 
-from simpul import audit, canonical
+from simpul import audit, canonical, pii
 from simpul.jsoncodec import dumps, loads
 from simpul.model import (
     Order,
@@ -130,7 +130,7 @@ def _order_row(bundle: canonical.OrderBundle, ctx: WriteContext) -> dict[str, An
     if ctx.buyer_columns is not None:
         row.update(ctx.buyer_columns(ctx.account_id, o.external_id, bundle.buyer))
     else:
-        row.update(buyer_contact=None, buyer_key_id=None, buyer_phone_token=None, buyer_email_token=None)
+        row.update(dict.fromkeys(pii.SEALED_COLUMNS))
     return row
 
 

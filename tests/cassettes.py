@@ -58,7 +58,7 @@ def scrub_json(value: Any, *, in_address: bool = False) -> Any:
     if isinstance(value, list):
         return [scrub_json(v, in_address=in_address) for v in value]
     if isinstance(value, str):
-        return EMAIL.sub(REDACTED, PHONE.sub(REDACTED, redact_text(value, known_secrets())))
+        return _scrub_values(value)
     return value
 
 
@@ -67,9 +67,12 @@ _JSON_PAIR = re.compile(r'"(' + "|".join(sorted(PII_KEYS | SENSITIVE_KEYS | {"na
 
 def scrub_text(text: str) -> str:
     """For text that is not JSON (a truncated body): key-value pairs by pattern, then values."""
-    text = _JSON_PAIR.sub(lambda m: f'"{m.group(1)}"{m.group(2)}"{REDACTED}"', text)
-    text = redact_text(text, known_secrets())
-    return EMAIL.sub(REDACTED, PHONE.sub(REDACTED, text))
+    return _scrub_values(_JSON_PAIR.sub(lambda m: f'"{m.group(1)}"{m.group(2)}"{REDACTED}"', text))
+
+
+def _scrub_values(text: str) -> str:
+    """Known secrets, phone numbers and e-mail addresses, wherever they sit."""
+    return EMAIL.sub(REDACTED, PHONE.sub(REDACTED, redact_text(text, known_secrets())))
 
 
 def scrub_body(body: bytes | str | None) -> bytes | str | None:

@@ -10,6 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 import sqlalchemy as sa
+from sqlmodel import SQLModel
 
 from simpul.db import Database
 from simpul.model import Order, OrderLine
@@ -41,3 +42,9 @@ def assert_converged(db: Database, account_id: str, mapping: Any, payloads: list
     missing, extra = sorted(set(want) - set(have)), sorted(set(have) - set(want))
     differ = sorted(k for k in set(want) & set(have) if want[k] != have[k])
     assert not (missing or extra or differ), f"not converged: missing {missing[:5]} ({len(missing)}), extra {extra[:5]} ({len(extra)}), differ {differ[:5]} ({len(differ)})"
+
+
+def database_text(db: Database) -> str:
+    """Every row of every table as text: what a stolen backup would show."""
+    with db.connect() as conn:
+        return "\n".join(str(tuple(row)) for table in SQLModel.metadata.sorted_tables for row in conn.execute(sa.select(table)))

@@ -27,7 +27,6 @@ import pytest
 import requests
 import sqlalchemy as sa
 from prefect.client.orchestration import get_client
-from sqlmodel import SQLModel
 
 from connectors._http.secret import plain
 from connectors._sandbox import SandboxServer
@@ -39,6 +38,7 @@ from simpul.engine import RESYNC, SyncRequest
 from simpul.model import Order
 from simpul.runtime import Hub, open_hub
 from tests.cassettes import recorder
+from tests.oracle import database_text
 
 MARK = "kn4ry" + uuid.uuid4().hex[:10]
 PHONE = "0812" + "".join(random.choice("123456789") for _ in range(8))
@@ -104,11 +104,6 @@ def _everything_prefect_kept(since: datetime) -> str:
     return "\n".join(parts)
 
 
-def _dump(hub: Hub) -> str:
-    with hub.db.connect() as conn:
-        return "\n".join(str(tuple(row)) for table in SQLModel.metadata.sorted_tables for row in conn.execute(sa.select(table)))
-
-
 def _assert_clean(where: str, text: str) -> None:
     assert MARK not in text, f"a canary secret or buyer name leaked into {where}"
     for form in PHONE_FORMS:
@@ -168,7 +163,7 @@ def test_canaries_appear_nowhere_but_as_ciphertext(canary_hub: Hub, tmp_path: Pa
         ("stderr", err),
         ("error texts and flow results", json.dumps([rows, refreshed, resync_rows, purged], default=str)),
         ("Prefect's runs, artifacts and logs", _everything_prefect_kept(started)),
-        ("the database (every table, audit log included)", _dump(hub)),
+        ("the database (every table, audit log included)", database_text(hub.db)),
         ("the cassette", cassette),
     ):
         _assert_clean(where, text)

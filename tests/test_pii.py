@@ -9,15 +9,14 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 import sqlalchemy as sa
-from sqlmodel import SQLModel
 
 from connectors._sandbox import SandboxServer
 from connectors.woocommerce.sandbox import WooCommerceSandbox
 from simpul import audit, pii
-from simpul.db import Database
 from simpul.engine import SyncRequest
 from simpul.model import Order, RawPayload
 from simpul.runtime import Hub
+from tests.oracle import database_text
 
 
 @pytest.mark.parametrize("written", ["0812-3456-7890", "+62 812 3456 7890", "6281234567890", "(0812) 34567890", "0062 81234567890"])
@@ -49,16 +48,10 @@ def _synced(hub: Hub, server: SandboxServer) -> None:
     assert hub.engine.run(SyncRequest("toko-w")).status == "completed"
 
 
-def dump(db: Database) -> str:
-    """Every row of every table as text: what a stolen backup would show."""
-    with db.connect() as conn:
-        return "\n".join(str(tuple(row)) for table in SQLModel.metadata.sorted_tables for row in conn.execute(sa.select(table)))
-
-
 def test_buyer_contact_is_sealed_and_matchable_never_plain(hub: Hub, shop: SandboxServer) -> None:
     _synced(hub, shop)
     raws = shop.app.dump_orders()
-    text = dump(hub.db)
+    text = database_text(hub.db)
     for raw in raws:
         billing = raw["billing"]
         for value in (billing["phone"], billing["email"], billing["address_1"], f"{billing['first_name']} {billing['last_name']}"):
