@@ -251,7 +251,8 @@ class Faults:
 
 
 class Stats:
-    """Requests served by status and path, and how many were in flight at once (peak)."""
+    """Requests served by status and path, and the most that were inside their added
+    latency at the same moment (``peak_in_flight``)."""
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
@@ -310,13 +311,11 @@ class Shop:
     def dispatch(self, request: Request) -> Reply | str:
         if request.path.startswith("/_sandbox/"):
             return self._admin(request)
-        with self.stats.track(), (self._host_stats.track() if self._host_stats is not None else nullcontext()):
-            return self._serve(request)
-
-    def _serve(self, request: Request) -> Reply | str:
         fault = self.faults.draw()
         if self.faults.latency_ms:
-            time.sleep(self.faults.latency_ms / 1000.0)  # this request's thread only: others go on
+            # Slept in this request's thread, holding no lock: other requests go on meanwhile.
+            with self.stats.track(), (self._host_stats.track() if self._host_stats is not None else nullcontext()):
+                time.sleep(self.faults.latency_ms / 1000.0)
         if fault in ("reset", "truncate"):
             return fault
         if fault == "stall":  # the client gives up meanwhile; the late reply finds no reader
