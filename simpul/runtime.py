@@ -39,8 +39,9 @@ def open_hub(
     keyring: KeyRing | None = None,
     connector_options: Mapping[str, Any] | None = None,
     rate_limits: Mapping[str, RateLimit | None] | None = None,
+    pool_size: int | None = None,
 ) -> Hub:
-    db = Database(url)
+    db = Database(url, pool_size=pool_size)
     if migrate:
         db.migrate()
     vault = Vault(keyring or KeyRing.load())

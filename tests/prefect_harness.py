@@ -26,4 +26,7 @@ def prefect_api(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
     home = tmp_path_factory.mktemp("prefect-home")
     with temporary_settings(updates={PREFECT_HOME: home, PREFECT_SERVER_ANALYTICS_ENABLED: False}):
         with prefect_test_harness(server_startup_timeout=60):
+            from flows._limits import ensure_database_limit
+
+            ensure_database_limit()  # sync runs take their database slots from it (strict)
             yield
