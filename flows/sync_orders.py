@@ -73,9 +73,6 @@ from simpul.runtime import Hub
 
 SHARD_DEPLOYMENT = "sync-shard/shard"
 SHARD_SUMMARY_KEY = "sync-shard-summary"
-# Steps of a shard's account: no task per step there, so steps are short and a run told to
-# stop (worker shutdown) ends within one of them (10 pages: ~4 s at Shopee's budget).
-SHARD_PAGES_PER_STEP = 10
 SHARD_POLL_SECONDS = 2.0
 SHARD_WAIT_SECONDS = 3600.0  # a shard not final by then is reported as not finished
 
@@ -144,7 +141,7 @@ def _sync_many(flow_name: str, accounts: Sequence[str], concurrency: int, progre
 
             logger.info("%s: %d account(s), %d at a time", flow_name, len(accounts), at_once)
             summaries = Runner(hub.engine).run_all(
-                [SyncRequest(a) for a in accounts], concurrency=at_once, pages_per_step=SHARD_PAGES_PER_STEP, on_done=done
+                [SyncRequest(a) for a in accounts], concurrency=at_once, on_done=done
             )
     return [s.as_row() for s in summaries]
 

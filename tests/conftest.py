@@ -27,7 +27,7 @@ from simpul.db import Database  # noqa: E402
 from simpul.engine import Engine  # noqa: E402
 from simpul.runtime import Hub  # noqa: E402
 from simpul.vault import KeyRing, Vault  # noqa: E402
-from tests.prefect_harness import prefect_api  # noqa: E402, F401 - the one session-wide Prefect API
+from tests.prefect_harness import prefect_api, real_prefect  # noqa: E402, F401 - the one session-wide Prefect server
 
 POSTGRES_URL = os.environ.get("SIMPUL_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
 FAKE = Channel("fake", "Fake", "tests.fakes:FakeConnector", "tests.fakes:FakeConnector", "tests.fakes", ("token",), ("token",))

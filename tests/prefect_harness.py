@@ -1,11 +1,13 @@
-"""One Prefect API for the whole test session.
+"""One Prefect API for the whole test session: a real ``prefect server start``.
 
-``prefect_test_harness`` starts a server on a fresh SQLite database (~12 s, with
-migrations), so it is entered once per session, never per test
-(shared/reference/prefect_stack.md §5). Telemetry is off and ``PREFECT_HOME`` is a temp
-dir, so tests neither phone home nor touch ~/.prefect. Import the fixture in exactly one
-place per session scope (the root conftest, or a single test module): every module that
-imports it gets its own fixture definition and would start its own server.
+The server (tests/prefect_server.py) runs on its own PostgreSQL database with its UI and
+services, as in production, and is started once per session (~14 s), never per test
+(shared/reference/prefect_stack.md §5). In-process flow tests reach it through
+``prefect_api``; deployed-run tests also get the ``RealPrefect`` handle (``real_prefect``)
+to start workers. Telemetry is off and ``PREFECT_HOME`` is a temp dir, so tests neither
+phone home nor touch ~/.prefect. Import these fixtures in exactly one place per session
+scope (the root conftest): every module that imports them gets its own fixture
+definition and would start its own server.
 """
 
 from __future__ import annotations
@@ -17,16 +19,18 @@ os.environ.setdefault("DO_NOT_TRACK", "1")
 os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
 
 import pytest  # noqa: E402
-from prefect.settings import PREFECT_HOME, PREFECT_SERVER_ANALYTICS_ENABLED, temporary_settings  # noqa: E402
-from prefect.testing.utilities import prefect_test_harness  # noqa: E402
+from prefect.settings import PREFECT_API_URL, PREFECT_HOME, PREFECT_SERVER_ANALYTICS_ENABLED, temporary_settings  # noqa: E402
+
+from tests.prefect_server import RealPrefect, real_prefect_server  # noqa: E402
 
 
 @pytest.fixture(scope="session")
-def prefect_api(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
-    home = tmp_path_factory.mktemp("prefect-home")
-    with temporary_settings(updates={PREFECT_HOME: home, PREFECT_SERVER_ANALYTICS_ENABLED: False}):
-        with prefect_test_harness(server_startup_timeout=60):
-            from flows._limits import ensure_database_limit
+def real_prefect() -> Iterator[RealPrefect]:
+    with real_prefect_server() as server:
+        with temporary_settings(updates={PREFECT_API_URL: server.api_url, PREFECT_HOME: server.home, PREFECT_SERVER_ANALYTICS_ENABLED: False}):
+            yield server
 
-            ensure_database_limit()  # sync runs take their database slots from it (strict)
-            yield
+
+@pytest.fixture(scope="session")
+def prefect_api(real_prefect: RealPrefect) -> Iterator[None]:
+    yield

@@ -13,13 +13,13 @@ later; even with no run in flight it did not exit within a minute, and only a se
 SIGTERM, which makes it SIGKILL itself, ends it). Its flow runs live in their own
 session, so nothing reaches them. On SIGTERM or SIGINT this command:
 
-1. passes SIGTERM to the worker, which stops taking new runs;
-2. sends SIGTERM to the worker's flow-run processes: Prefect's engine turns it into a
+1. sends SIGTERM to the worker's flow-run processes: Prefect's engine turns it into a
    Crashed state, and Simpul's runner stops each account before its next step (a page is
    one transaction, so nothing half-written stays), so the next run resumes them from
    their last committed page;
-3. once no flow run is left, sends the worker its second SIGTERM (Prefect's own way to
-   end it), and after ``--grace`` seconds kills whatever is left.
+2. once they are gone, passes SIGTERM to the worker, and a second one (Prefect's own way
+   to end it) if it is still there after a moment;
+3. kills whatever is left after ``--grace`` seconds.
 
 It exits 0 when everything stopped within the grace period, 1 when it had to kill.
 Set ``--grace`` below your supervisor's own (Kubernetes: 30 s, ``docker stop``: 10 s).
@@ -71,6 +71,8 @@ def cmd_setup(args: argparse.Namespace) -> int:
 
 
 def cmd_worker(args: argparse.Namespace) -> int:
+    if args.limit is not None and args.limit < 2:
+        raise UsageError("--limit must be 2 or more: a sync-all run waiting for its shards holds one slot, and its shards need another")
     extra = list(args.prefect_args or [])
     if extra and extra[0] == "--":
         extra = extra[1:]
@@ -96,22 +98,33 @@ def stop_worker(worker: subprocess.Popen, *, grace: float, log=None) -> int:  # 
     """Stop ``worker`` and its flow runs (see the module docstring); 0 if nothing had to be killed."""
     log = log or (lambda text: print(f"simpul prefect worker: {text}", file=sys.stderr, flush=True))
     deadline = time.monotonic() + grace
-    _signal(worker.pid, signal.SIGTERM)
     told: set[int] = set()
-    last_run_seen = time.monotonic()
-    second_sent = False
+    # 1. The flow runs first, while the worker still streams their output: each reports
+    #    Crashed and exits. (Stopping the worker first tears down its side of their pipes
+    #    and signals them again mid-report; their runs then stayed Running.) A run the
+    #    worker starts meanwhile is told too.
     while worker.poll() is None and time.monotonic() < deadline:
         runs = flow_run_processes(worker.pid)
-        for pid in runs - told:  # runs the worker started just before it stopped polling too
-            _signal(pid, signal.SIGTERM)
         if runs - told:
             log(f"stopping {len(runs - told)} flow run(s): {', '.join(map(str, sorted(runs - told)))}")
-        told |= runs
-        if runs:
-            last_run_seen = time.monotonic()
-        elif not second_sent and time.monotonic() - last_run_seen >= SETTLE_SECONDS:
-            _signal(worker.pid, signal.SIGTERM)  # Prefect's worker ends itself on a second SIGTERM
-            second_sent = True
+            for pid in runs - told:
+                _signal(pid, signal.SIGTERM)
+            told |= runs
+        if not runs:
+            break
+        time.sleep(0.2)
+    # 2. Then the worker: the first SIGTERM stops its polling; Prefect 3.9's worker may not
+    #    exit on it even when idle, and ends itself on a second one.
+    _signal(worker.pid, signal.SIGTERM)
+    second = time.monotonic() + SETTLE_SECONDS
+    while worker.poll() is None and time.monotonic() < deadline:
+        late = flow_run_processes(worker.pid) - told
+        for pid in late:
+            _signal(pid, signal.SIGTERM)
+        told |= late
+        if time.monotonic() >= second and not flow_run_processes(worker.pid):
+            _signal(worker.pid, signal.SIGTERM)
+            second = float("inf")
         time.sleep(0.2)
     if worker.poll() is not None:
         log(f"stopped ({len(told)} flow run(s) told to stop)")
