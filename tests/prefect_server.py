@@ -91,7 +91,14 @@ class RealPrefect:
         env.update(extra)
         return env
 
-    def start_worker(self, name: str, *, work_queue: str, limit: int | None = None, grace: float = 20.0) -> Worker:
+    def start_workers(self, **workers: dict[str, Any]) -> dict[str, Worker]:
+        """Several workers (name -> ``start_worker`` options), started side by side."""
+        started = {name: self.start_worker(name, wait=False, **options) for name, options in workers.items()}
+        for worker in started.values():
+            self._wait_started(worker)
+        return started
+
+    def start_worker(self, name: str, *, work_queue: str, limit: int | None = None, grace: float = 20.0, wait: bool = True) -> Worker:
         """``simpul prefect worker`` on one queue of the ``simpul`` pool, logging to a file."""
         log_path = self.home / f"worker-{name}.log"
         command = [str(BIN / "simpul"), "prefect", "worker", "--pool", "simpul", "--grace", str(grace)]
@@ -102,12 +109,17 @@ class RealPrefect:
             process = subprocess.Popen(command, env=self.env(), stdout=out, stderr=subprocess.STDOUT, cwd=self.home)
         worker = Worker(name, process, log_path)
         self.workers.append(worker)
+        if wait:
+            self._wait_started(worker)
+        return worker
+
+    @staticmethod
+    def _wait_started(worker: Worker) -> None:
         deadline = time.monotonic() + 60
         while "started!" not in worker.log():
-            if process.poll() is not None or time.monotonic() > deadline:
-                raise RuntimeError(f"worker {name} did not start:\n{worker.log()[-3000:]}")
+            if worker.process.poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError(f"worker {worker.name} did not start:\n{worker.log()[-3000:]}")
             time.sleep(0.2)
-        return worker
 
     def stop_workers(self) -> None:
         for worker in self.workers:

@@ -60,12 +60,6 @@ def hub(real_prefect: RealPrefect) -> Iterator[Hub]:
     opened.close()
 
 
-@pytest.fixture(scope="module")
-def worker(real_prefect: RealPrefect) -> Worker:
-    """The shared worker: the default queue, two runs at once."""
-    return real_prefect.start_worker("shared", limit=2, work_queue="default")
-
-
 def add(hub: Hub, shops: SandboxServer, account: str, shop: int, *, refused: bool = False) -> None:
     creds = dict(shops.shop(shop).app.demo_credentials())
     if refused:
@@ -97,22 +91,99 @@ def stored_orders(hub: Hub, account: str) -> int:
         return conn.execute(sa.select(sa.func.count()).select_from(orders).where(orders.c.account_id == account)).scalar_one()
 
 
-# -- §1.2 -----------------------------------------------------------------------------------
-def test_failed_runs_end_failed_with_their_report_and_the_worker_logs_no_crash(real_prefect: RealPrefect, worker: Worker, hub: Hub, shops: SandboxServer) -> None:
-    add(hub, shops, "fail-ok", 1)
-    add(hub, shops, "fail-refused", 2, refused=True)
+STOP_SHOPS = (200, 201)
 
-    unknown = real_prefect.run_deployment("resync/manual", {"params": {"account": "nobody-here", "order_numbers": ["1001"]}})
-    one_bad = real_prefect.run_deployment("sync-all/every-5-minutes", {"accounts": ["fail-ok", "fail-refused"]})
-    unknown, one_bad = real_prefect.wait_final(unknown.id), real_prefect.wait_final(one_bad.id)
+
+@pytest.fixture(scope="module")
+def kickoff(real_prefect: RealPrefect, hub: Hub, shops: SandboxServer) -> dict:
+    """Everything the tests below wait for, started at once so that flow-run start-ups
+    (a few seconds each: a process, Prefect, the flow's imports) overlap: the workers, the
+    accounts, and the first runs of each test. The worker-stop test comes first, while
+    its sync is still going."""
+    for account, shop in (("fail-ok", 1), ("fail-refused", 2)):
+        add(hub, shops, account, shop, refused=account.endswith("refused"))
+    fan = [f"fan-{i:02d}" for i in range(9)] + ["fan-09-refused"]
+    for i, account in enumerate(fan):
+        add(hub, shops, account, 10 + i, refused=account.endswith("refused"))
+    stop = ["stop-a", "stop-b"]
+    for n, account in zip(STOP_SHOPS, stop):
+        add(hub, shops, account, n)
+        shops.shop(n).set_faults({"page_size": 20, "latency_ms": 100})
+    add(hub, shops, "stop-reference", 202)  # the same seeded shop, synced without interruption
+    shops.shop(202).set_faults({"page_size": 20})
+    reference = hub.engine.run(SyncRequest("stop-reference"))
+
+    workers = real_prefect.start_workers(
+        shared={"work_queue": "default", "limit": 2}, second={"work_queue": "default", "limit": 2}, stopper={"work_queue": STOP_QUEUE, "grace": 20}
+    )
+    return {
+        "workers": workers,
+        "fan_accounts": fan,
+        "stop_accounts": stop,
+        "stop_reference": reference,
+        "unknown": real_prefect.run_deployment("resync/manual", {"params": {"account": "nobody-here", "order_numbers": ["1001"]}}),
+        # sync-all runs one at a time (its deployment cancels a second one), so this shares the
+        # code path of a sync-all with few accounts through a shard run.
+        "one_bad": real_prefect.run_deployment("sync-shard/shard", {"accounts": ["fail-ok", "fail-refused"]}),
+        "fan_out": real_prefect.run_deployment("sync-all/every-5-minutes", {"accounts": fan, "shard_size": 4, "concurrency": 2}),
+        "stop_first": _run_on(STOP_QUEUE, {"accounts": stop, "concurrency": 2}),
+    }
+
+
+# -- §1.8 -----------------------------------------------------------------------------------
+def test_a_worker_told_to_stop_stops_its_run_within_the_grace_period_and_the_next_run_resumes_it(
+    real_prefect: RealPrefect, kickoff: dict, hub: Hub, shops: SandboxServer
+) -> None:
+    """SIGTERM to a real ``simpul prefect worker`` in the middle of a sync: its flow run
+    ends Crashed (Prefect then ends the process by the signal, mid-page: each page is one
+    transaction, so nothing half-written stays), the worker exits on its own within its
+    grace period (exit code 0: nothing had to be killed), and the next run takes over
+    each account's checkpoint: the pages of both runs add up to those of an uninterrupted
+    sync, and the killed run's row says who took over."""
+    accounts, stopper, reference = kickoff["stop_accounts"], kickoff["workers"]["stopper"], kickoff["stop_reference"]
+    assert reference.status == "completed" and reference.pages > 20
+
+    _wait_served(shops, STOP_SHOPS, pages=6)
+    stopper.process.send_signal(signal.SIGTERM)
+    exit_code = stopper.process.wait(timeout=90)
+
+    assert exit_code == 0, stopper.log()[-3000:]  # stopped within --grace, nothing killed
+    assert "stopping 1 flow run(s)" in stopper.log()
+    first = real_prefect.wait_final(kickoff["stop_first"].id, timeout=30)
+    assert first.state.type.value == "CRASHED"
+    before = {a: runs_of(hub, a) for a in accounts}
+    interrupted = [r for rows in before.values() for r in rows]
+    assert interrupted and {r["status"] for r in interrupted} == {"running"}  # the process died with them
+    assert 0 < sum(r.get("pages", 0) for r in interrupted) and all(r.get("pages", 0) < reference.pages for r in interrupted)
+
+    second = real_prefect.wait_final(_run_on("default", {"accounts": accounts, "concurrency": 2}).id)  # another worker's
+
+    assert second.state.type.value == "COMPLETED"
+    for n, account in zip(STOP_SHOPS, accounts):
+        runs = runs_of(hub, account)
+        assert [r["status"] for r in runs] == ["abandoned"] * len(before[account]) + ["completed"]
+        assert all("took over" in r["error"] for r in runs[:-1])
+        assert sum(r.get("pages", 0) for r in runs) == reference.pages  # no committed page read twice, none skipped
+        served = shops.shop(n).stats.snapshot()["requests"]
+        assert served <= reference.pages + 2  # at most the page in flight and the one read ahead, again
+        assert stored_orders(hub, account) == stored_orders(hub, "stop-reference")
+    assert not [w for w in CRASH_WORDS if w in run_logs(second.id)]
+
+
+# -- §1.2 -----------------------------------------------------------------------------------
+def test_failed_runs_end_failed_with_their_report_and_the_worker_logs_no_crash(real_prefect: RealPrefect, kickoff: dict, hub: Hub) -> None:
+    """A resync of an unknown account, and a shard with one account refused (the sync-all
+    with one refused account is the fan-out test's)."""
+    unknown, one_bad = real_prefect.wait_final(kickoff["unknown"].id), real_prefect.wait_final(kickoff["one_bad"].id)
 
     assert unknown.state.type.value == "FAILED" and "nobody-here" in unknown.state.message and "no account" in unknown.state.message
     assert "no account" in artifact(unknown.id, "resync-report-nobody-here")
     assert one_bad.state.type.value == "FAILED" and one_bad.state.message == "1 of 2 account(s) failed: fail-refused"
-    assert [r["status"] for r in artifact(one_bad.id, "sync-all-summary")] == ["failed", "completed"]  # failing first
+    assert [r["status"] for r in artifact(one_bad.id, "sync-shard-summary")] == ["failed", "completed"]  # failing first
     assert stored_orders(hub, "fail-ok") == 20
-    assert "Finished in state Failed" in worker.log()  # the runs' own output reached the worker's
-    for text in (worker.log(), run_logs(unknown.id), run_logs(one_bad.id)):
+    logs = "".join(w.log() for w in kickoff["workers"].values() if w.name != "stopper")
+    assert "Finished in state Failed" in logs  # the runs' own output reached the workers' output
+    for text in (logs, run_logs(unknown.id), run_logs(one_bad.id)):
         assert not [w for w in CRASH_WORDS if w in text], text[-3000:]
 
 
@@ -146,96 +217,36 @@ def test_the_server_accepts_a_resync_with_a_window_or_order_numbers(real_prefect
 
 
 # -- §3 -------------------------------------------------------------------------------------
-def test_sync_all_splits_the_hub_into_shard_runs_that_both_workers_take(real_prefect: RealPrefect, worker: Worker, hub: Hub, shops: SandboxServer) -> None:
-    accounts = [f"fan-{i:02d}" for i in range(9)]
-    for i, account in enumerate(accounts):
-        add(hub, shops, account, 10 + i)
-    add(hub, shops, "fan-09-refused", 19, refused=True)
-    accounts.append("fan-09-refused")
-
-    parent = real_prefect.run_deployment("sync-all/every-5-minutes", {"accounts": accounts, "shard_size": 4, "concurrency": 2})
-    _wait_running(parent.id)  # on the shared worker (the only one yet): it keeps one slot for its shards
-    second = real_prefect.start_worker("second", limit=2, work_queue="default")
-    parent = real_prefect.wait_final(parent.id)
+def test_sync_all_splits_the_hub_into_shard_runs_that_both_workers_take(real_prefect: RealPrefect, kickoff: dict, hub: Hub) -> None:
+    """Ten accounts, shards of four: three sync-shard runs on the pool, shared by two
+    workers of two runs each (a waiting sync-all holds one)."""
+    accounts = kickoff["fan_accounts"]
+    parent = real_prefect.wait_final(kickoff["fan_out"].id)
 
     with get_client(sync_client=True) as client:
         shards = client.read_flow_runs(flow_run_filter=FlowRunFilter(parent_flow_run_id=FlowRunFilterParentFlowRunId(any_=[parent.id])))
     assert sorted(s.name for s in shards) == ["sync-shard-1-of-3", "sync-shard-2-of-3", "sync-shard-3-of-3"]
     assert sorted(len(s.parameters["accounts"]) for s in shards) == [2, 4, 4]
     shard_ids = {str(s.id) for s in shards}
-    assert shard_ids & worker.submitted() and shard_ids & second.submitted(), "each worker ran shards"
+    workers = kickoff["workers"]
+    assert shard_ids & workers["shared"].submitted() and shard_ids & workers["second"].submitted(), "each worker ran shards"
     assert parent.state.type.value == "FAILED" and parent.state.message == "1 of 10 account(s) failed: fan-09-refused"
     summary = artifact(parent.id, "sync-all-summary")
     assert [r["account"] for r in summary][0] == "fan-09-refused" and len(summary) == 10  # the whole hub, failing first
     assert list(summary[0]) == ["account", "status", "new", "changed", "quarantined", "seconds", "error"]
     assert {r["status"] for r in summary[1:]} == {"completed"} and sum(r["new"] for r in summary) == 9 * 20
-    assert [s.state.type.value for s in sorted(shards, key=lambda s: s.name)].count("COMPLETED") == 2  # the shard with the refused account failed
+    assert [r["seconds"] for r in summary[1:]] == sorted((r["seconds"] for r in summary[1:]), reverse=True)  # then the slowest
+    assert [s.state.type.value for s in sorted(shards, key=lambda s: s.name)] == ["COMPLETED", "COMPLETED", "FAILED"]  # the refused account's shard
     for account in accounts[:-1]:
         assert stored_orders(hub, account) == 20
         assert [r["status"] for r in runs_of(hub, account)] == ["completed"]  # its own run row, once
-    assert not [w for w in CRASH_WORDS if w in worker.log() + second.log()]
+    assert not [w for w in CRASH_WORDS if w in workers["shared"].log() + workers["second"].log()]
 
 
-def _wait_running(run_id, timeout: float = 60.0) -> None:  # noqa: ANN001
-    deadline = time.monotonic() + timeout
+def _run_on(queue: str, parameters: dict):  # noqa: ANN202
+    """A shard run of these accounts on one queue (one shard: what sync-all runs in-process)."""
     with get_client(sync_client=True) as client:
-        while client.read_flow_run(run_id).state.type.value != "RUNNING":
-            assert time.monotonic() < deadline, "the run never started"
-            time.sleep(0.3)
-
-
-# -- §1.8 -----------------------------------------------------------------------------------
-def test_a_worker_told_to_stop_stops_its_run_within_the_grace_period_and_the_next_run_resumes_it(
-    real_prefect: RealPrefect, hub: Hub, shops: SandboxServer
-) -> None:
-    """SIGTERM to a real ``simpul prefect worker`` in the middle of a sync: its flow run
-    ends Crashed (Prefect then ends the process by the signal, mid-page: each page is one
-    transaction, so nothing half-written stays), the worker exits on its own within its
-    grace period (exit code 0: nothing had to be killed), and the next run takes over
-    each account's checkpoint: the pages of both runs add up to those of an uninterrupted
-    sync, and the killed run's row says who took over."""
-    accounts = ["stop-a", "stop-b"]
-    for n, account in zip((200, 201), accounts):
-        add(hub, shops, account, n)
-        shops.shop(n).set_faults({"page_size": 20, "latency_ms": 100})
-    add(hub, shops, "stop-reference", 202)  # the same seeded shop, synced without interruption
-    shops.shop(202).set_faults({"page_size": 20})
-    reference = hub.engine.run(SyncRequest("stop-reference"))
-    assert reference.status == "completed" and reference.pages > 20
-
-    stopper = real_prefect.start_worker("stopper", grace=20, work_queue=STOP_QUEUE)
-    first = _run_on(real_prefect, STOP_QUEUE, {"accounts": accounts, "concurrency": 2})
-    _wait_served(shops, (200, 201), pages=6)
-    stopper.process.send_signal(signal.SIGTERM)
-    exit_code = stopper.process.wait(timeout=90)
-
-    assert exit_code == 0, stopper.log()[-3000:]  # stopped within --grace, nothing killed
-    assert "stopping 1 flow run(s)" in stopper.log()
-    first = real_prefect.wait_final(first.id, timeout=30)
-    assert first.state.type.value == "CRASHED"
-    before = {a: runs_of(hub, a) for a in accounts}
-    interrupted = [r for rows in before.values() for r in rows]
-    assert interrupted and {r["status"] for r in interrupted} == {"running"}  # the process died with them
-    assert 0 < sum(r.get("pages", 0) for r in interrupted) and all(r.get("pages", 0) < reference.pages for r in interrupted)
-
-    real_prefect.start_worker("resumer", work_queue=STOP_QUEUE)
-    second = real_prefect.wait_final(_run_on(real_prefect, STOP_QUEUE, {"accounts": accounts, "concurrency": 2}).id)
-
-    assert second.state.type.value == "COMPLETED"
-    for n, account in zip((200, 201), accounts):
-        runs = runs_of(hub, account)
-        assert [r["status"] for r in runs] == ["abandoned"] * len(before[account]) + ["completed"]
-        assert all("took over" in r["error"] for r in runs[:-1])
-        assert sum(r.get("pages", 0) for r in runs) == reference.pages  # no committed page read twice, none skipped
-        served = shops.shop(n).stats.snapshot()["requests"]
-        assert served <= reference.pages + 2  # at most the page in flight and the one read ahead, again
-        assert stored_orders(hub, account) == stored_orders(hub, "stop-reference")
-    assert not [w for w in CRASH_WORDS if w in run_logs(second.id)]
-
-
-def _run_on(real_prefect: RealPrefect, queue: str, parameters: dict):  # noqa: ANN202
-    with get_client(sync_client=True) as client:
-        deployment = client.read_deployment_by_name("sync-all/every-5-minutes")
+        deployment = client.read_deployment_by_name("sync-shard/shard")
         return client.create_flow_run_from_deployment(deployment.id, parameters=parameters, work_queue_name=queue)
 
 
