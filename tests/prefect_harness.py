@@ -28,7 +28,9 @@ from tests.prefect_server import RealPrefect, real_prefect_server  # noqa: E402
 class BackgroundServer:
     """Starts the server in a thread as soon as the session knows it will need one
     (``pytest_collection_finish`` in conftest.py), so its ~25 s of start, migrations,
-    ``simpul prefect setup`` and ``prefect deploy`` overlap the tests that come first."""
+    ``simpul prefect setup`` and ``prefect deploy`` overlap the tests that come first.
+    The thread only starts and waits for processes: nothing in it may touch Alembic,
+    whose context is module-global (tests migrate on the main thread meanwhile)."""
 
     def __init__(self) -> None:
         self._thread: threading.Thread | None = None
@@ -72,6 +74,7 @@ SERVER = BackgroundServer()
 @pytest.fixture(scope="session")
 def real_prefect() -> Iterator[RealPrefect]:
     server = SERVER.get()
+    server.migrate_hub()
     try:
         with temporary_settings(updates={PREFECT_API_URL: server.api_url, PREFECT_HOME: server.home, PREFECT_SERVER_ANALYTICS_ENABLED: False}):
             yield server

@@ -73,6 +73,15 @@ class RealPrefect:
     def api_url(self) -> str:
         return f"{self.url}/api"
 
+    def migrate_hub(self) -> None:
+        """Migrate the workers' hub before any flow run opens it (concurrent runs would race
+        to). On the main thread: Alembic's context is module-global, not thread-safe."""
+        from simpul.db import Database
+
+        hub_db = Database(self.hub_url)
+        hub_db.migrate()
+        hub_db.dispose()
+
     def env(self, **extra: str) -> dict[str, str]:
         """The environment of a worker (and so of its flow runs) or a ``simpul`` command."""
         env = {k: v for k, v in os.environ.items() if not k.startswith(("PREFECT_", "SIMPUL_"))}
@@ -192,11 +201,6 @@ def real_prefect_server() -> Iterator[RealPrefect]:
     server = subprocess.Popen([str(BIN / "prefect"), "server", "start"], env=server_env, stdout=log, stderr=subprocess.STDOUT, cwd=home)
     real = RealPrefect(url, home, hub_url, base64.b64encode(os.urandom(32)).decode())
     try:
-        from simpul.db import Database
-
-        hub_db = Database(hub_url)
-        hub_db.migrate()  # before any flow run opens it, so concurrent runs never race to migrate
-        hub_db.dispose()
         _wait_healthy(server, url, home)
         _run([str(BIN / "simpul"), "prefect", "setup"], real.env())
         _run([str(BIN / "prefect"), "--no-prompt", "deploy", "--all"], real.env(), cwd=ROOT)
