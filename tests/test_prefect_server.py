@@ -33,7 +33,7 @@ from tests.prefect_server import RealPrefect, Worker
 pytestmark = [pytest.mark.prefect, pytest.mark.postgres]
 
 CRASH_WORDS = ("Traceback", "Unexpected result", "Engine execution exited with unexpected exception")
-STOP_QUEUE = "stop-test"  # the worker-stop test's runs go here, out of the shared worker's reach
+STOP_QUEUE, RESUME_QUEUE = "stop-test", "resume-test"  # the worker-stop test's runs, out of the shared workers' reach
 
 
 @pytest.fixture(scope="module")
@@ -114,7 +114,10 @@ def kickoff(real_prefect: RealPrefect, hub: Hub, shops: SandboxServer) -> dict:
     reference = hub.engine.run(SyncRequest("stop-reference"))
 
     workers = real_prefect.start_workers(
-        shared={"work_queue": "default", "limit": 2}, second={"work_queue": "default", "limit": 2}, stopper={"work_queue": STOP_QUEUE, "grace": 20}
+        shared={"work_queue": "default", "limit": 2},
+        second={"work_queue": "default", "limit": 2},
+        stopper={"work_queue": STOP_QUEUE, "grace": 20},
+        resumer={"work_queue": RESUME_QUEUE},
     )
     return {
         "workers": workers,
@@ -156,7 +159,7 @@ def test_a_worker_told_to_stop_stops_its_run_within_the_grace_period_and_the_nex
     assert interrupted and {r["status"] for r in interrupted} == {"running"}  # the process died with them
     assert 0 < sum(r.get("pages", 0) for r in interrupted) and all(r.get("pages", 0) < reference.pages for r in interrupted)
 
-    second = real_prefect.wait_final(_run_on("default", {"accounts": accounts, "concurrency": 2}).id)  # another worker's
+    second = real_prefect.wait_final(_run_on(RESUME_QUEUE, {"accounts": accounts, "concurrency": 2}).id)  # on another worker
 
     assert second.state.type.value == "COMPLETED"
     for n, account in zip(STOP_SHOPS, accounts):
@@ -181,7 +184,7 @@ def test_failed_runs_end_failed_with_their_report_and_the_worker_logs_no_crash(r
     assert one_bad.state.type.value == "FAILED" and one_bad.state.message == "1 of 2 account(s) failed: fail-refused"
     assert [r["status"] for r in artifact(one_bad.id, "sync-shard-summary")] == ["failed", "completed"]  # failing first
     assert stored_orders(hub, "fail-ok") == 20
-    logs = "".join(w.log() for w in kickoff["workers"].values() if w.name != "stopper")
+    logs = "".join(w.log() for w in kickoff["workers"].values() if w.name in ("shared", "second"))
     assert "Finished in state Failed" in logs  # the runs' own output reached the workers' output
     for text in (logs, run_logs(unknown.id), run_logs(one_bad.id)):
         assert not [w for w in CRASH_WORDS if w in text], text[-3000:]
