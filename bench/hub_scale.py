@@ -3,9 +3,10 @@
 The production path end to end: a real ``prefect server start`` (on its own PostgreSQL
 database), prefect.yaml's deployments (``prefect deploy --all``), ``simpul prefect
 setup``, and ``simpul prefect worker`` processes. One ``sync-all`` run of the deployment
-``sync-all/every-5-minutes`` is created through the API, as the schedule would, and the
-wall time is from that call to the run's final state: the workers' pick-up, every flow
-run's process start, the shard runs on the pool and the parent's wait are all in it.
+``sync-all/every-5-minutes`` is scheduled through the API a few seconds ahead, as the
+schedule does (the worker prefetches it), and the wall time is from its scheduled start
+to its end, by the server's clock: the shard runs' creation, pick-up and process start,
+their syncs and the parent's wait are all in it.
 
 Shops: half Shopee, half WooCommerce, each in one sandbox process hosting all its shops
 (``/shops/<n>``), every request delayed by ``LATENCY_MS`` and every shop enforcing its
@@ -39,6 +40,7 @@ import tempfile
 import time
 import uuid
 from collections.abc import Iterator
+from datetime import datetime, timedelta, timezone
 from contextlib import ExitStack, contextmanager
 from pathlib import Path
 from typing import Any
@@ -55,13 +57,15 @@ LATENCY_MS = 100
 HISTORY_DAYS = 14
 SHOP_ORDERS = 51  # seeded over 45 days: ~20 of them changed in the last 14
 SHARD_SLOTS = 2  # shard runs per worker at once (each about one core)
+SCHEDULE_AHEAD_SECONDS = 8.0  # within the worker's prefetch (10 s), as for a schedule
 
 
-def measure(accounts: int, *, shard_size: int, concurrency: int, workers: tuple[int, ...] = (1, 2), postgres_url: str = DEFAULT_POSTGRES_URL,
-            per_account_sample: int = 200, log: Any = print) -> dict[str, Any]:
-    """One sync-all of ``accounts`` fresh accounts per worker count, plus per-account costs."""
-    out: dict[str, Any] = {"accounts": accounts, "shard_size": shard_size, "concurrency": concurrency, "latency_ms": LATENCY_MS,
-                           "budgets_per_s": CHANNELS, "shard_slots_per_worker": SHARD_SLOTS, "runs": []}
+def measure(accounts: int, *, concurrency: int, configs: tuple[tuple[int, int], ...] = ((1, SHARD_SLOTS), (2, SHARD_SLOTS)),
+            postgres_url: str = DEFAULT_POSTGRES_URL, per_account_sample: int = 200, log: Any = print) -> dict[str, Any]:
+    """One sync-all of ``accounts`` fresh accounts per (workers, shard slots per worker),
+    plus per-account costs."""
+    out: dict[str, Any] = {"accounts": accounts, "concurrency": concurrency, "latency_ms": LATENCY_MS, "budgets_per_s": CHANNELS,
+                           "orders_per_shop_seeded": SHOP_ORDERS, "history_days": HISTORY_DAYS, "runs": []}
     with ExitStack() as stack:
         sandboxes = {ch: stack.enter_context(SandboxProcess(ch, orders=SHOP_ORDERS, seed=7, shops=True)) for ch in CHANNELS}
         for channel, sandbox in sandboxes.items():
@@ -69,17 +73,18 @@ def measure(accounts: int, *, shard_size: int, concurrency: int, workers: tuple[
         master_key = base64.b64encode(os.urandom(32)).decode()
         server = stack.enter_context(prefect_server(postgres_url, master_key, log=log))
         first_shop = 0
-        for n in workers:
+        for n, slots in configs:
+            shard_size = -(-accounts // (n * slots))
             db = stack.enter_context(fresh_database("postgresql", postgres_url))
             ids = _add_accounts(db.url, master_key, sandboxes, first_shop, accounts)
             first_shop += accounts
             before = {ch: sb.stats()["by_status"] for ch, sb in sandboxes.items()}
-            run = _one_sync_all(server, db.url, n, shard_size=shard_size, concurrency=concurrency, log=log)
+            run = _one_sync_all(server, db.url, n, slots, shard_size=shard_size, concurrency=concurrency, log=log)
             after = {ch: sb.stats()["by_status"] for ch, sb in sandboxes.items()}
-            row = {**run, **_bound(db.url, ids, before, after, n, shard_size=shard_size, concurrency=concurrency, accounts=accounts)}
+            row = {**run, **_bound(db.url, ids, before, after, n, slots, shard_size=shard_size, concurrency=concurrency, accounts=accounts)}
             row["ratio"] = round(row["wall_seconds"] / row["bound_seconds"], 3)
             out["runs"].append(row)
-            log(f"  {n} worker(s): {row['wall_seconds']:.1f} s for {row['completed']}/{accounts} accounts, {row['orders']} orders, "
+            log(f"  {n} worker(s) x {slots} shard slot(s), shards of {shard_size}: {row['wall_seconds']:.1f} s for {row['completed']}/{accounts} accounts, {row['orders']} orders, "
                 f"{row['requests_ok']} requests (+{row['requests_429']} x 429); bound {row['bound_seconds']:.1f} s "
                 f"(concurrency {row['configured_concurrency']}); ratio {row['ratio']:.2f}; machine CPU busy {row['machine_cpu_busy']:.0%}")
         stack.close()
@@ -138,16 +143,17 @@ def prefect_server(postgres_url: str, master_key: str, *, log: Any = print) -> I
         shutil.rmtree(home, ignore_errors=True)
 
 
-def _one_sync_all(server: dict[str, Any], hub_url: str, n_workers: int, *, shard_size: int, concurrency: int, log: Any) -> dict[str, Any]:
+def _one_sync_all(server: dict[str, Any], hub_url: str, n_workers: int, slots: int, *, shard_size: int, concurrency: int, log: Any) -> dict[str, Any]:
     from prefect.client.orchestration import get_client
     from prefect.client.schemas.filters import FlowRunFilter, FlowRunFilterParentFlowRunId
     from prefect.settings import PREFECT_API_URL, temporary_settings
+    from prefect.states import Scheduled
 
     env = dict(server["env"], SIMPUL_DATABASE_URL=hub_url)
     procs = []
     for i in range(n_workers):
         out = open(server["home"] / f"worker-{n_workers}-{i}.log", "wb")
-        procs.append((subprocess.Popen([str(BIN / "simpul"), "prefect", "worker", "--pool", "simpul", "--limit", str(SHARD_SLOTS + 1), "--", "--name", f"w{n_workers}-{i}"],
+        procs.append((subprocess.Popen([str(BIN / "simpul"), "prefect", "worker", "--pool", "simpul", "--limit", str(slots + 1), "--", "--name", f"w{n_workers}-{i}"],
                                        env=env, stdout=out, stderr=subprocess.STDOUT, cwd=server["home"]), out))
     try:
         for proc, out in procs:
@@ -158,16 +164,19 @@ def _one_sync_all(server: dict[str, Any], hub_url: str, n_workers: int, *, shard
                 time.sleep(0.2)
         with temporary_settings(updates={PREFECT_API_URL: server["env"]["PREFECT_API_URL"]}), get_client(sync_client=True) as client:
             deployment = client.read_deployment_by_name("sync-all/every-5-minutes")
+            at = datetime.now(timezone.utc) + timedelta(seconds=SCHEDULE_AHEAD_SECONDS)
+            created = time.perf_counter()
+            run = client.create_flow_run_from_deployment(deployment.id, parameters={"shard_size": shard_size, "concurrency": concurrency}, state=Scheduled(scheduled_time=at))
+            time.sleep(max(0.0, (at - datetime.now(timezone.utc)).total_seconds()))
             cpu0 = _cpu_times()
-            started = time.perf_counter()
-            run = client.create_flow_run_from_deployment(deployment.id, parameters={"shard_size": shard_size, "concurrency": concurrency})
             while True:
                 run = client.read_flow_run(run.id)
                 if run.state.is_final():
                     break
                 time.sleep(0.2)
-            wall = time.perf_counter() - started
             busy = _busy(cpu0, _cpu_times())
+            from_creation = time.perf_counter() - created
+            wall = (run.end_time - at).total_seconds()
             shards = client.read_flow_runs(flow_run_filter=FlowRunFilter(parent_flow_run_id=FlowRunFilterParentFlowRunId(any_=[run.id])))
             shard_spans = [(s.start_time, s.end_time) for s in shards if s.start_time and s.end_time]
             on_worker = {}
@@ -189,6 +198,8 @@ def _one_sync_all(server: dict[str, Any], hub_url: str, n_workers: int, *, shard
         "workers": n_workers,
         "state": run.state.name,
         "wall_seconds": round(wall, 2),
+        "seconds_from_creation": round(from_creation, 2),
+        "started_late_seconds": round((run.start_time - at).total_seconds(), 2) if run.start_time else None,
         "shard_runs": len(shards),
         "shard_runs_per_worker": on_worker,
         "shard_phase_seconds": round((last - first).total_seconds(), 2) if first and last else None,
@@ -196,7 +207,7 @@ def _one_sync_all(server: dict[str, Any], hub_url: str, n_workers: int, *, shard
     }
 
 
-def _bound(hub_url: str, ids: list[str], before: dict, after: dict, n_workers: int, *, shard_size: int, concurrency: int, accounts: int) -> dict[str, Any]:
+def _bound(hub_url: str, ids: list[str], before: dict, after: dict, n_workers: int, slots: int, *, shard_size: int, concurrency: int, accounts: int) -> dict[str, Any]:
     engine = sa.create_engine(hub_url)
     with engine.connect() as conn:
         rows = conn.execute(sa.text("SELECT r.account_id, a.channel, r.status, r.counts FROM sync_run r JOIN account a ON a.id = r.account_id")).all()
@@ -206,9 +217,11 @@ def _bound(hub_url: str, ids: list[str], before: dict, after: dict, n_workers: i
     requests_429 = sum(int(after[ch].get("429", 0)) - int(before[ch].get("429", 0)) for ch in CHANNELS)
     slowest = max((c.get("requests", 0) / CHANNELS[ch] for ch, c in per_account), default=0.0)
     shards = -(-accounts // shard_size)
-    in_flight = concurrency * min(shards, n_workers * SHARD_SLOTS)
+    in_flight = concurrency * min(shards, n_workers * slots)
     latency_bound = requests_ok * LATENCY_MS / 1000.0 / in_flight
     return {
+        "shard_size": shard_size,
+        "shard_slots_per_worker": slots,
         "completed": sum(status == "completed" for _, _, status, _ in rows),
         "orders": sum(c.get("new", 0) for _, c in per_account),
         "requests_ok": requests_ok,

@@ -73,7 +73,7 @@ from simpul.runtime import Hub
 
 SHARD_DEPLOYMENT = "sync-shard/shard"
 SHARD_SUMMARY_KEY = "sync-shard-summary"
-SHARD_POLL_SECONDS = 2.0
+SHARD_POLL_SECONDS = 1.0
 SHARD_WAIT_SECONDS = 3600.0  # a shard not final by then is reported as not finished
 
 
