@@ -63,6 +63,18 @@ Where the sources are silent, we assume:
   query at page 1, so no chunking is needed; ``lookback`` of 10 minutes covers a save
   whose ``date_modified`` was stamped before a slow request committed.
 
+Limits (``limits``): no order predates WooCommerce (first released September 2011;
+assumed from its public history); a page holds at most 100 orders and costs one request;
+a window (which has no documented size) plausibly holds at most 2,000,000 orders, far
+above the biggest shops on the platform (assumed). What a reply says is checked against
+them: ``X-WP-TotalPages`` must be ``ceil(X-WP-Total / per_page)`` as ``get_items``
+computes it, the total must stay under the ceiling, and a page may not hold more orders
+than asked for; otherwise the run fails (``ImplausibleReply``) instead of walking a
+million claimed pages. The checked total goes to the engine (``Page.total``), which
+derives the window's page budget from it. A lookup batch (``include=``) whose reply
+cannot be parsed is asked again in halves down to single orders
+(``connectors._http.batches``); a listing page cannot be split that way and fails the run.
+
 Real WooCommerce accepts Basic auth only over HTTPS (plain HTTP needs OAuth 1.0a), so a
 base URL must be ``https://``; plain ``http://`` is accepted for loopback hosts only, where
 the sandbox stands in for HTTPS.
@@ -84,15 +96,18 @@ from connectors._http import (
     ConnectorError,
     CredentialError,
     HttpClient,
+    ImplausibleReply,
     LoopGuard,
+    ReplyLimits,
     Resolution,
     RetryConfig,
     TokenBucket,
     Unlimited,
 )
+from connectors._http.batches import isolate_unreadable
 from connectors._http.secret import reveal
 from connectors._http.urls import require_https
-from connectors.contract import CredentialSink, Page, Position, RateLimit, Window
+from connectors.contract import ChannelLimits, CredentialSink, Page, Position, RateLimit, Window
 
 ORDERS = "/wp-json/wc/v3/orders"
 PER_PAGE = 100  # the API's maximum
@@ -122,6 +137,9 @@ class WooCommerceConnector:
     max_window: ClassVar[timedelta | None] = None
     lookback: ClassVar[timedelta] = timedelta(minutes=10)
     rate_limit: ClassVar[RateLimit | None] = RateLimit(per_second=5)  # assumed, see the module docstring
+    limits: ClassVar[ChannelLimits] = ChannelLimits(
+        since=datetime(2011, 9, 1, tzinfo=timezone.utc), page_size=PER_PAGE, requests_per_page=1, orders_per_window=2_000_000
+    )  # assumed, see the module docstring
 
     def __init__(
         self,
@@ -131,6 +149,7 @@ class WooCommerceConnector:
         on_credentials: CredentialSink | None = None,
         bucket: TokenBucket | Unlimited | None = None,
         retry: RetryConfig | None = None,
+        reply: ReplyLimits | None = None,
     ) -> None:
         key, secret = reveal(credentials.get("consumer_key")), reveal(credentials.get("consumer_secret"))
         if not (key and secret):
@@ -142,6 +161,7 @@ class WooCommerceConnector:
             envelope=envelope,
             bucket=bucket,
             retry=retry or RetryConfig(),
+            reply=reply,
         )
 
     def check(self) -> None:
@@ -167,8 +187,9 @@ class WooCommerceConnector:
                     "page": cursor.page,
                 }
             )
+            total = self._reported_total(response)
             following = None if _is_last(cursor.page, records, response) else cursor.after(records)
-            yield Page(records=cursor.unseen(records), position=following.dump() if following else None, requests=self._http.requests_sent - sent)
+            yield Page(records=cursor.unseen(records), position=following.dump() if following else None, requests=self._http.requests_sent - sent, total=total)
             if following is None:
                 return
             cursor = following
@@ -184,16 +205,40 @@ class WooCommerceConnector:
         for start in range(0, len(ids), PER_PAGE):
             batch = ids[start : start + PER_PAGE]
             sent = self._http.requests_sent
-            records, _ = self._get({"include": ",".join(batch), "per_page": len(batch), "status": "any", "orderby": "id", "order": "asc"})
-            found = {str(r.get("id")) for r in records}
+            replies, unreadable = isolate_unreadable(batch, self._include)
+            records = [r for batch_records in replies for r in batch_records]
+            found = {str(r.get("id")) for r in records} | {i for i, _ in unreadable}
             missing = (malformed if start == 0 else []) + [i for i in batch if i not in found]
-            yield Page(records=records, position=None, missing=missing, requests=self._http.requests_sent - sent)
+            yield Page(records=records, position=None, missing=missing, requests=self._http.requests_sent - sent, unreadable=unreadable)
 
-    def _get(self, params: dict[str, Any]) -> tuple[list[dict[str, Any]], requests.Response]:
-        body, response = self._http.request("GET", ORDERS, params=params)
+    def _include(self, batch: list[str], attempts: int | None) -> list[dict[str, Any]]:
+        records, _ = self._get({"include": ",".join(batch), "per_page": len(batch), "status": "any", "orderby": "id", "order": "asc"}, attempts=attempts)
+        asked = set(batch)
+        if any(str(r.get("id")) not in asked for r in records):
+            raise ImplausibleReply(f"GET {ORDERS}: the reply holds orders that were not asked for")
+        return records
+
+    def _get(self, params: dict[str, Any], *, attempts: int | None = None) -> tuple[list[dict[str, Any]], requests.Response]:
+        body, response = self._http.request("GET", ORDERS, params=params, attempts=attempts)
         if not isinstance(body, list):
             raise ConnectorError(f"GET {ORDERS}: expected a JSON list of orders, got {type(body).__name__}")
+        if len(body) > int(params.get("per_page", 10)):
+            raise ImplausibleReply(f"GET {ORDERS}: asked for {params.get('per_page', 10)} orders a page, the reply holds {len(body)}")
         return body, response
+
+    def _reported_total(self, response: requests.Response) -> int | None:
+        """``X-WP-Total``, checked against ``X-WP-TotalPages`` and the window's ceiling."""
+        total, pages = (response.headers.get(h, "").strip() for h in ("X-WP-Total", "X-WP-TotalPages"))
+        ceiling = self.limits.orders_per_window
+        if pages.isdigit() and int(pages) > -(-ceiling // PER_PAGE):
+            raise ImplausibleReply(f"GET {ORDERS}: X-WP-TotalPages says {int(pages):,} pages, more than {ceiling:,} orders at {PER_PAGE} a page")
+        if not total.isdigit():
+            return None
+        if int(total) > ceiling:
+            raise ImplausibleReply(f"GET {ORDERS}: X-WP-Total says {int(total):,} orders, more than a window plausibly holds ({ceiling:,})")
+        if pages.isdigit() and int(pages) != -(-int(total) // PER_PAGE):
+            raise ImplausibleReply(f"GET {ORDERS}: X-WP-TotalPages says {int(pages):,} pages for X-WP-Total {int(total):,} orders at {PER_PAGE} a page")
+        return int(total)
 
 
 @dataclass(frozen=True, slots=True)

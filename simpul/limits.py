@@ -1,0 +1,186 @@
+"""The boundary check: every mapped value must fit the canonical model and both databases.
+
+A mapping says what a payload *means*; this module says whether the result can be
+*stored*, the same way for every channel, so no mapping has to remember it. The engine
+runs ``Boundary.check`` on each ``OrderBundle`` a mapping returns (``engine.map_records``,
+and quarantine replay); a value that does not fit raises ``MappingError`` with a reason
+that names the field and what is wrong with it, never the value, so the record goes to
+quarantine and the rest of its page lands. Without it, one such record failed the whole
+page on PostgreSQL (``DataError``) on every run, or was stored on SQLite and then could not
+be read back.
+
+The rules are derived from the table definitions in ``simpul.model``, so a column that
+changes changes the check with it:
+
+- text: at most the column's length in characters (``String(n)``), ``TEXT_LIMIT`` for
+  unbounded ``Text`` columns; no NUL character (PostgreSQL refuses it in text); valid
+  Unicode (a lone surrogate cannot be encoded as UTF-8 by either database driver);
+- money (``Money``, NUMERIC(20, 4)): finite, less than 10^16 in magnitude, at most 4
+  decimal places (PostgreSQL would round a fifth place away and SQLite keep it: the two
+  databases would disagree);
+- whole numbers (``Integer``): PostgreSQL's int4 range;
+- times: timezone-aware, not before the channel began (``ChannelLimits.since``) and not
+  more than ``FUTURE_TOLERANCE`` after the engine's clock (a deadline such as ``ship_by``
+  may lie up to ``DEADLINE_HORIZON`` ahead). An impossible update time would otherwise
+  win every version comparison forever.
+
+The buyer's contact is sealed into one text column, so only its Unicode and size are
+checked.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from dataclasses import fields
+from datetime import datetime, timedelta
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.types import TypeDecorator
+
+from simpul import canonical, model
+from simpul.canonical import MappingError
+
+TEXT_LIMIT = 65_535  # characters in an unbounded text column: WooCommerce keeps a buyer's note in a MySQL TEXT (64 KiB)
+INT_MIN, INT_MAX = -(2**31), 2**31 - 1  # PostgreSQL integer (int4)
+FUTURE_TOLERANCE = timedelta(days=1)  # clock skew between the channel and us, and time zones written wrongly
+DEADLINE_HORIZON = timedelta(days=366)  # how far ahead a deadline (ship by) may lie
+DEADLINES = frozenset({"ship_by"})
+
+Check = Callable[[Any, "Boundary"], str | None]  # None: fits; else what is wrong (no value)
+
+
+def _text(limit: int) -> Check:
+    def check(value: Any, _: "Boundary") -> str | None:
+        if not isinstance(value, str):
+            return f"expected text, got {type(value).__name__}"
+        if len(value) > limit:
+            return f"{len(value)} characters, more than the {limit} stored"
+        if "\x00" in value:
+            return "holds a NUL character, which PostgreSQL cannot store"
+        if not value.isascii():
+            try:
+                value.encode()
+            except UnicodeEncodeError:
+                return "not valid Unicode (a lone surrogate)"
+        return None
+
+    return check
+
+
+def _money(integer_digits: int, scale: int) -> Check:
+    ceiling = Decimal(10) ** integer_digits
+    step = Decimal(1).scaleb(-scale)
+
+    def check(value: Any, _: "Boundary") -> str | None:
+        if not isinstance(value, Decimal):
+            return f"expected a decimal amount, got {type(value).__name__}"
+        if not value.is_finite():
+            return "not a finite amount"
+        if abs(value) >= ceiling:
+            return f"beyond what NUMERIC({integer_digits + scale},{scale}) holds ({integer_digits} digits before the point)"
+        try:
+            if value.quantize(step) != value:
+                return f"more than {scale} decimal places"
+        except InvalidOperation:
+            return f"more than {scale} decimal places"
+        return None
+
+    return check
+
+
+def _integer(value: Any, _: "Boundary") -> str | None:
+    if isinstance(value, bool) or not isinstance(value, int):
+        return f"expected a whole number, got {type(value).__name__}"
+    if not INT_MIN <= value <= INT_MAX:
+        return "beyond a 32-bit integer"
+    return None
+
+
+def _time(deadline: bool) -> Check:
+    def check(value: Any, boundary: "Boundary") -> str | None:
+        if not isinstance(value, datetime) or value.tzinfo is None:
+            return "expected a timezone-aware time"
+        if value < boundary.earliest:
+            return f"before {boundary.earliest:%Y-%m-%d}, when the channel began"
+        if value > (boundary.latest_deadline if deadline else boundary.latest_event):
+            return "more than a year ahead" if deadline else "more than a day in the future"
+        return None
+
+    return check
+
+
+def _column_check(name: str, column: sa.Column) -> Check | None:
+    """The rule a column's type implies (None: the mapping's own types already fit it)."""
+    kind = column.type
+    if isinstance(kind, model.Money):
+        numeric = kind.impl_instance if hasattr(kind, "impl_instance") else kind.impl
+        return _money(numeric.precision - numeric.scale, numeric.scale)
+    if isinstance(kind, (sa.Enum, sa.Boolean, sa.JSON)):
+        return None  # enum members, booleans, and JSON the mapping built itself
+    if isinstance(kind, sa.Integer):
+        return _integer
+    base = kind.impl_instance if isinstance(kind, TypeDecorator) else kind
+    if isinstance(base, sa.DateTime):
+        return _time(name in DEADLINES)
+    if isinstance(base, sa.String):
+        return _text(base.length or TEXT_LIMIT)
+    raise TypeError(f"simpul.limits: no rule for column {column} of type {kind!r}")  # a new type needs a rule
+
+
+def _rules(cls: type, table: Any) -> tuple[tuple[str, Check], ...]:
+    out = []
+    for f in fields(cls):
+        check = _column_check(f.name, table.__table__.c[f.name])
+        if check is not None:
+            out.append((f.name, check))
+    return tuple(out)
+
+
+ORDER_RULES = _rules(canonical.Order, model.Order)
+CHILD_RULES: tuple[tuple[str, tuple[tuple[str, Check], ...]], ...] = (
+    ("lines", _rules(canonical.OrderLine, model.OrderLine)),
+    ("shipments", _rules(canonical.Shipment, model.Shipment)),
+    ("events", _rules(canonical.TrackingEvent, model.TrackingEvent)),
+    ("returns", _rules(canonical.Return, model.Return)),
+)
+BUYER_RULES = tuple((name, _text(TEXT_LIMIT)) for name in ("name", "phone", "email", "street"))
+EXTERNAL_ID = _text(model.Order.__table__.c.external_id.type.length)
+
+
+class Boundary:
+    """The limits one page's records are checked against: the channel's beginning and
+    the engine's clock at the time of the check."""
+
+    def __init__(self, *, since: datetime, now: datetime) -> None:
+        self.earliest = since
+        self.latest_event = now + FUTURE_TOLERANCE
+        self.latest_deadline = now + DEADLINE_HORIZON
+
+    def check(self, bundle: canonical.OrderBundle) -> canonical.OrderBundle:
+        """The bundle, if every value fits; else ``MappingError`` naming the first field that does not."""
+        _apply(ORDER_RULES, bundle.order, "", self)
+        for attr, rules in CHILD_RULES:
+            for i, child in enumerate(getattr(bundle, attr)):
+                _apply(rules, child, f"{attr}[{i}].", self)
+        if bundle.buyer is not None:
+            _apply(BUYER_RULES, bundle.buyer, "buyer.", self)
+        return bundle
+
+
+def _apply(rules: Iterable[tuple[str, Check]], obj: Any, prefix: str, boundary: Boundary) -> None:
+    for name, check in rules:
+        value = getattr(obj, name)
+        if value is None:
+            continue  # nullability is the dataclass's business; NULL fits every column here
+        problem = check(value, boundary)
+        if problem is not None:
+            raise MappingError(f"{prefix}{name}: {problem}")
+
+
+def storable_id(value: Any) -> str | None:
+    """An order number as a key column can hold it, or None (kept out of keys and audit)."""
+    if value is None or EXTERNAL_ID(value, None) is not None:  # type: ignore[arg-type]
+        return None
+    return value
