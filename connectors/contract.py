@@ -25,7 +25,7 @@ Limits: a connector *declares* what its channel documents about itself (``limits
 ``ChannelLimits``): when the channel began (times before that are implausible), the most
 records a list page holds, the most requests a page costs, and a ceiling on the orders one
 window can plausibly hold. The engine derives each window's budget (pages, requests, time)
-from them and from the total a channel reports for a walk (``Page.total``); a connector
+from them and from the page count a channel reports for a walk (``Page.reported_pages``); a connector
 checks what a reply says against the same limits and raises ``ImplausibleReply`` when it
 contradicts them. Per reply, the HTTP kit enforces a deadline and a size cap
 (``connectors._http.reply``); connectors take a ``reply=`` argument to change them.
@@ -119,9 +119,9 @@ class ChannelLimits:
     - ``page_size``: the most records one list page holds.
     - ``requests_per_page``: the most requests a list page costs, retries aside (a
       listing plus its detail and tracking lookups).
-    - ``orders_per_window``: a ceiling on the orders one window can plausibly hold. It is
-      the window's expected size when the channel reports no total, and a reported total
-      above it is implausible.
+    - ``orders_per_window``: a ceiling on the orders one window can plausibly hold. It
+      sets the window's expected size when the channel reports no page count, and a
+      reported total above it is implausible.
     """
 
     since: datetime
@@ -155,9 +155,9 @@ class Page:
     # Orders the channel answered for but whose reply could not be read, with the reason:
     # they exist (not missing), so the engine quarantines them by id.
     unreadable: Sequence[tuple[str, str]] = field(default_factory=tuple)
-    # How many records the channel says this walk holds from this page's request on
-    # (e.g. WooCommerce's X-WP-Total), already checked for plausibility; None: not said.
-    total: int | None = None
+    # How many pages the channel says this walk takes from this page's request on (e.g.
+    # WooCommerce's X-WP-TotalPages), already checked for plausibility; None: not said.
+    reported_pages: int | None = None
 
 
 @runtime_checkable

@@ -4,12 +4,13 @@ A channel that hands out ever-new page tokens, claims a million pages, or keeps 
 orders would otherwise keep a sync running for as long as it likes, and in ``sync-all``
 the accounts after it would never run. So each window of a run gets a budget:
 
-- **pages**: ``ceil(expected / page_size * PAGE_FACTOR) + SLACK_PAGES``, where
-  ``expected`` is the number of orders the channel reported for the walk (``Page.total``,
-  e.g. WooCommerce's ``X-WP-Total``; the connector has checked it against the channel's
-  documented limits) or, when it reports none, the connector's declared ceiling
-  (``ChannelLimits.orders_per_window``). The factor covers the keyset restarts that re-read
-  a page's last second; the slack covers orders arriving during the walk and empty pages;
+- **pages**: ``ceil(expected * PAGE_FACTOR) + SLACK_PAGES``, where ``expected`` is the
+  page count the channel reported for the walk (``Page.reported_pages``, e.g.
+  WooCommerce's ``X-WP-TotalPages``; the connector has checked it against the channel's
+  documented limits) or, when it reports none, the connector's declared ceiling in pages
+  (``ChannelLimits.orders_per_window / page_size``). The factor covers the keyset restarts
+  that re-read a page's last second; the slack covers orders arriving during the walk and
+  empty pages;
 - **requests**: pages x ``ChannelLimits.requests_per_page`` x ``REQUEST_FACTOR`` (retries
   and batch splits);
 - **time**: the requests at the channel's own rate limit, x ``TIME_FACTOR``, and never less
@@ -61,8 +62,9 @@ class Limits:
 
 
 def limits_for(policy: BudgetPolicy, channel: ChannelLimits, reported: int | None, rate: float | None) -> Limits:
-    expected = channel.orders_per_window if reported is None else reported
-    pages = math.ceil(expected / channel.page_size * policy.page_factor) + policy.slack_pages
+    """``reported``: the page count the channel reported for the walk, if any."""
+    expected = math.ceil(channel.orders_per_window / channel.page_size) if reported is None else reported
+    pages = math.ceil(expected * policy.page_factor) + policy.slack_pages
     requests = math.ceil(pages * channel.requests_per_page * policy.request_factor)
     seconds = max(policy.min_seconds, requests / (rate or policy.unlimited_rate) * policy.time_factor)
     return Limits(pages, requests, seconds, expected, reported is not None)
@@ -76,7 +78,7 @@ def charge(
     record_keys: Sequence[str],
     requests: int,
     seconds: float,
-    total: int | None,
+    reported_pages: int | None,
 ) -> dict[str, Any]:
     """The window's budget counters after one more page (fresh for a new run or window).
 
@@ -94,7 +96,7 @@ def charge(
         "seconds": round(state["seconds"] + max(0.0, seconds), 3),
         "idle": state["idle"] + 1 if idle else 0,
         "last": digest,
-        "reported": state["reported"] if state["reported"] is not None else total,
+        "reported": state["reported"] if state["reported"] is not None else reported_pages,
     }
 
 
@@ -102,13 +104,13 @@ def check(state: Mapping[str, Any], policy: BudgetPolicy, channel: ChannelLimits
     """Raise ``BudgetExceeded`` (one line, naming the window) if any budget is used up."""
     limits = limits_for(policy, channel, state.get("reported"), rate)
     where = f"{what} window {since:%Y-%m-%d %H:%M}..{until:%Y-%m-%d %H:%M} UTC"
-    basis = f"the channel reported {limits.expected:,} orders" if limits.reported else f"no total reported; ceiling {limits.expected:,} orders"
+    basis = f"the channel reported {limits.expected:,} pages" if limits.reported else f"no page count reported; ceiling {channel.orders_per_window:,} orders"
     if state["idle"] >= policy.idle_pages:
         raise BudgetExceeded(
             f"{where}: {state['idle']} pages in a row brought nothing new (the channel keeps paging without new data); stopped after {state['pages']} pages"
         )
     if state["pages"] > limits.pages:
-        raise BudgetExceeded(f"{where}: page budget used up ({state['pages']} pages, at most {limits.pages}: {basis}, {channel.page_size} a page)")
+        raise BudgetExceeded(f"{where}: page budget used up ({state['pages']} pages, at most {limits.pages}: {basis})")
     if state["requests"] > limits.requests:
         raise BudgetExceeded(f"{where}: request budget used up ({state['requests']} requests, at most {limits.requests} for {limits.pages} pages)")
     if state["seconds"] > limits.seconds:

@@ -351,7 +351,7 @@ class Engine:
                 else:  # the budget of this window's walk (simpul.budget), committed with the page
                     keys = [b.payload_hash for b in mapped[0]] + [r.payload_hash for r in mapped[1]]
                     state["budget"] = budget.charge(
-                        state.get("budget"), run_id=run_id, window=state["w"], record_keys=keys, requests=page.requests, seconds=spent, total=page.total
+                        state.get("budget"), run_id=run_id, window=state["w"], record_keys=keys, requests=page.requests, seconds=spent, reported_pages=page.reported_pages
                     )
                 self._commit(account, mapping, job, run_id, page, state, result, mapped)
                 if page.position is not None:

@@ -159,24 +159,29 @@ class Boundary:
         self.latest_deadline = now + DEADLINE_HORIZON
 
     def check(self, bundle: canonical.OrderBundle) -> canonical.OrderBundle:
-        """The bundle, if every value fits; else ``MappingError`` naming the first field that does not."""
-        _apply(ORDER_RULES, bundle.order, "", self)
+        """The bundle, if every value fits; else ``MappingError`` naming every field that
+        does not (the header first, then lines and parcels: a value derived from a bad one,
+        such as a subtotal from a line's quantity, is named too, next to its cause)."""
+        problems: list[str] = []
+        _apply(ORDER_RULES, bundle.order, "", self, problems)
         for attr, rules in CHILD_RULES:
             for i, child in enumerate(getattr(bundle, attr)):
-                _apply(rules, child, f"{attr}[{i}].", self)
+                _apply(rules, child, f"{attr}[{i}].", self, problems)
         if bundle.buyer is not None:
-            _apply(BUYER_RULES, bundle.buyer, "buyer.", self)
+            _apply(BUYER_RULES, bundle.buyer, "buyer.", self, problems)
+        if problems:
+            raise MappingError("; ".join(problems))
         return bundle
 
 
-def _apply(rules: Iterable[tuple[str, Check]], obj: Any, prefix: str, boundary: Boundary) -> None:
+def _apply(rules: Iterable[tuple[str, Check]], obj: Any, prefix: str, boundary: Boundary, problems: list[str]) -> None:
     for name, check in rules:
         value = getattr(obj, name)
         if value is None:
             continue  # nullability is the dataclass's business; NULL fits every column here
         problem = check(value, boundary)
         if problem is not None:
-            raise MappingError(f"{prefix}{name}: {problem}")
+            problems.append(f"{prefix}{name}: {problem}")
 
 
 def storable_id(value: Any) -> str | None:

@@ -67,10 +67,11 @@ Limits (``limits``): no order predates WooCommerce (first released September 201
 assumed from its public history); a page holds at most 100 orders and costs one request;
 a window (which has no documented size) plausibly holds at most 2,000,000 orders, far
 above the biggest shops on the platform (assumed). What a reply says is checked against
-them: ``X-WP-TotalPages`` must be ``ceil(X-WP-Total / per_page)`` as ``get_items``
-computes it, the total must stay under the ceiling, and a page may not hold more orders
-than asked for; otherwise the run fails (``ImplausibleReply``) instead of walking a
-million claimed pages. The checked total goes to the engine (``Page.total``), which
+them: ``X-WP-TotalPages`` must lie between ``ceil(X-WP-Total / 100)`` (``get_items``
+computes ``ceil(total / per_page)``; a host may cap ``per_page`` lower) and one order a
+page, the total must stay under the ceiling, and a page may not hold more orders than
+asked for; otherwise the run fails (``ImplausibleReply``) instead of walking a million
+claimed pages. The checked page count goes to the engine (``Page.reported_pages``), which
 derives the window's page budget from it. A lookup batch (``include=``) whose reply
 cannot be parsed is asked again in halves down to single orders
 (``connectors._http.batches``); a listing page cannot be split that way and fails the run.
@@ -187,9 +188,11 @@ class WooCommerceConnector:
                     "page": cursor.page,
                 }
             )
-            total = self._reported_total(response)
-            following = None if _is_last(cursor.page, records, response) else cursor.after(records)
-            yield Page(records=cursor.unseen(records), position=following.dump() if following else None, requests=self._http.requests_sent - sent, total=total)
+            pages = self._reported_pages(response)
+            following = None if _is_last(cursor.page, records, response) else cursor.after(records, _ceil_second(window.until))
+            yield Page(
+                records=cursor.unseen(records), position=following.dump() if following else None, requests=self._http.requests_sent - sent, reported_pages=pages
+            )
             if following is None:
                 return
             cursor = following
@@ -226,19 +229,24 @@ class WooCommerceConnector:
             raise ImplausibleReply(f"GET {ORDERS}: asked for {params.get('per_page', 10)} orders a page, the reply holds {len(body)}")
         return body, response
 
-    def _reported_total(self, response: requests.Response) -> int | None:
-        """``X-WP-Total``, checked against ``X-WP-TotalPages`` and the window's ceiling."""
+    def _reported_pages(self, response: requests.Response) -> int | None:
+        """``X-WP-TotalPages``, checked against ``X-WP-Total`` and the window's ceiling.
+
+        ``get_items`` computes ``ceil(total / per_page)``; a host may cap ``per_page`` below
+        what we ask, so any count from ``ceil(total / 100)`` to one order a page is plausible.
+        """
         total, pages = (response.headers.get(h, "").strip() for h in ("X-WP-Total", "X-WP-TotalPages"))
-        ceiling = self.limits.orders_per_window
-        if pages.isdigit() and int(pages) > -(-ceiling // PER_PAGE):
-            raise ImplausibleReply(f"GET {ORDERS}: X-WP-TotalPages says {int(pages):,} pages, more than {ceiling:,} orders at {PER_PAGE} a page")
-        if not total.isdigit():
+        if not pages.isdigit():
             return None
-        if int(total) > ceiling:
-            raise ImplausibleReply(f"GET {ORDERS}: X-WP-Total says {int(total):,} orders, more than a window plausibly holds ({ceiling:,})")
-        if pages.isdigit() and int(pages) != -(-int(total) // PER_PAGE):
-            raise ImplausibleReply(f"GET {ORDERS}: X-WP-TotalPages says {int(pages):,} pages for X-WP-Total {int(total):,} orders at {PER_PAGE} a page")
-        return int(total)
+        ceiling = self.limits.orders_per_window
+        if total.isdigit():
+            if int(total) > ceiling:
+                raise ImplausibleReply(f"GET {ORDERS}: X-WP-Total says {int(total):,} orders, more than a window plausibly holds ({ceiling:,})")
+            if not -(-int(total) // PER_PAGE) <= int(pages) <= max(int(total), 1):
+                raise ImplausibleReply(f"GET {ORDERS}: X-WP-TotalPages says {int(pages):,} pages for X-WP-Total {int(total):,} orders")
+        elif int(pages) > ceiling:
+            raise ImplausibleReply(f"GET {ORDERS}: X-WP-TotalPages says {int(pages):,} pages, more than a window plausibly holds")
+        return int(pages)
 
 
 @dataclass(frozen=True, slots=True)
@@ -270,10 +278,16 @@ class Cursor:
         again = self.modified_after + ONE_SECOND
         return [r for r in records if not (str(r.get("id")) in self.seen and _modified(r) == again)]
 
-    def after(self, records: Sequence[Mapping[str, Any]]) -> "Cursor":
+    def after(self, records: Sequence[Mapping[str, Any]], before: datetime) -> "Cursor":
         """The cursor that follows a page with more to come: restart one second before its
-        newest order, or go on at the next page number when the page gives no time."""
-        stamps = [_modified(r) for r in records]
+        newest order, or go on at the next page number when the page gives no usable time.
+
+        A time outside what was asked for (after ``before``, or not after
+        ``modified_after``) cannot be the record's real position in this listing (a
+        channel sending a year-9999 update time): restarting from it would skip the rest
+        of the window, so such a page is followed by page number instead.
+        """
+        stamps = [t if t is not None and self.modified_after < t < before else None for t in map(_modified, records)]
         if not stamps or None in stamps:
             return Cursor(self.modified_after, self.page + 1, self.seen)
         newest = max(stamps)

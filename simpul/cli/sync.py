@@ -21,6 +21,8 @@ def cmd_sync(args: argparse.Namespace) -> int:
         raise UsageError("--since/--until/--orders need an ACCOUNT")
     if until and not since and not order_ids:
         raise UsageError("--until needs --since")
+    if args.override_version and (not order_ids or since or until):
+        raise UsageError("--override-version repairs named orders only: give --orders, without --since/--until")
     hub = open_hub(actor="cli:sync")
     try:
         accounts = [args.account] if args.account else [a.id for a in hub.accounts.list() if a.status == "active"]
@@ -29,7 +31,7 @@ def cmd_sync(args: argparse.Namespace) -> int:
         for account_id in accounts:
             hub.accounts.get(account_id)  # a clear error for a typo before anything runs
         try:
-            requests = [SyncRequest(a, job=job, since=since, until=until, order_ids=order_ids) for a in accounts]
+            requests = [SyncRequest(a, job=job, since=since, until=until, order_ids=order_ids, override_version=args.override_version) for a in accounts]
         except ValueError as exc:
             raise UsageError(str(exc)) from None
         if args.direct:
@@ -64,6 +66,11 @@ def register(sub, channels: list[str]) -> None:  # noqa: ANN001 - argparse's pri
     p.add_argument("--since", help="resync from this time (ISO-8601; no offset = UTC)")
     p.add_argument("--until", help="resync up to this time")
     p.add_argument("--orders", metavar="ID,...", help="resync these order numbers")
+    p.add_argument(
+        "--override-version",
+        action="store_true",
+        help="with --orders: store the channel's current payload even if the stored version is newer (repairs an impossible update time; audited as order.repaired)",
+    )
     p.add_argument("--direct", action="store_true", help="run the engine in this process without Prefect")
     p.add_argument("--json", action="store_true", help="print the summary as JSON")
     p.set_defaults(func=cmd_sync)
