@@ -79,14 +79,18 @@ def charge(
     requests: int,
     seconds: float,
     reported_pages: int | None,
+    resume: Any = None,
 ) -> dict[str, Any]:
     """The window's budget counters after one more page (fresh for a new run or window).
 
     ``record_keys`` are the content hashes of the page's records (mapped or quarantined):
     a page without any, or with exactly the previous page's, brought nothing new.
+    ``resume`` is the position committed before this page: the first of a run of idle
+    pages keeps it, so a run stopped by them can go back there (``rewind_to``) instead of
+    resuming from a page token the misbehaving channel made up.
     """
     if not state or state.get("run") != run_id or state.get("w") != window:
-        state = {"run": run_id, "w": window, "pages": 0, "requests": 0, "seconds": 0.0, "idle": 0, "last": None, "reported": None}
+        state = {"run": run_id, "w": window, "pages": 0, "requests": 0, "seconds": 0.0, "idle": 0, "last": None, "reported": None, "resume": None}
     digest = hashlib.sha256("\n".join(sorted(record_keys)).encode()).hexdigest()[:16] if record_keys else None
     idle = not record_keys or digest == state["last"]
     return {
@@ -95,9 +99,16 @@ def charge(
         "requests": state["requests"] + requests,
         "seconds": round(state["seconds"] + max(0.0, seconds), 3),
         "idle": state["idle"] + 1 if idle else 0,
+        "resume": (state["resume"] if state["idle"] else resume) if idle else None,
         "last": digest,
         "reported": state["reported"] if state["reported"] is not None else reported_pages,
     }
+
+
+def rewind_to(state: Mapping[str, Any], position: Any) -> Any:
+    """Where a run stopped by its budget should resume: before a run of idle pages (their
+    page tokens came from a channel that kept paging without data), else where it stands."""
+    return state.get("resume") if state.get("idle") else position
 
 
 def check(state: Mapping[str, Any], policy: BudgetPolicy, channel: ChannelLimits, rate: float | None, *, what: str, since: datetime, until: datetime) -> None:

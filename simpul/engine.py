@@ -38,7 +38,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from connectors._http.errors import CredentialError
+from connectors._http.errors import BudgetExceeded, CredentialError
 from connectors._http.ratelimit import TokenBucket, Unlimited
 from connectors.contract import OrderSource, Page, RateLimit, Window, limits_of
 from simpul import audit, budget, failures, keys, store
@@ -343,6 +343,7 @@ class Engine:
         last = self.clock()
         with closing(pages):
             for page, mapped in pages:
+                before = state["position"]
                 state = dict(state, position=page.position)
                 now = self.clock()
                 spent, last = (now - last).total_seconds(), now
@@ -351,17 +352,34 @@ class Engine:
                 else:  # the budget of this window's walk (simpul.budget), committed with the page
                     keys = [b.payload_hash for b in mapped[0]] + [r.payload_hash for r in mapped[1]]
                     state["budget"] = budget.charge(
-                        state.get("budget"), run_id=run_id, window=state["w"], record_keys=keys, requests=page.requests, seconds=spent, reported_pages=page.reported_pages
+                        state.get("budget"),
+                        run_id=run_id,
+                        window=state["w"],
+                        record_keys=keys,
+                        requests=page.requests,
+                        seconds=spent,
+                        reported_pages=page.reported_pages,
+                        resume=before,
                     )
                 self._commit(account, mapping, job, run_id, page, state, result, mapped)
                 if page.position is not None:
-                    budget.check(state["budget"], self.budget_policy, channel_limits, rate.per_second if rate else None, what=account.channel, since=since, until=until)
+                    try:
+                        budget.check(state["budget"], self.budget_policy, channel_limits, rate.per_second if rate else None, what=account.channel, since=since, until=until)
+                    except BudgetExceeded:
+                        self._rewind(account.id, job, run_id, dict(state, position=budget.rewind_to(state["budget"], state["position"])))
+                        raise
                 if page.position is None or result.pages >= max_pages:
                     return state
         # The connector ended the window without a final page: close it ourselves.
         state = self._next_window(account, dict(state, position=None))
         self._commit(account, mapping, job, run_id, Page(records=(), position=None), state, result)
         return state
+
+    def _rewind(self, account_id: str, job: str, run_id: str, state: dict[str, Any]) -> None:
+        """Save ``state`` as the checkpoint (a run stopped by its budget goes back to before
+        the idle pages, whose page tokens the next run must not trust)."""
+        with self.db.begin() as conn:
+            store.save_checkpoint(conn, account_id, job, run_id, state, now=self.clock())
 
     def _next_window(self, account: AccountInfo, state: dict[str, Any]) -> dict[str, Any]:
         state = dict(state, w=state["w"] + 1, position=None)
@@ -433,7 +451,8 @@ class Engine:
         self.statistics.inserted(counts.new)
 
     # -- whole runs -----------------------------------------------------------------------
-    def finish(self, run_id: str, account_id: str, status: str, error: str | None = None) -> None:
+    def finish(self, run_id: str, account_id: str, status: str, error: str | None = None) -> dict[str, Any]:
+        """Record the run's end; returns its committed counts (pages and requests included)."""
         now = self.clock()
         runs = SyncRun.__table__
         with self.db.begin() as conn:
@@ -446,6 +465,7 @@ class Engine:
                 [audit.Event(action=f"sync.{status}", actor=self.actor, run_id=run_id, account_id=account_id, entity_type="run", entity_key=run_id, summary={"counts": loads(counts), "error": error})],
                 now=now,
             )
+        return loads(counts or "{}")
 
     def run(
         self,
