@@ -40,9 +40,9 @@ from dataclasses import dataclass
 from typing import Any
 
 import requests
-import urllib3.connection
 import urllib3.connectionpool
 import urllib3.exceptions
+import urllib3.response
 from requests.adapters import HTTPAdapter
 
 READ_CHUNK = 64 * 1024
@@ -80,7 +80,7 @@ _ACTIVE: ContextVar["Deadline | None"] = ContextVar("simpul_reply_deadline", def
 class Deadline:
     """Shuts down the connection of the request made inside it once ``seconds`` passed.
 
-    The connection registers itself when it sends (``_Watched.request``), so the watchdog
+    The connection registers itself when it sends (``_Watched._make_request``), so the watchdog
     cuts exactly the socket this request reads from, whether it is waiting for headers or
     in the middle of a dripping body; the blocked read then fails at once.
     """
@@ -168,29 +168,23 @@ def _shut(conn: Any) -> None:
 
 
 class _Watched:
-    """Mixin for urllib3 connections: register with the active deadline before sending."""
+    """Mixin for urllib3 pools: register the connection a request goes out on with the
+    active deadline. (The pools keep their connection class, so whatever patches it, such
+    as the test suite's cassette recorder, still applies.)"""
 
-    def request(self, *args: Any, **kwargs: Any) -> Any:
+    def _make_request(self, conn: Any, *args: Any, **kwargs: Any) -> Any:
         deadline = _ACTIVE.get()
         if deadline is not None:
-            deadline.attach(self)
-        return super().request(*args, **kwargs)  # type: ignore[misc]
+            deadline.attach(conn)
+        return super()._make_request(conn, *args, **kwargs)  # type: ignore[misc]
 
 
-class _WatchedHTTPConnection(_Watched, urllib3.connection.HTTPConnection):
+class _WatchedHTTPPool(_Watched, urllib3.connectionpool.HTTPConnectionPool):
     pass
 
 
-class _WatchedHTTPSConnection(_Watched, urllib3.connection.HTTPSConnection):
+class _WatchedHTTPSPool(_Watched, urllib3.connectionpool.HTTPSConnectionPool):
     pass
-
-
-class _WatchedHTTPPool(urllib3.connectionpool.HTTPConnectionPool):
-    ConnectionCls = _WatchedHTTPConnection
-
-
-class _WatchedHTTPSPool(urllib3.connectionpool.HTTPSConnectionPool):
-    ConnectionCls = _WatchedHTTPSConnection
 
 
 class WatchedAdapter(HTTPAdapter):
@@ -220,13 +214,23 @@ def read_body(response: requests.Response, limits: ReplyLimits, deadline: Deadli
     if declared.isdigit() and int(declared) > limits.max_bytes:
         raise ReplyTooLarge(int(declared))
     raw = response.raw
+    if isinstance(raw, urllib3.response.BaseHTTPResponse):
+        # One read of the socket at a time (read() would block until a whole chunk arrived).
+        def read() -> bytes:
+            return raw.read1(READ_CHUNK, decode_content=True)
+    else:  # a stand-in (e.g. a test's recorded cassette): let requests iterate it
+        chunks_in = response.iter_content(READ_CHUNK)
+
+        def read() -> bytes:
+            return next(chunks_in, b"")
+
     chunks: list[bytes] = []
     size = 0
     while True:
         if deadline.expired():
             raise requests.exceptions.ReadTimeout("reply deadline passed")
         try:
-            chunk = raw.read1(READ_CHUNK, decode_content=True)
+            chunk = read()
         except urllib3.exceptions.ReadTimeoutError as exc:
             raise requests.exceptions.ReadTimeout(str(exc)) from None
         except urllib3.exceptions.ProtocolError as exc:

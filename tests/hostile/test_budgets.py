@@ -18,6 +18,7 @@ from typing import Any
 
 import pytest
 import requests
+import urllib3.response
 from requests.structures import CaseInsensitiveDict
 
 from connectors._http import HttpClient, ReplyLimits
@@ -75,8 +76,8 @@ def test_a_huge_body_is_refused_at_the_size_cap(sqlite_hub, sandbox, kind, capfd
 
 
 def test_reading_stops_at_the_cap_and_a_declared_length_above_it_is_not_read_at_all() -> None:
-    class Endless:
-        def __init__(self) -> None:
+    class Endless(urllib3.response.BaseHTTPResponse):
+        def __init__(self) -> None:  # a socket that never stops sending
             self.reads = 0
 
         def read1(self, amount: int, decode_content: bool = True) -> bytes:
