@@ -97,7 +97,7 @@ def charge(
         **state,
         "pages": state["pages"] + 1,
         "requests": state["requests"] + requests,
-        "seconds": round(state["seconds"] + max(0.0, seconds), 3),
+        "seconds": round(float(state["seconds"]) + max(0.0, seconds), 3),  # JSON reads it back as a Decimal
         "idle": state["idle"] + 1 if idle else 0,
         "resume": (state["resume"] if state["idle"] else resume) if idle else None,
         "last": digest,

@@ -30,10 +30,10 @@ checked.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from dataclasses import fields
 from datetime import datetime, timedelta
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from typing import Any
 
 import sqlalchemy as sa
@@ -78,12 +78,9 @@ def _money(integer_digits: int, scale: int) -> Check:
             return f"expected a decimal amount, got {type(value).__name__}"
         if not value.is_finite():
             return "not a finite amount"
-        if abs(value) >= ceiling:
+        if value >= ceiling or value <= -ceiling:
             return f"beyond what NUMERIC({integer_digits + scale},{scale}) holds ({integer_digits} digits before the point)"
-        try:
-            if value.quantize(step) != value:
-                return f"more than {scale} decimal places"
-        except InvalidOperation:
+        if value.quantize(step) != value:  # within range, so quantize stays inside the context's precision
             return f"more than {scale} decimal places"
         return None
 
@@ -174,14 +171,13 @@ class Boundary:
         return bundle
 
 
-def _apply(rules: Iterable[tuple[str, Check]], obj: Any, prefix: str, boundary: Boundary, problems: list[str]) -> None:
+def _apply(rules: tuple[tuple[str, Check], ...], obj: Any, prefix: str, boundary: Boundary, problems: list[str]) -> None:
     for name, check in rules:
         value = getattr(obj, name)
-        if value is None:
-            continue  # nullability is the dataclass's business; NULL fits every column here
-        problem = check(value, boundary)
-        if problem is not None:
-            problems.append(f"{prefix}{name}: {problem}")
+        if value is not None:  # nullability is the dataclass's business; NULL fits every column here
+            problem = check(value, boundary)
+            if problem is not None:
+                problems.append(f"{prefix}{name}: {problem}")
 
 
 def storable_id(value: Any) -> str | None:

@@ -282,12 +282,11 @@ class Cursor:
         """The cursor that follows a page with more to come: restart one second before its
         newest order, or go on at the next page number when the page gives no usable time.
 
-        A time outside what was asked for (after ``before``, or not after
-        ``modified_after``) cannot be the record's real position in this listing (a
-        channel sending a year-9999 update time): restarting from it would skip the rest
-        of the window, so such a page is followed by page number instead.
+        A time at or after ``before`` cannot be the record's real position in this
+        listing (a channel sending a year-9999 update time): restarting from it would skip
+        the rest of the window, so such a page is followed by page number instead.
         """
-        stamps = [t if t is not None and self.modified_after < t < before else None for t in map(_modified, records)]
+        stamps = [t if t is None or t < before else None for t in map(_modified, records)]
         if not stamps or None in stamps:
             return Cursor(self.modified_after, self.page + 1, self.seen)
         newest = max(stamps)
