@@ -17,7 +17,6 @@ the last committed page.
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Sequence
 from typing import Any
 
@@ -28,18 +27,18 @@ from prefect.states import Cancelled, Failed, State
 from flows import _artifacts
 from flows._hub import HUB, run_hub
 from flows.params import DEFAULT_PAGES_PER_TASK, AccountId, PagesPerTask, ResyncParams
-from simpul.engine import INCREMENTAL, RESYNC, AccountUnavailable, RunSummary, StepResult, SyncRequest, utcnow
-from simpul.locks import AccountLock, SyncAlreadyRunning
-from simpul.logs import redact
+from simpul.engine import INCREMENTAL, RESYNC, RunSummary, StepResult, SyncRequest
+from simpul.runner import Runner, Steps
 from simpul.runtime import Hub
-from simpul.store import PageCounts
 
 
 @task(name="plan", task_run_name="plan-{request.account_id}", cache_policy=NO_CACHE, persist_result=False)
 def plan(request: SyncRequest, run_id: str) -> dict[str, int]:
     """Save the run's plan as its checkpoint (or take over a killed run's) before any request."""
     state = HUB.get().engine.plan(request, run_id)
-    return {"windows": len(state["windows"]), "order_numbers": len(state["ids"])}
+    shape = {"windows": len(state["windows"]), "order_numbers": len(state["ids"])}
+    get_run_logger().info("%s: %s run planned: %d window(s), %d order number(s)", request.account_id, request.job, shape["windows"], shape["order_numbers"])
+    return shape
 
 
 @task(name="advance", task_run_name="advance-{account}", cache_policy=NO_CACHE, persist_result=False)
@@ -49,43 +48,25 @@ def advance(account: str, job: str, run_id: str, max_pages: int) -> StepResult:
 
 
 def _sync_account(hub: Hub, request: SyncRequest, pages_per_task: int) -> RunSummary:
-    """Lock, plan, advance batch by batch, finish. Never raises for one account's trouble."""
+    """One account through the runner, each plan and batch a task. Never raises for one
+    account's trouble: the summary says skipped or failed, and why."""
     logger = get_run_logger()
-    account_id = request.account_id
-    summary = RunSummary(uuid.uuid4().hex, account_id, "", request.job, "running", PageCounts())
-    planned = False
-    try:
-        account = hub.accounts.get(account_id)
-        summary.channel = account.channel
-        if account.status != "active":
-            raise AccountUnavailable(f"account {account_id!r} is {account.status}: {account.status_reason or 'no reason recorded'}")
-        with AccountLock(hub.db, account_id) as lock:
-            progress = _artifacts.Progress(request.job, account_id)
-            shape = plan(request, summary.run_id)
-            planned = True
-            logger.info("%s: %s run planned: %d window(s), %d order number(s)", account_id, request.job, shape["windows"], shape["order_numbers"])
-            while True:
-                step = advance(account_id, request.job, summary.run_id, pages_per_task)
-                summary.pages += step.pages
-                summary.requests += step.requests
-                summary.counts.add(step.counts)
-                summary.missing.extend(step.missing)
-                progress.update(step.progress)
-                lock.renew()
-                logger.info("%s: %d page(s) so far, %d row(s) written (%.0f%%)", account_id, summary.pages, summary.counts.written, 100 * step.progress)
-                if step.done:
-                    break
-            hub.engine.finish(summary.run_id, account_id, "completed")
-            summary.status = "completed"
-    except (AccountUnavailable, SyncAlreadyRunning) as exc:
-        summary.status, summary.error = "skipped", redact(str(exc))
-        logger.warning("%s skipped: %s", account_id, summary.error)
-    except Exception as exc:  # noqa: BLE001 - reported per account; the others still run
-        summary.status, summary.error = "failed", redact(f"{type(exc).__name__}: {exc}")
-        logger.error("%s failed: %s", account_id, summary.error)
-        if planned:
-            hub.engine.finish(summary.run_id, account_id, "failed", summary.error)
-    summary.finished_at = utcnow()
+    bars: dict[str, _artifacts.Progress] = {}
+
+    def planned(request: SyncRequest, run_id: str) -> dict[str, int]:
+        shape = plan(request, run_id)
+        bars[request.account_id] = _artifacts.Progress(request.job, request.account_id)
+        return shape
+
+    def on_step(request: SyncRequest, step: StepResult) -> None:
+        bars[request.account_id].update(step.progress)
+        logger.info("%s: %d page(s), %d row(s) written in this batch (%.0f%%)", request.account_id, step.pages, step.counts.written, 100 * step.progress)
+
+    summary = Runner(hub.engine, steps=Steps(plan=planned, advance=advance)).run(request, pages_per_step=pages_per_task, on_step=on_step)
+    if summary.status == "skipped":
+        logger.warning("%s skipped: %s", summary.account_id, summary.error)
+    elif summary.status == "failed":
+        logger.error("%s failed: %s", summary.account_id, summary.error)
     return summary
 
 

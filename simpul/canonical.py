@@ -14,9 +14,10 @@ times are timezone-aware UTC.
 from __future__ import annotations
 
 import enum
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field, is_dataclass
 from datetime import datetime
 from decimal import Decimal
+from typing import Any
 
 
 class OrderStatus(str, enum.Enum):
@@ -209,3 +210,17 @@ class MappingError(ValueError):
 
     WARNING - the message is stored and shown to operators: never put buyer data in it.
     """
+
+
+def bundle_to_dict(bundle: OrderBundle) -> dict[str, Any]:
+    """The canonical JSON form of a bundle (without the stored raw payload)."""
+    out = {}
+    for name in ("order", "lines", "shipments", "events", "returns", "mapping_version", "payload_hash"):
+        value = getattr(bundle, name)
+        if isinstance(value, tuple):
+            out[name] = [asdict(v) for v in value]
+        elif is_dataclass(value):
+            out[name] = asdict(value)
+        else:
+            out[name] = value
+    return out

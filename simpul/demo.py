@@ -30,9 +30,9 @@ def run_demo(*, orders: int = 300, seed: int = 7, direct: bool = False) -> list[
             requests.append(SyncRequest(account_id))
             print(f"sandbox {name}: {orders} orders on {server.url}", file=sys.stderr)
         if direct:
-            from simpul.cli import _sync_direct
+            from simpul.cli.sync import sync_direct
 
-            return _sync_direct(hub, requests)
+            return sync_direct(hub, requests)
         from flows.sync_orders import run_sync_flow
 
         return run_sync_flow(requests)

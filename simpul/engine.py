@@ -28,7 +28,6 @@ from __future__ import annotations
 import contextvars
 import logging
 import threading
-import uuid
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import closing
@@ -116,6 +115,7 @@ class RunSummary:
     error: str | None = None
     started_at: datetime = field(default_factory=utcnow)
     finished_at: datetime | None = None
+    exception: BaseException | None = field(default=None, repr=False, compare=False)  # of a failed run, for callers that raise it
 
     @property
     def seconds(self) -> float:
@@ -168,10 +168,11 @@ class Engine:
     @property
     def buyers(self) -> BuyerVault:
         """Seals buyer contacts; the pepper is read (or created) once per engine."""
-        if self._buyers is None:
-            vault = self.accounts.vault
-            self._buyers = BuyerVault(vault, keys.hub_secret(self.db, vault, keys.PII_PEPPER))
-        return self._buyers
+        with self._buckets_lock:  # accounts of one engine may run on several threads
+            if self._buyers is None:
+                vault = self.accounts.vault
+                self._buyers = BuyerVault(vault, keys.hub_secret(self.db, vault, keys.PII_PEPPER))
+            return self._buyers
 
     # -- building blocks ------------------------------------------------------------------
     def connector(self, account: AccountInfo, run_id: str | None = None, *, purpose: str = "sync") -> OrderSource:
@@ -411,34 +412,16 @@ class Engine:
         pages_per_step: int = 50,
         on_step: Callable[[StepResult], None] | None = None,
     ) -> RunSummary:
-        """Plan and drive a run to the end in this process (CLI, tests, benchmarks)."""
-        run_id = run_id or uuid.uuid4().hex
-        account = self.accounts.get(request.account_id)
-        summary = RunSummary(run_id, account.id, account.channel, request.job, "running", store.PageCounts())
-        try:
-            self.plan(request, run_id)
-            while True:
-                step = self.step(account.id, request.job, run_id, pages_per_step)
-                summary.pages += step.pages
-                summary.requests += step.requests
-                summary.counts.add(step.counts)
-                summary.missing.extend(step.missing)
-                if on_step:
-                    on_step(step)
-                if step.done:
-                    break
-        except AccountUnavailable as exc:
-            summary.status, summary.error = "skipped", str(exc)
-            summary.finished_at = utcnow()
-            return summary
-        except Exception as exc:
-            summary.status, summary.error = "failed", f"{type(exc).__name__}: {exc}"
-            summary.finished_at = utcnow()
-            self.finish(run_id, account.id, "failed", summary.error)
-            raise
-        summary.status = "completed"
-        summary.finished_at = utcnow()
-        self.finish(run_id, account.id, "completed")
+        """Plan and drive a run to the end in this process, without taking the account's
+        lock (the caller holds it, or nobody else runs): ``simpul.runner.Runner`` with
+        ``lock=False``. A failure is recorded, then raised."""
+        from simpul.runner import Runner
+
+        summary = Runner(self, lock=False).run(
+            request, run_id=run_id, pages_per_step=pages_per_step, on_step=(lambda _r, step: on_step(step)) if on_step else None
+        )
+        if summary.exception is not None:
+            raise summary.exception
         return summary
 
 

@@ -13,7 +13,7 @@ from connectors._sandbox import SandboxClock
 from connectors.shopee.sandbox import STEPS, ShopeeSandbox
 from mappings import shopee as mapping
 from simpul.canonical import FulfillmentStatus, MappingError, OrderStatus, PaymentStatus, ReturnType, TrackingStatus
-from simpul.cli import bundle_to_dict
+from simpul.canonical import bundle_to_dict
 from simpul.jsoncodec import dumps, loads
 from tests.shopee.support import FROZEN
 

@@ -11,7 +11,7 @@ from connectors._sandbox import SandboxClock
 from connectors.woocommerce.sandbox import ORDER_STATUSES, WooCommerceSandbox
 from mappings import woocommerce as mapping
 from simpul.canonical import FulfillmentStatus, MappingError, OrderStatus, PaymentStatus
-from simpul.cli import bundle_to_dict
+from simpul.canonical import bundle_to_dict
 from simpul.jsoncodec import dumps, loads
 from tests.woocommerce.support import FROZEN
 

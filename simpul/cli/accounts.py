@@ -1,0 +1,130 @@
+"""``simpul accounts``: add, list and refresh seller accounts; credentials never come from argv."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+from simpul.cli.common import EXIT_FAILED, EXIT_OK, UsageError, print_table
+
+
+def _read_credentials(path: str | None, channel: str) -> dict[str, Any]:
+    """From a file, stdin ('-') or, at a terminal, a prompt per field (secrets not echoed)."""
+    if path is None:
+        if not sys.stdin.isatty():
+            raise UsageError("no credentials given: use --credentials-file FILE, '-' to read JSON from stdin, or run at a terminal to be asked")
+        return _prompt_credentials(channel)
+    return _read_credentials_file(path)
+
+
+def _prompt_credentials(channel: str) -> dict[str, Any]:
+    import getpass
+
+    from simpul.channels import get_channel
+
+    spec = get_channel(channel)
+    values: dict[str, Any] = {}
+    for name in spec.credential_fields:
+        ask = getpass.getpass if name in spec.secret_fields else input
+        value = ask(f"{channel} {name}: ").strip()
+        values[name] = int(value) if value.isdigit() and name not in spec.secret_fields else value
+    return values
+
+
+def _read_credentials_file(path: str) -> dict[str, Any]:
+    try:
+        text = sys.stdin.read() if path == "-" else Path(path).read_text()
+        values = json.loads(text)
+    except OSError as exc:
+        raise UsageError(f"cannot read credentials file: {exc.strerror}") from None
+    except ValueError:
+        raise UsageError("credentials file is not valid JSON") from None
+    if not isinstance(values, dict):
+        raise UsageError("credentials file must hold a JSON object")
+    return values
+
+
+def cmd_accounts(args: argparse.Namespace) -> int:
+    from simpul.accounts import AccountError, cursors, last_runs
+    from simpul.runtime import open_hub
+    from simpul.tokens import countdown, refresh_all
+
+    hub = open_hub(actor="cli:accounts")
+    try:
+        if args.accounts_cmd == "add":
+            try:
+                info = hub.accounts.add(
+                    args.name,
+                    args.channel,
+                    args.title or args.name,
+                    args.base_url,
+                    _read_credentials(args.credentials_file, args.channel),
+                    history_days=args.history_days,
+                    replace=args.replace,
+                    verify=not args.no_verify,
+                )
+            except AccountError as exc:
+                raise UsageError(str(exc)) from None
+            checked = "not verified (--no-verify)" if args.no_verify else f"verified with {info.channel}"
+            print(f"account {info.id} ({info.channel}) stored; credentials {checked} and encrypted")
+            return EXIT_OK
+        if args.accounts_cmd == "refresh":
+            from datetime import timedelta
+
+            from simpul.tokens import DEFAULT_HORIZON
+
+            within = DEFAULT_HORIZON if args.horizon_minutes is None else timedelta(minutes=args.horizon_minutes)
+            outcomes = refresh_all(hub.engine, within=within, force=args.force, accounts=args.accounts or None)
+            print_table([o.as_row() for o in outcomes])
+            return EXIT_FAILED if any(o.result == "failed" for o in outcomes) else EXIT_OK
+        runs, marks = last_runs(hub.db), cursors(hub.db)
+        now = datetime.now(timezone.utc)
+        rows = [
+            {
+                "account": a.id,
+                "channel": a.channel,
+                "status": a.status,
+                "last_sync": a.last_sync_at,
+                "last_run": runs[a.id]["status"] if a.id in runs else None,
+                "cursor": marks.get(a.id),
+                "token_expires_in": countdown(a.access_expires_at, now),
+                "refresh_expires_in": countdown(a.refresh_expires_at, now),
+                "grant_expires_in": countdown(a.authorization_expires_at, now),
+                "reason": a.status_reason,
+            }
+            for a in hub.accounts.list()
+        ]
+        if args.json:
+            print(json.dumps(rows, default=str, indent=2))
+        else:
+            print_table(rows)
+        return EXIT_OK
+    finally:
+        hub.close()
+
+
+def register(sub, channels: list[str]) -> None:  # noqa: ANN001 - argparse's private subparsers type
+    p = sub.add_parser("accounts", help="add or list seller accounts")
+    asub = p.add_subparsers(dest="accounts_cmd", required=True, metavar="ACTION")
+    a = asub.add_parser("add", help="store an account and its encrypted credentials")
+    a.add_argument("channel", choices=channels)
+    a.add_argument("name", help="account id: lowercase letters, digits, dashes (e.g. toko-budi-shopee)")
+    a.add_argument("--base-url", required=True, help="the channel API's base URL (a sandbox URL for testing)")
+    a.add_argument(
+        "--credentials-file", metavar="F", help="JSON with the channel's credential names; '-' reads stdin (default: ask at the terminal; never on the command line)"
+    )
+    a.add_argument("--no-verify", action="store_true", help="store without the one authenticated check call (offline set-up)")
+    a.add_argument("--title", help="display name (default: the account id)")
+    a.add_argument("--history-days", type=int, default=30, help="how far back the first sync reaches (default 30)")
+    a.add_argument("--replace", action="store_true", help="overwrite an existing account (resets a credential error)")
+    a = asub.add_parser("list", help="show accounts, status, last sync, cursor and token expiry")
+    a.add_argument("--json", action="store_true")
+    a = asub.add_parser("refresh", help="refresh access tokens that expire soon (what the refresh-tokens flow does)")
+    a.add_argument("accounts", nargs="*", metavar="ACCOUNT", help="account ids (default: all)")
+    a.add_argument("--horizon-minutes", type=int, help="refresh tokens expiring within this many minutes (default: the refresh-tokens flow's, 45)")
+    a.add_argument("--force", action="store_true", help="refresh even tokens valid for longer")
+    p.set_defaults(func=cmd_accounts)
