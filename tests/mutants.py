@@ -1,11 +1,13 @@
 """Mutants: break one guarantee on purpose and check that the tests written for it fail.
 
-Run with ``make mutants`` or ``.venv/bin/python -m tests.mutants [NAME ...] [--list]``.
-Not collected by pytest and not part of ``make test`` (it takes about a minute).
+Run with ``make mutants`` or ``.venv/bin/python -m tests.mutants [NAME ...] [--list]
+[--jobs N]``. Not collected by pytest and not part of ``make test`` (a few minutes: each
+mutant starts its own pytest; ``--jobs`` runs several at once).
 
 Each mutant is a small text edit of the source, applied to a temporary copy of the
 project (the checkout itself is never touched), followed by the tests that should catch
-it, run in that copy. A mutant is *caught* when those tests fail (pytest exit status 1),
+it, run in that copy (stopping at the first failure, ``-x``). A mutant is *caught* when
+those tests fail (pytest exit status 1),
 *survived* when they pass. First the same tests run on the unchanged copy and must pass,
 so a caught mutant was caught by the edit, not by a test that fails anyway. An edit
 whose text no longer matches the source (the code moved on) is reported as ``stale``,
@@ -25,6 +27,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -113,6 +116,13 @@ MUTANTS = (
         ("tests/faults/test_page_commit.py", "-k", "shopee"),
     ),
     Mutant(
+        "shopee-sandbox-signs-another-base-string",
+        "the Shopee sandbox verifies the documented base string with its own signer",
+        "connectors/shopee/sandbox.py",
+        (("        parts += [str(access_token), str(shop_id)]\n", "        parts += [str(shop_id), str(access_token)]  # MUTANT\n"),),
+        ("tests/shopee/test_sandbox.py",),
+    ),
+    Mutant(
         "lease-of-a-live-holder-taken-over",
         "a SQLite lease is taken over only from a dead process on this host",
         "simpul/locks.py",
@@ -176,6 +186,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m tests.mutants", description=__doc__.split("\n\n")[0])
     parser.add_argument("names", nargs="*", help="mutants to run (default: all)")
     parser.add_argument("--list", action="store_true", help="list the mutants and exit")
+    parser.add_argument("--jobs", type=int, default=1, help="mutants tested at once (default 1)")
     args = parser.parse_args(argv)
     chosen = [m for m in MUTANTS if not args.names or m.name in args.names]
     unknown = set(args.names) - {m.name for m in MUTANTS}
@@ -183,31 +194,31 @@ def main(argv: list[str] | None = None) -> int:
         parser.error(f"unknown mutants: {', '.join(sorted(unknown))}")
     if args.list:
         for m in chosen:
-            print(f"{m.name:38} {m.path:18} {m.guarantee}")
+            print(f"{m.name:42} {m.path:30} {m.guarantee}")
         return 0
 
-    with tempfile.TemporaryDirectory(prefix="simpul-mutants-") as tmp:
+    with tempfile.TemporaryDirectory(prefix="simpul-mutants-") as tmp, ThreadPoolExecutor(max(1, args.jobs)) as pool:
         pristine = copy_project(Path(tmp))
         check_it_is_the_copy(pristine)
         # The unchanged code must pass every test a mutant relies on.
-        for test_args in dict.fromkeys(m.tests for m in chosen):
-            status, summary, _ = pytest(pristine, test_args)
+        suites = list(dict.fromkeys(m.tests for m in chosen))
+        for test_args, (status, summary, _) in zip(suites, pool.map(lambda t: pytest(pristine, t), suites)):
             if status != 0:
                 print(f"the unchanged code fails {' '.join(test_args)}: {summary}", file=sys.stderr)
                 return 2
-        results = []
-        for m in chosen:
+
+        def run(m: Mutant) -> tuple[Mutant, str, str, float]:
             work = Path(tmp) / m.name
             shutil.copytree(pristine, work)
             try:
                 apply(m, work)
             except Stale as exc:
-                results.append((m, "stale", str(exc), 0.0))
-                continue
+                return m, "stale", str(exc), 0.0
             status, summary, seconds = pytest(work, m.tests)
-            verdict = {0: "SURVIVED", 1: "caught"}.get(status, f"error ({status})")
-            results.append((m, verdict, summary, seconds))
             shutil.rmtree(work, ignore_errors=True)
+            return m, {0: "SURVIVED", 1: "caught"}.get(status, f"error ({status})"), summary, seconds
+
+        results = list(pool.map(run, chosen))
 
     width = max(len(m.name) for m, *_ in results)
     print(f"{'mutant':{width}}  {'result':9} {'seconds':>7}  tests run -> outcome")
