@@ -19,6 +19,15 @@ Plans:
 Within a window, the next page is fetched and mapped in a thread while the current one
 commits (``read_ahead``): same requests, same order, same checkpoints, only overlapped.
 
+Hostile input: every mapped order is checked against what the canonical model and both
+databases hold (``simpul.limits``; a value that does not fit quarantines the order by field
+name), an order whose reply could not be parsed is quarantined by number, each window's
+walk has a budget of pages, requests and time (``simpul.budget``; a run that goes past it
+fails with a one-line ``BudgetExceeded`` and resumes from its checkpoint next time), and a
+database error leaves the engine as a ``StoreError`` with the driver's reason only
+(``simpul.failures``). A resync may repair named orders whose stored version is
+impossible (``SyncRequest.override_version``).
+
 The engine never branches on a channel: it only calls the connector contract
 (``connectors.contract``) and the mapping module of the account's channel.
 """

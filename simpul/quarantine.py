@@ -6,6 +6,8 @@ A payload that maps now (and fits the canonical model and both databases: the sa
 boundary check as a sync, ``simpul.limits``) is written through the same version-guarded
 store path as a sync, under its original content hash, and its quarantine row is
 resolved. One that still fails keeps its row with the new reason and one more attempt.
+An order whose reply could not even be parsed has no payload to map: replay leaves it
+(the next sync asks the channel again, and resolves it once the order maps).
 """
 
 from __future__ import annotations
@@ -43,8 +45,12 @@ def replay(db: Database, *, account_id: str | None = None, actor: str = "cli") -
             account_id=row["account_id"], channel=row["channel"], run_id=run_id, actor=actor, now=now, mapping_version=mapping.MAPPING_VERSION
         )
         boundary = Boundary(since=limits_of(get_channel(row["channel"]).connector_class()).since, now=now)
+        payload = loads(row["payload"])
         try:
-            bundle = replace(boundary.check(mapping.map_order(loads(row["payload"]))), payload_hash=row["payload_hash"])
+            if isinstance(payload, dict) and payload.get("unreadable") is True:
+                # The channel's reply could not be parsed: nothing was kept to map again.
+                raise MappingError(row["reason"])
+            bundle = replace(boundary.check(mapping.map_order(payload)), payload_hash=row["payload_hash"])
         except MappingError as exc:
             reason: str | None = cap(str(exc))
         except Exception as exc:  # noqa: BLE001 - same rule as a sync: never crash on a payload

@@ -144,3 +144,20 @@ def test_text_no_database_can_encode_and_json_no_parser_can_nest_are_refused_not
         assert_good_orders_landed(sqlite_hub, account, server, {victim})
     finally:
         server.stop()
+
+
+def test_replay_leaves_an_unreadable_order_for_the_next_sync(sqlite_hub) -> None:  # noqa: ANN001
+    from simpul import quarantine
+
+    server = support.start_sandbox("shopee")
+    try:
+        account = add_account(sqlite_hub, server)
+        victim = order_ids(server)[1]
+        admin(server, "poison", {"id": victim, "field": "cancel_reason", "raw": '"\x01"', "touch": False})
+        sqlite_hub.engine.run(SyncRequest(account, job=RESYNC, order_ids=(victim,)))
+        before = quarantine_reasons(sqlite_hub, account)
+        result = quarantine.replay(sqlite_hub.db, account_id=account, actor="test")
+        assert (result.replayed, result.still_failing) == (0, 1)
+        assert quarantine_reasons(sqlite_hub, account) == before  # the reason still says what happened
+    finally:
+        server.stop()
