@@ -145,8 +145,10 @@ def check_ring(db: Database, vault: Vault) -> None:
     total = sealed_count(db)
     if total == 0:
         return
-    if first_error is None:  # nothing sealed under any key the ring holds: name one it needs
+    if first_error is None:  # nothing sealed under the ring's key ids (or it appeared meanwhile): try any one
         first_error = _open_any(db, vault)
+        if first_error is None:
+            return
     raise VaultError(
         f"the key ring ({vault.ring.source}) opens none of the {total} sealed values in this database"
         f" ({first_error}): wrong SIMPUL_MASTER_KEY, or not this database's key ring? Nothing was written."
@@ -154,6 +156,7 @@ def check_ring(db: Database, vault: Vault) -> None:
 
 
 def _open_any(db: Database, vault: Vault) -> VaultError | None:
+    """The error of the first sealed value that does not open; None if one opens."""
     for sealed in SEALED:
         t = sealed.table
         with db.connect() as conn:
@@ -163,6 +166,7 @@ def _open_any(db: Database, vault: Vault) -> VaultError | None:
                 vault.open(sealed.context(row), row[sealed.envelope_column])
             except VaultError as exc:
                 return exc
+            return None
     return None
 
 
