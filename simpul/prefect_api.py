@@ -137,7 +137,7 @@ def start_temporary_server(timeout: float, say: Callable[[str], None]) -> Any:
 
     server = _server_class()(port=_free_port())
     SubprocessASGIServer._instances[None] = server  # Prefect's own `SubprocessASGIServer()` calls find this one
-    say(f"Starting a temporary Prefect API (up to {timeout:.0f} s; a running server in PREFECT_API_URL skips this)...")
+    say(f"Starting a temporary Prefect API (up to {timeout:g} s; a running server in PREFECT_API_URL skips this)...")
     started = time.monotonic()
     try:
         server.start(timeout=timeout)
@@ -190,7 +190,7 @@ def _server_class() -> type:
                             pass
                         if time.monotonic() > deadline:
                             raise PrefectUnavailable(
-                                f"the temporary Prefect API did not start within {timeout:.0f} s (log: {self.log_path}; a longer wait: {STARTUP_ENV}): {FIX}"
+                                f"the temporary Prefect API did not start within {timeout:g} s (log: {self.log_path}; a longer wait: {STARTUP_ENV}): {FIX}"
                             )
                         time.sleep(0.2)
             except BaseException:
