@@ -29,9 +29,15 @@ def home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     monkeypatch.setenv("SIMPUL_KEYRING", str(tmp_path / "keyring.json"))
     monkeypatch.delenv("SIMPUL_MASTER_KEY", raising=False)
     monkeypatch.delenv("SIMPUL_DEBUG", raising=False)
-    assert main(["keys", "init"]) == 0
     (tmp_path / "c.json").write_text(json.dumps(CREDS))
     return tmp_path
+
+
+@pytest.fixture
+def ready(home: Path) -> Path:
+    """A home after set-up (`simpul keys init`), for the cases that reach the database."""
+    assert main(["keys", "init"]) == 0
+    return home
 
 
 def one_line(capsys: pytest.CaptureFixture, *needles: str) -> str:
@@ -62,33 +68,33 @@ def test_history_days_are_checked_by_the_accounts_book_too(hub) -> None:  # noqa
 
 
 @pytest.mark.parametrize("since", ["0001-01-01", "9999-12-31", "1969-12-31T23:00:00Z"])
-def test_a_resync_window_outside_unix_time_up_to_now_is_refused(home: Path, capsys: pytest.CaptureFixture, since: str) -> None:
-    assert add(home) == 0
+def test_a_resync_window_outside_unix_time_up_to_now_is_refused(ready: Path, capsys: pytest.CaptureFixture, since: str) -> None:
+    assert add(ready) == 0
     capsys.readouterr()
     assert main(["sync", "toko-a", "--direct", "--since", since]) == 2
     one_line(capsys, "--since", "out of range")
 
 
 @pytest.mark.parametrize("value", [1e300, -1, "soon", True])
-def test_an_expiry_time_that_is_no_time_is_refused(home: Path, capsys: pytest.CaptureFixture, value: object) -> None:
-    (home / "bad.json").write_text(json.dumps({**CREDS, "access_expires_at": value}))
-    assert add(home, creds="bad.json") == 2
+def test_an_expiry_time_that_is_no_time_is_refused(ready: Path, capsys: pytest.CaptureFixture, value: object) -> None:
+    (ready / "bad.json").write_text(json.dumps({**CREDS, "access_expires_at": value}))
+    assert add(ready, creds="bad.json") == 2
     one_line(capsys, "access_expires_at")
 
 
-def test_a_key_ring_with_a_short_key_is_refused(home: Path, capsys: pytest.CaptureFixture) -> None:
-    ring = json.loads((home / "keyring.json").read_text())
+def test_a_key_ring_with_a_short_key_is_refused(ready: Path, capsys: pytest.CaptureFixture) -> None:
+    ring = json.loads((ready / "keyring.json").read_text())
     ring["keys"]["k1"] = "YWJj"  # 3 bytes
-    (home / "keyring.json").write_text(json.dumps(ring))
+    (ready / "keyring.json").write_text(json.dumps(ring))
     assert main(["accounts", "list"]) == 2
     one_line(capsys, "keyring.json", "not 32 bytes")
 
 
-def test_deeply_nested_json_is_refused(home: Path, capsys: pytest.CaptureFixture) -> None:
-    (home / "deep.json").write_text("[" * 100_000 + "]" * 100_000)
-    assert main(["map", "shopee", str(home / "deep.json")]) == 2
+def test_deeply_nested_json_is_refused(ready: Path, capsys: pytest.CaptureFixture) -> None:
+    (ready / "deep.json").write_text("[" * 100_000 + "]" * 100_000)
+    assert main(["map", "shopee", str(ready / "deep.json")]) == 2
     one_line(capsys, "not valid JSON")
-    assert add(home, creds="deep.json") == 2
+    assert add(ready, creds="deep.json") == 2
     one_line(capsys, "not valid JSON")
 
 
@@ -98,7 +104,7 @@ def test_negative_numbers_are_refused_before_anything_runs(home: Path, capsys: p
     one_line(capsys, argv[-2])
 
 
-def test_a_database_that_refuses_connections_is_one_line(home: Path, capsys: pytest.CaptureFixture, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_database_that_refuses_connections_is_one_line(ready: Path, capsys: pytest.CaptureFixture, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("SIMPUL_DATABASE_URL", "postgresql+psycopg://simpul:hunter2-secret@127.0.0.1:9/nowhere")
     assert main(["accounts", "list"]) == 1
     line = one_line(capsys, "database postgresql+psycopg://simpul:***@127.0.0.1:9/nowhere", "OperationalError")
@@ -133,9 +139,11 @@ def test_interrupt_is_one_line(home: Path, capsys: pytest.CaptureFixture, monkey
 
 def test_a_real_process_prints_no_traceback_for_a_refusing_database(tmp_path: Path) -> None:
     """The same as a user sees it: the whole stderr of `simpul` (logging included)."""
+    from simpul.vault import KeyRing
+
+    KeyRing.create(tmp_path / "ring.json")
     env = {**os.environ, "PYTHONPATH": str(ROOT), "SIMPUL_HOME": str(tmp_path), "SIMPUL_KEYRING": str(tmp_path / "ring.json"),
            "SIMPUL_DATABASE_URL": "postgresql+psycopg://postgres@127.0.0.1:9/test"}
-    subprocess.run([sys.executable, "-m", "simpul.cli", "keys", "init"], cwd=ROOT, env={**env, "SIMPUL_DATABASE_URL": f"sqlite:///{tmp_path / 'x.db'}"}, check=True, capture_output=True)
     done = subprocess.run([sys.executable, "-m", "simpul.cli", "orders"], cwd=ROOT, env=env, capture_output=True, text=True, timeout=60)
     assert done.returncode == 1 and done.stdout == ""
     assert done.stderr.count("\n") == 1 and done.stderr.startswith("simpul: database postgresql+psycopg://postgres@127.0.0.1:9/test"), done.stderr

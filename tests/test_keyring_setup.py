@@ -13,8 +13,6 @@ import base64
 import json
 import os
 import stat
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -22,7 +20,6 @@ import sqlalchemy as sa
 
 from simpul.cli import main
 
-ROOT = Path(__file__).resolve().parents[1]
 
 
 @pytest.fixture
@@ -162,13 +159,20 @@ def test_the_database_and_its_directory_are_owner_only(home: Path) -> None:
     assert stat.S_IMODE((home / "fresh" / "simpul.db").stat().st_mode) == 0o600
 
 
-def test_a_ring_others_can_read_is_used_with_a_warning(home: Path) -> None:
+def test_a_ring_others_can_read_is_used_with_a_warning(home: Path, capsys: pytest.CaptureFixture) -> None:
+    import logging
+
     set_up(home)
-    ring_path(home).chmod(0o644)
-    env = {**os.environ, "PYTHONPATH": str(ROOT)}
-    done = subprocess.run([sys.executable, "-m", "simpul.cli", "accounts", "list"], cwd=ROOT, env=env, capture_output=True, text=True, timeout=60)
-    assert done.returncode == 0 and "toko-a" in done.stdout
-    assert f"can be read by other users (mode 0644): run `chmod 600 {ring_path(home)}`" in done.stderr
-    ring_path(home).chmod(0o600)
-    done = subprocess.run([sys.executable, "-m", "simpul.cli", "accounts", "list"], cwd=ROOT, env=env, capture_output=True, text=True, timeout=60)
-    assert done.returncode == 0 and done.stderr == ""
+    seen: list[str] = []
+    handler = logging.Handler()
+    handler.emit = lambda record: seen.append(record.getMessage())  # type: ignore[method-assign]
+    logging.getLogger("simpul.vault").addHandler(handler)
+    try:
+        ring_path(home).chmod(0o644)
+        assert main(["accounts", "list"]) == 0 and "toko-a" in capsys.readouterr().out
+        assert seen == [f"key ring {ring_path(home)} can be read by other users (mode 0644): run `chmod 600 {ring_path(home)}`"]
+        ring_path(home).chmod(0o600)
+        assert main(["accounts", "list"]) == 0
+        assert len(seen) == 1
+    finally:
+        logging.getLogger("simpul.vault").removeHandler(handler)
