@@ -7,6 +7,7 @@ credential errors stop without advancing, bad payloads are quarantined.
 
 from __future__ import annotations
 
+import sys
 from datetime import datetime, timedelta, timezone
 
 import pytest
@@ -20,6 +21,13 @@ from tests import fakes
 from tests.tamper import drop_append_only
 
 NOW = datetime.now(timezone.utc).replace(microsecond=0)
+
+
+@pytest.fixture(autouse=True)
+def _now(monkeypatch: pytest.MonkeyPatch) -> None:
+    """NOW as of each test's start: the engine plans from the real clock, and a NOW taken at
+    collection fell outside the 5-minute lookback once a loaded suite reached these tests."""
+    monkeypatch.setattr(sys.modules[__name__], "NOW", datetime.now(timezone.utc).replace(microsecond=0))
 
 
 def ts(delta: timedelta) -> int:
