@@ -1,9 +1,10 @@
 """Where the data lives: one SQLAlchemy engine per database URL, migrated by Alembic.
 
 ``SIMPUL_DATABASE_URL`` picks the database; the default is a SQLite file under the
-project's data directory (``SIMPUL_HOME``, else ``./data``), created owner-only. SQLite runs in WAL mode with
-a busy timeout, and every transaction starts with ``BEGIN IMMEDIATE`` so two writers
-queue up instead of failing on a lock upgrade half-way through a page.
+project's data directory (``SIMPUL_HOME``, else ``./data``), both created owner-only (it
+holds buyer data and sealed credentials). SQLite runs in WAL mode with a busy timeout,
+and every transaction starts with ``BEGIN IMMEDIATE`` so two writers queue up instead of
+failing on a lock upgrade half-way through a page.
 """
 
 from __future__ import annotations
@@ -53,8 +54,8 @@ def _sqlite_setup(engine: Engine) -> None:
 
 
 def _create_private(path: Path) -> None:
-    """Create the SQLite file (and its directory) owner-only if missing: it holds buyer
-    data and sealed credentials. SQLite gives its -wal and -shm files the same mode."""
+    """Create the SQLite file and its directory owner-only if missing (SQLite gives its
+    -wal and -shm files the file's mode)."""
     path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
     try:
         os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
