@@ -151,8 +151,12 @@ def test_canaries_appear_nowhere_but_as_ciphertext(canary_hub: Hub, tmp_path: Pa
     assert MARK in json.dumps(plain(hub.accounts.credentials("canary-shopee")))
     with hub.db.connect() as conn:
         envelope = conn.execute(sa.select(Order.__table__.c.buyer_contact).where(Order.__table__.c.external_id == str(CANARY_ORDER))).scalar_one()
-    assert hub.engine.buyers.reveal("canary-woo", str(CANARY_ORDER), envelope).phone == PHONE
-    _assert_clean("a negative control", "nothing")
+    contact = hub.engine.buyers.reveal("canary-woo", str(CANARY_ORDER), envelope)
+    assert (contact.name, contact.phone, contact.email) == (NAME, PHONE, EMAIL)
+    # ...and the scanner sees every one of them, in every form, wherever it sits in a text.
+    for canary in (MARK, NAME, EMAIL, *PHONE_FORMS, json.dumps(plain(hub.accounts.credentials("canary-shopee")))):
+        with pytest.raises(AssertionError):
+            _assert_clean("a negative control", f"log line: {{'x': 1}} {canary}.")
     with pytest.raises(AssertionError):
         _assert_clean("the sandbox's own records", json.dumps(woo.dump_orders()))
 
