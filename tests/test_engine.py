@@ -7,7 +7,6 @@ credential errors stop without advancing, bad payloads are quarantined.
 
 from __future__ import annotations
 
-import sys
 from datetime import datetime, timedelta, timezone
 
 import pytest
@@ -24,13 +23,6 @@ from tests.tamper import drop_append_only
 # injects it): a window computed from NOW is the window the engine plans, however long
 # the suite took to get here.
 NOW = datetime(2026, 3, 2, 9, 30, tzinfo=timezone.utc)
-
-
-@pytest.fixture(autouse=True)
-def _now(monkeypatch: pytest.MonkeyPatch) -> None:
-    """NOW as of each test's start: the engine plans from the real clock, and a NOW taken at
-    collection fell outside the 5-minute lookback once a loaded suite reached these tests."""
-    monkeypatch.setattr(sys.modules[__name__], "NOW", datetime.now(timezone.utc).replace(microsecond=0))
 
 
 def ts(delta: timedelta) -> int:
