@@ -157,7 +157,7 @@ def test_concurrent_writers_form_one_linear_chain(db: Database) -> None:
 # -- anchors ------------------------------------------------------------------------------
 @pytest.fixture
 def anchor_key(db: Database, keyring) -> bytes:  # noqa: ANN001
-    return keys.hub_secret(db, Vault(keyring), keys.AUDIT_ANCHOR_KEY)
+    return keys.hub_secret(db, Vault(keyring), keys.AUDIT_ANCHOR_KEY, create=True)  # set-up
 
 
 def _anchor(db: Database, key: bytes) -> dict:

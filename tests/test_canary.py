@@ -43,6 +43,7 @@ from flows.sync_orders import run_sync_flow
 from simpul.engine import RESYNC, SyncRequest
 from simpul.model import Order
 from simpul.runtime import Hub, open_hub
+from simpul.vault import KeyRing
 from tests.cassettes import recorder
 from tests.oracle import database_text
 
@@ -90,6 +91,7 @@ def canary_hub(prefect_api: None, tmp_path: Path, monkeypatch: pytest.MonkeyPatc
     monkeypatch.setenv("SIMPUL_DATABASE_URL", f"sqlite:///{tmp_path / 'simpul.db'}")
     monkeypatch.setenv("SIMPUL_KEYRING", str(tmp_path / "keyring.json"))
     monkeypatch.delenv("SIMPUL_MASTER_KEY", raising=False)
+    KeyRing.create()  # set-up (`simpul keys init`)
     hub = open_hub(actor="test")
     yield hub
     hub.close()
@@ -216,6 +218,7 @@ def test_a_database_error_carrying_buyer_data_leaves_it_nowhere(
     monkeypatch.setenv("SIMPUL_DATABASE_URL", pg_db.url)
     monkeypatch.setenv("SIMPUL_KEYRING", str(tmp_path / "keyring.json"))
     monkeypatch.delenv("SIMPUL_MASTER_KEY", raising=False)
+    KeyRing.create()  # set-up (`simpul keys init`)
     monkeypatch.setattr(Boundary, "check", lambda self, bundle: bundle)  # the database itself must refuse the page
     refused: list[str] = []
     apply_page = store.apply_page

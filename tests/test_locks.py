@@ -64,3 +64,27 @@ def test_sqlite_live_foreign_lease_blocks_until_it_expires(sqlite_db) -> None:  
         conn.execute(sa.update(LOCKS).values(expires_at=datetime.now(timezone.utc) - timedelta(seconds=1)))
     with AccountLock(sqlite_db, "shop-1") as lock:
         assert holders(sqlite_db) == [lock.holder]
+
+
+@pytest.mark.postgres
+def test_advisory_locks_of_two_hubs_in_one_database_are_apart(pg_db) -> None:  # noqa: ANN001
+    """Each hub (schema) locks its own accounts: the same account id in another schema of
+    the same database is not refused (advisory locks are per database, not per schema)."""
+    from simpul.db import Database
+    from tests.conftest import POSTGRES_URL, _postgres_schema_url
+
+    admin = sa.create_engine(POSTGRES_URL)
+    schema = f"t_other_{os.getpid()}"
+    with admin.begin() as conn:
+        conn.exec_driver_sql(f'CREATE SCHEMA IF NOT EXISTS "{schema}"')
+    other = Database(_postgres_schema_url(schema))
+    try:
+        with AccountLock(pg_db, "shop-1"):
+            with AccountLock(other, "shop-1"):  # another hub's account of the same name
+                with pytest.raises(SyncAlreadyRunning):
+                    AccountLock(pg_db, "shop-1").acquire()  # negative control: this hub's is held
+    finally:
+        other.dispose()
+        with admin.begin() as conn:
+            conn.exec_driver_sql(f'DROP SCHEMA "{schema}" CASCADE')
+        admin.dispose()

@@ -6,7 +6,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from simpul.cli.common import EXIT_FAILED, EXIT_OK, UsageError
+from simpul.cli.common import EXIT_FAILED, EXIT_OK, UsageError, printable
 
 
 def cmd_map(args: argparse.Namespace) -> int:
@@ -19,12 +19,12 @@ def cmd_map(args: argparse.Namespace) -> int:
         raw = loads(Path(args.file).read_text() if args.file != "-" else sys.stdin.read())
     except OSError as exc:
         raise UsageError(f"cannot read {args.file}: {exc.strerror}") from None
-    except ValueError:
-        raise UsageError(f"{args.file} is not valid JSON") from None
+    except (ValueError, RecursionError):
+        raise UsageError(f"{args.file} is not valid JSON (or nested too deeply)") from None
     try:
         bundle = mapping.map_order(raw)
     except MappingError as exc:
-        print(f"cannot map this payload: {exc}", file=sys.stderr)
+        print(printable(f"cannot map this payload: {exc}"), file=sys.stderr)
         return EXIT_FAILED
     print(dumps(bundle_to_dict(bundle), indent=2))
     return EXIT_OK

@@ -163,7 +163,7 @@ def test_two_runs_of_one_account_started_together_one_is_refused(pg_db, keyring,
 def test_two_sync_processes_of_one_account_never_interleave(pg_db, keyring, shop, tmp_path: Path) -> None:  # noqa: ANN001
     """The real entry point: two `simpul sync` processes, a PostgreSQL advisory lock."""
     env = cli_env(tmp_path, pg_db.url)
-    keyring_file = KeyRing.load(tmp_path / "keyring.json")  # the processes' key ring
+    keyring_file = KeyRing.create(tmp_path / "keyring.json")  # the processes' key ring
     setup = make_hub(pg_db, keyring_file)
     account = add_account(setup, shop, "same-shop")
 
@@ -259,7 +259,7 @@ def test_workers_starting_together_agree_on_the_hub_secrets(pg_db, keyring) -> N
     databases = [Database(pg_db.url) for _ in range(6)]
     vault = Vault(keyring)
 
-    secrets = in_threads([lambda db=db: keys.hub_secret(db, vault, keys.PII_PEPPER) for db in databases])
+    secrets = in_threads([lambda db=db: keys.hub_secret(db, vault, keys.PII_PEPPER, create=True) for db in databases])
 
     assert all(isinstance(s, bytes) for s in secrets), secrets
     assert len(set(secrets)) == 1
