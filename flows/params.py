@@ -59,6 +59,10 @@ class ResyncParams(BaseModel):
         max_length=MAX_ORDER_NUMBERS,
         description=f"Order numbers to re-read exactly (at most {MAX_ORDER_NUMBERS}). Numbers the channel does not know are listed in the run's report.",
     )
+    override_version: bool = Field(
+        default=False,
+        description="Repair: store the channel's current payload of the named orders even where the stored version is newer (an impossible update time). Only with order numbers and no window; audited as order.repaired.",
+    )
     pages_per_task: PagesPerTask = DEFAULT_PAGES_PER_TASK
 
     @field_validator("since", "until")
@@ -79,4 +83,6 @@ class ResyncParams(BaseModel):
             raise ValueError("until needs since")
         if self.since is not None and self.until is not None and self.until <= self.since:
             raise ValueError("until must be after since")
+        if self.override_version and (not self.order_numbers or self.since is not None):
+            raise ValueError("override_version repairs named orders only: give order numbers and no window")
         return self

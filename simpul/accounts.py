@@ -29,12 +29,13 @@ from typing import Any
 import sqlalchemy as sa
 
 from connectors._http.errors import ConnectorError, CredentialError
-from connectors._http.redaction import remember
+from connectors._http.redaction import redact_line, remember
 from connectors._http.secret import plain, reveal, wrap
 from connectors.contract import EXPIRY_FIELDS
 from simpul import audit
 from simpul.channels import get_channel
 from simpul.db import Database
+from simpul.failures import cap
 from simpul.model import Account, Credential, SyncCursor, SyncRun
 from simpul.vault import Vault
 
@@ -315,9 +316,11 @@ class Accounts:
             )
 
     def set_status(self, account_id: str, status: str, reason: str | None, *, run_id: str | None = None) -> None:
+        """``reason`` is stored and audited (for good): its first line only, redacted and capped."""
         now = datetime.now(timezone.utc)
+        reason = cap(redact_line(reason.strip().splitlines()[0])) if reason and reason.strip() else None
         with self.db.begin() as conn:
-            conn.execute(sa.update(ACCOUNTS).where(ACCOUNTS.c.id == account_id).values(status=status, status_reason=reason[:500] if reason else None))
+            conn.execute(sa.update(ACCOUNTS).where(ACCOUNTS.c.id == account_id).values(status=status, status_reason=reason))
             audit.append(
                 conn,
                 [audit.Event(action=f"account.{status}", actor=self.actor, run_id=run_id, account_id=account_id, entity_type="account", entity_key=account_id, summary={"reason": reason})],

@@ -38,7 +38,7 @@ CHECKPOINT_IN_THE_PAGE = '''            else:
                 store.save_checkpoint(conn, account.id, job, run_id, state, now=now)
 '''
 PAGE_TRANSACTION = '''        with self.db.begin() as conn:
-            counts = store.apply_page(conn, ctx, bundles, rejected)
+            counts = store.apply_page(conn, ctx, bundles, rejected, override=override)
 '''
 PAGE_TRANSACTION_END = '''            store.flush_audit(conn, ctx)
         result.pages += 1
@@ -63,7 +63,7 @@ MUTANTS = (
         "upsert-without-version-guard",
         "the bulk upsert's WHERE repeats the version guard (older never overwrites newer)",
         "simpul/store.py",
-        (("        where=guard,\n", ""),),
+        (("        where=guard if guarded else None,\n", ""),),
         ("tests/test_store.py",),
     ),
     Mutant(
@@ -135,6 +135,84 @@ MUTANTS = (
         "simpul/locks.py",
         (("            if not got:\n", "            if False:  # MUTANT\n"),),
         ("tests/faults/test_concurrency.py", "-k", "two_sync_processes"),
+    ),
+    # -- hostile channels (issue 9; tests/hostile/README.md) --------------------------------
+    Mutant(
+        "boundary-check-skipped",
+        "every mapped value must fit the canonical model and both databases, or the order is quarantined by field",
+        "simpul/engine.py",
+        (("bundles.append(boundary.check(bundle) if boundary is not None else bundle)", "bundles.append(bundle)"),),
+        ("tests/hostile/test_records.py", "-k", "quarantined_by_field"),
+    ),
+    Mutant(
+        "boundary-fast-path-lets-nul-through",
+        "the boundary check's inline fast path never passes a value its rule refuses",
+        "simpul/limits.py",
+        (('v.isascii() and "\\\\x00" not in v)', "v.isascii())"),),
+        ("tests/hostile/test_limits.py",),
+    ),
+    Mutant(
+        "long-json-integer-unreadable",
+        "a 5,000-digit integer costs its own order, not the whole reply",
+        "simpul/jsoncodec.py",
+        (('if "integer string conversion" not in str(exc):', "if True:"),),
+        ("tests/hostile/test_records.py", "-k", "quarantined_by_field and shopee"),
+    ),
+    Mutant(
+        "unreadable-batch-not-split",
+        "a lookup batch whose reply cannot be parsed is split down to the one unreadable order",
+        "connectors/_http/batches.py",
+        (("            if len(batch) == 1:\n", "            raise\n            if len(batch) == 1:\n"),),
+        ("tests/hostile/test_records.py", "-k", "split"),
+    ),
+    Mutant(
+        "reply-without-size-cap",
+        "a reply is read up to its size cap, no further",
+        "connectors/_http/reply.py",
+        (("        if size > limits.max_bytes:\n            raise ReplyTooLarge(None)\n", ""),),
+        ("tests/hostile/test_budgets.py", "-k", "huge_body or reading_stops"),
+    ),
+    Mutant(
+        "redirects-followed",
+        "a redirect off the account's base URL is never followed",
+        "connectors/_http/client.py",
+        (("                    allow_redirects=False,\n", "                    allow_redirects=True,\n"),),
+        ("tests/hostile/test_budgets.py", "-k", "redirect_to_another_host"),
+    ),
+    Mutant(
+        "window-budget-never-checked",
+        "a window's pages, requests and time are budgeted",
+        "simpul/budget.py",
+        (('    limits = limits_for(policy, channel, state.get("reported"), rate)\n', "    return\n"),),
+        ("tests/hostile/test_budgets.py", "-k", "ever_new or inventing or request_and_time"),
+    ),
+    Mutant(
+        "idle-cursors-trusted",
+        "a run stopped by idle pages resumes from before them, not from a made-up cursor",
+        "simpul/budget.py",
+        (('    return state.get("resume") if state.get("idle") else position\n', "    return position\n"),),
+        ("tests/hostile/test_budgets.py", "-k", "ever_new"),
+    ),
+    Mutant(
+        "woocommerce-restarts-from-year-9999",
+        "a time beyond the window on a WooCommerce page does not make the walk skip the rest",
+        "connectors/woocommerce/client.py",
+        (("        stamps = [t if t is None or t < before else None for t in map(_modified, records)]", "        stamps = list(map(_modified, records))"),),
+        ("tests/hostile/test_records.py", "-k", "far_future"),
+    ),
+    Mutant(
+        "database-error-leaves-with-its-parameters",
+        "a database error leaves the engine described, without its statement and parameters",
+        "simpul/engine.py",
+        (("        raise failures.StoreError(failures.describe(exc)) from None\n", "        raise\n"),),
+        ("tests/hostile/test_errors.py",),
+    ),
+    Mutant(
+        "repair-through-the-version-guard",
+        "a repair of named orders writes the channel's payload even over a newer stored version",
+        "simpul/store.py",
+        (("        _upsert_orders(conn, ctx, forced, guarded=False)", "        _upsert_orders(conn, ctx, forced)"),),
+        ("tests/hostile/test_repair.py", "-k", "sqlite"),
     ),
 )
 

@@ -56,7 +56,9 @@ until the courier assigns one) merged into the package once its shipment is arra
 Admin actions (``POST /_sandbox/<action>``):
 
 - ``mutate``: ``{"touch": [order_sn], "at": epoch|null}`` sets ``update_time`` (default
-  now); ``{"insert": n, "at": epoch|null}`` creates n orders.
+  now); ``{"insert": n, "at": epoch|null}`` creates n orders; ``{"insert_as": [order_sn]}``
+  creates orders with exactly these numbers (hostile ones, e.g. 10 kB long).
+- ``poison``: see ``connectors._sandbox.hostile``.
 - ``corrupt``: ``{"id": order_sn, "field": "total_amount"|"currency"|"quantity"}`` makes
   one order unmappable (an update, so ``update_time`` moves to now).
 
@@ -64,7 +66,8 @@ Paging faults (``SandboxApp.page_fault``, on ``get_order_list``): ``empty`` answ
 ``more: true`` with no orders and a ``next_cursor`` that names the same offset in
 another spelling (``"0"`` + the cursor sent: cursors are opaque to clients), so nothing
 is skipped; ``repeat`` is a stuck API: ``more: true``, no orders, and the very cursor it
-was sent.
+was sent; ``fresh`` is a channel handing out ever-new cursors: ``more: true``, no
+orders, and a cursor it never gave before.
 """
 
 from __future__ import annotations
@@ -369,7 +372,8 @@ class ShopeeSandbox(SeededShop):
         if not isinstance(reply.body, dict) or not isinstance(reply.body.get("response"), dict):
             return reply  # an error stays an error
         sent = request.query.get("cursor", "")
-        next_cursor = {"empty": "0" + (sent or "0"), "repeat": sent}[kind]
+        fresh = str(int(sent or "0") + 1 + int(request.query.get("page_size") or 1))  # an offset never handed out before
+        next_cursor = {"empty": "0" + (sent or "0"), "repeat": sent, "fresh": fresh}[kind]
         reply.body["response"] = {"more": True, "next_cursor": next_cursor, "order_list": []}
         return reply
 
@@ -490,7 +494,7 @@ class ShopeeSandbox(SeededShop):
         if not 1 <= len(sns) <= DETAIL_BATCH:
             raise _ParamError("order_sn_list should have 1 to 50 order_sn.")
         fields = set(filter(None, request.query.get("response_optional_fields", "").split(",")))
-        found = [self._render(self._orders[sn], fields) for sn in dict.fromkeys(sns) if sn in self._orders]
+        found = [self._with_poisons(sn, self._render(self._orders[sn], fields)) for sn in dict.fromkeys(sns) if sn in self._orders]
         if not found:
             return _error("error_not_found", "Wrong parameters, detail: the order is not found.")
         return _ok({"order_list": found})
@@ -524,10 +528,10 @@ class ShopeeSandbox(SeededShop):
     def _apply(self, order: OrderState, at: int, step: str) -> None:
         order.apply(at, step, self._blueprints[order.sn].cod)
 
-    def _create(self, created: int, *, index: bool = True) -> OrderState:
+    def _create(self, created: int, *, index: bool = True, sn: str | None = None) -> OrderState:
         number = len(self._orders)
         blueprint = Blueprint.make(self.seed, number, created)
-        sn = self._order_sn(number, created)
+        sn = sn or self._order_sn(number, created)
         order = OrderState(number, sn, created, blueprint.cod)
         self._orders[sn], self._blueprints[sn] = order, blueprint
         self._packages[blueprint.package_number] = sn
@@ -551,6 +555,7 @@ class ShopeeSandbox(SeededShop):
         for order in touched:
             self._reindex(order, lambda o: setattr(o, "updated", at))
         inserted = [self._create(at).sn for _ in range(int(body.get("insert") or 0))]
+        inserted += [self._create(at, sn=str(sn)).sn for sn in body.get("insert_as") or []]  # hostile order numbers
         return {"touched": len(touched), "inserted": inserted, "now": self._now}
 
     def _corrupt(self, body: dict[str, Any]) -> dict[str, Any]:

@@ -31,6 +31,8 @@ def cmd_sync(args: argparse.Namespace) -> int:
         raise UsageError("--since/--until/--orders need an ACCOUNT")
     if until and not since and not order_ids:
         raise UsageError("--until needs --since")
+    if args.override_version and (not order_ids or since or until):
+        raise UsageError("--override-version repairs named orders only: give --orders, without --since/--until")
     hub = open_hub(actor="cli:sync")
     try:
         if args.account:
@@ -45,7 +47,7 @@ def cmd_sync(args: argparse.Namespace) -> int:
             if idle:
                 print(f"not synced: {printable(', '.join(idle))}; see `simpul accounts list`", file=sys.stderr)
         try:
-            requests = [SyncRequest(a, job=job, since=since, until=until, order_ids=order_ids) for a in accounts]
+            requests = [SyncRequest(a, job=job, since=since, until=until, order_ids=order_ids, override_version=args.override_version) for a in accounts]
         except ValueError as exc:
             raise UsageError(str(exc)) from None
         if not requests:
@@ -99,6 +101,11 @@ def register(sub, channels: list[str]) -> None:  # noqa: ANN001 - argparse's pri
     p.add_argument("--since", help="resync from this time (ISO-8601; no offset = UTC)")
     p.add_argument("--until", help="resync up to this time")
     p.add_argument("--orders", metavar="ID,...", help="resync these order numbers")
+    p.add_argument(
+        "--override-version",
+        action="store_true",
+        help="with --orders: store the channel's current payload even if the stored version is newer (repairs an impossible update time; audited as order.repaired)",
+    )
     how = p.add_mutually_exclusive_group()
     how.add_argument("--direct", action="store_true", help="run the engine in this process, never through Prefect")
     how.add_argument(
