@@ -183,3 +183,18 @@ def test_keys_rotate_status_and_retire(home, capsys) -> None:  # noqa: ANN001
     assert main(["sync", "toko-a", "--direct"]) == 2  # refused before anything runs or is written
     err = capsys.readouterr()
     assert "opens none of the" in err.err and "needs key 'k2', which is not in the key ring" in err.err
+
+
+def test_map_refuses_what_a_sync_would_quarantine(tmp_path, capsys) -> None:  # noqa: ANN001
+    """`simpul map` applies the same storage check as a sync: a 10 KB order number is
+    refused by field name, and the golden payload it came from maps (negative control)."""
+    raw = json.loads((ROOT / "tests/shopee/golden/cod_completed.json").read_text())
+    good = tmp_path / "good.json"
+    good.write_text(json.dumps(raw))
+    assert main(["map", "shopee", str(good)]) == 0
+    capsys.readouterr()
+    bad = tmp_path / "bad.json"
+    bad.write_text(json.dumps({**raw, "order_sn": "X" * 10_000}))
+    assert main(["map", "shopee", str(bad)]) == 1
+    err = capsys.readouterr().err
+    assert "external_id" in err and "X" * 200 not in err
