@@ -10,7 +10,7 @@ CHROMEDRIVER := /usr/bin/chromedriver
 export DO_NOT_TRACK := 1
 export PREFECT_SERVER_ANALYTICS_ENABLED := false
 
-.PHONY: install demo test test-fast bench bench-quick clean
+.PHONY: install demo test test-fast mutants bench bench-quick clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -44,6 +44,10 @@ bench: $(BENCH_STAMP)
 
 bench-quick: $(BENCH_STAMP)
 	$(BIN)/python -m bench --quick --out bench/out/results.json
+
+# Break each guarantee on purpose and check the tests catch it (tests/README.md); not part of `make test`.
+mutants: $(STAMP)
+	$(BIN)/python -m tests.mutants
 
 test-fast: $(STAMP)
 	$(BIN)/python -m pytest -q -m "not prefect and not slow"

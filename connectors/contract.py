@@ -21,6 +21,15 @@ for its lifetime and hands it to every connector it builds for that account, so
 consecutive steps and parallel runs of one account share one budget while other
 accounts keep their own.
 
+Limits: a connector *declares* what its channel documents about itself (``limits``, a
+``ChannelLimits``): when the channel began (times before that are implausible), the most
+records a list page holds, the most requests a page costs, and a ceiling on the orders one
+window can plausibly hold. The engine derives each window's budget (pages, requests, time)
+from them and from the page count a channel reports for a walk (``Page.reported_pages``); a connector
+checks what a reply says against the same limits and raises ``ImplausibleReply`` when it
+contradicts them. Per reply, the HTTP kit enforces a deadline and a size cap
+(``connectors._http.reply``); connectors take a ``reply=`` argument to change them.
+
 Resumption rule: ``order_pages(window, page.position)`` must continue with the records
 after ``page`` without skipping any record whose update time lies inside the window and
 that did not change meanwhile. The engine commits ``page.position`` in the same
@@ -31,7 +40,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import datetime, timedelta, timezone
 from typing import Any, ClassVar, Protocol, runtime_checkable
 
 Position = dict[str, Any]
@@ -102,11 +111,53 @@ class RateLimit:
 
 
 @dataclass(frozen=True, slots=True)
+class ChannelLimits:
+    """What a channel documents (or, where it is silent, what we assume) about itself.
+
+    - ``since``: when the channel (its order API) began; an order time before it is
+      implausible and the record is quarantined.
+    - ``page_size``: the most records one list page holds.
+    - ``requests_per_page``: the most requests a list page costs, retries aside (a
+      listing plus its detail and tracking lookups).
+    - ``orders_per_window``: a ceiling on the orders one window can plausibly hold. It
+      sets the window's expected size when the channel reports no page count, and a
+      reported total above it is implausible.
+    """
+
+    since: datetime
+    page_size: int = 100
+    requests_per_page: int = 1
+    orders_per_window: int = 1_000_000
+
+    def __post_init__(self) -> None:
+        if self.since.tzinfo is None:
+            raise ValueError("since must be timezone-aware")
+        if min(self.page_size, self.requests_per_page, self.orders_per_window) < 1:
+            raise ValueError("channel limits must be positive")
+
+
+DEFAULT_LIMITS = ChannelLimits(since=datetime(2000, 1, 1, tzinfo=timezone.utc))
+"""For a connector that declares none (tests' fakes): permissive, never implausible."""
+
+
+def limits_of(source: Any) -> ChannelLimits:
+    """A connector's (class's or instance's) declared limits, or the permissive default."""
+    found = getattr(source, "limits", None)
+    return found if isinstance(found, ChannelLimits) else DEFAULT_LIMITS
+
+
+@dataclass(frozen=True, slots=True)
 class Page:
     records: Sequence[Mapping[str, Any]]
     position: Position | None  # None: this was the window's last page
     missing: Sequence[str] = field(default_factory=tuple)  # only for orders_by_id
     requests: int = 0  # HTTP requests this page cost (for progress and benchmarks)
+    # Orders the channel answered for but whose reply could not be read, with the reason:
+    # they exist (not missing), so the engine quarantines them by id.
+    unreadable: Sequence[tuple[str, str]] = field(default_factory=tuple)
+    # How many pages the channel says this walk takes from this page's request on (e.g.
+    # WooCommerce's X-WP-TotalPages), already checked for plausibility; None: not said.
+    reported_pages: int | None = None
 
 
 @runtime_checkable
@@ -117,6 +168,7 @@ class OrderSource(Protocol):
     max_window: ClassVar[timedelta | None]  # the API's longest allowed time range
     lookback: ClassVar[timedelta]  # overlap re-read at the start of each incremental run
     rate_limit: ClassVar[RateLimit | None]  # the channel's budget per account; None: unlimited
+    limits: ClassVar[ChannelLimits]  # what the channel documents about itself (see ChannelLimits)
 
     def check(self) -> None:
         """Make one cheap authenticated call; raise CredentialError if refused."""

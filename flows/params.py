@@ -5,9 +5,9 @@ validates every new run against the deployment's JSON Schema and refuses a malfo
 (HTTP 409) before a worker picks it up: the form shows the reason at submit. So the
 schema itself carries the resync rules, not only the flow's own validation:
 
-- a window (``since``) or at least one order number, and ``until`` only with ``since``
-  (``if``/``then``, which the form leaves to the server: an ``anyOf`` it would render as a
-  choice between branches);
+- a window (``since``) or at least one order number, ``until`` only with ``since``, and
+  ``override_version`` only with order numbers and no window (``if``/``then``, which the
+  form leaves to the server: an ``anyOf`` it would render as a choice between branches);
 - times with a UTC offset (``format: date-time`` *and* a pattern, so a validator without
   format checks refuses ``10:00`` without an offset too);
 - each field's ``position``: Prefect stores the schema as PostgreSQL ``jsonb``, which
@@ -96,6 +96,10 @@ class ResyncParams(BaseModel):
         max_length=MAX_ORDER_NUMBERS,
         description=f"Order numbers to re-read exactly (at most {MAX_ORDER_NUMBERS}); needed when there is no window. Numbers the channel does not know are listed in the run's report.",
     )
+    override_version: bool = Field(
+        default=False,
+        description="Repair: store the channel's current payload of the named orders even where the stored version is newer (an impossible update time). Only with order numbers and no window; audited as order.repaired.",
+    )
     pages_per_task: PagesPerTask = DEFAULT_PAGES_PER_TASK
 
     @field_validator("since", "until")
@@ -116,6 +120,8 @@ class ResyncParams(BaseModel):
             raise ValueError("until needs since")
         if self.since is not None and self.until is not None and self.until <= self.since:
             raise ValueError("until must be after since")
+        if self.override_version and (not self.order_numbers or self.since is not None):
+            raise ValueError("override_version repairs named orders only: give order numbers and no window")
         return self
 
 
@@ -134,6 +140,11 @@ def _form_rules(schema: dict[str, Any]) -> None:
     schema["if"] = {"properties": {"since": {"type": "null"}}}
     schema["then"] = {"required": ["order_numbers"], "properties": {"order_numbers": {"minItems": 1}}}
     # until only with since ("until": null is fine: the form may send it for an empty field).
+    # override_version repairs named orders only: order numbers, and no window.
     schema["dependentSchemas"] = {
-        "until": {"if": {"properties": {"until": {"type": "string"}}}, "then": {"required": ["since"], "properties": {"since": {"type": "string"}}}}
+        "until": {"if": {"properties": {"until": {"type": "string"}}}, "then": {"required": ["since"], "properties": {"since": {"type": "string"}}}},
+        "override_version": {
+            "if": {"properties": {"override_version": {"const": True}}},
+            "then": {"required": ["order_numbers"], "properties": {"order_numbers": {"minItems": 1}, "since": {"type": "null"}}},
+        },
     }

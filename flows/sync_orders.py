@@ -299,7 +299,9 @@ def resync(params: ResyncParams) -> dict[str, Any] | State:
     Args:
         params: The account and what to re-read.
     """
-    request = SyncRequest(params.account, job=RESYNC, since=params.since, until=params.until, order_ids=tuple(params.order_numbers))
+    request = SyncRequest(
+        params.account, job=RESYNC, since=params.since, until=params.until, order_ids=tuple(params.order_numbers), override_version=params.override_version
+    )
     return _one_account("resync", request, params.pages_per_task)
 
 
@@ -319,7 +321,7 @@ def run_sync_flow(requests: Sequence[SyncRequest] | None = None) -> list[dict[st
     rows = _rows(sync_all(accounts=incremental, return_state=True)) if incremental else []
     for r in requests:
         if r.job == RESYNC:
-            params = ResyncParams(account=r.account_id, since=r.since, until=r.until, order_numbers=list(r.order_ids))
+            params = ResyncParams(account=r.account_id, since=r.since, until=r.until, order_numbers=list(r.order_ids), override_version=r.override_version)
             rows.extend(_rows(resync(params, return_state=True)))
     return rows
 

@@ -8,6 +8,14 @@ durable before it is used). Token expiry dates are kept beside the envelope in p
 columns, so listings show them without decrypting anything.
 
 ``add`` verifies new credentials with one cheap authenticated call before it stores them.
+Adding is set-up: it checks the key ring against the database and creates the hub
+secrets if they are missing (``simpul.keys``). An account keeps its channel for life:
+its orders, cursor and checkpoints belong to that channel, so ``--replace`` with another
+channel is refused (use a new id).
+
+``disable``/``enable`` stop and resume its syncs; ``remove`` drops the credentials for
+good and hides the account, but keeps its orders and the audit trail (both are records
+of what happened). Each is audited.
 """
 
 from __future__ import annotations
@@ -21,18 +29,22 @@ from typing import Any
 import sqlalchemy as sa
 
 from connectors._http.errors import ConnectorError, CredentialError
-from connectors._http.redaction import remember
+from connectors._http.redaction import redact_line, remember
 from connectors._http.secret import plain, reveal, wrap
 from connectors.contract import EXPIRY_FIELDS
 from simpul import audit
 from simpul.channels import get_channel
 from simpul.db import Database
+from simpul.failures import cap
 from simpul.model import Account, Credential, SyncCursor, SyncRun
 from simpul.vault import Vault
 
 ACCOUNTS = Account.__table__
 CREDENTIALS = Credential.__table__
 _ID = re.compile(r"^[a-z0-9][a-z0-9-]{0,62}$")
+ACTIVE, DISABLED, REMOVED = "active", "disabled", "removed"
+MAX_HISTORY_DAYS = 10_000  # ~27 years: before any channel existed, and far from datetime's limits
+_LATEST_EXPIRY = datetime(9000, 1, 1, tzinfo=timezone.utc).timestamp()
 
 
 class AccountError(ValueError):
@@ -67,7 +79,8 @@ def _expiry_columns(values: Mapping[str, Any]) -> dict[str, datetime | None]:
     out = {}
     for name in EXPIRY_FIELDS:
         value = values.get(name)
-        out[name] = datetime.fromtimestamp(value, timezone.utc) if isinstance(value, (int, float)) and value > 0 else None
+        valid = isinstance(value, (int, float)) and not isinstance(value, bool) and 0 < value < _LATEST_EXPIRY
+        out[name] = datetime.fromtimestamp(value, timezone.utc) if valid else None
     return out
 
 
@@ -80,7 +93,17 @@ def validate_credentials(channel: str, values: Mapping[str, Any]) -> dict[str, A
     unknown = sorted(set(values) - set(spec.credential_fields) - set(EXPIRY_FIELDS))
     if unknown:
         raise AccountError(f"unknown {channel} credential fields: {', '.join(unknown)}")
+    for name in EXPIRY_FIELDS:
+        value = values.get(name)
+        if value is not None and not (isinstance(value, (int, float)) and not isinstance(value, bool) and 0 <= value < _LATEST_EXPIRY):
+            raise AccountError(f"{name} must be a time in seconds since 1970 (e.g. 1767225600), or left out")
     return dict(values)
+
+
+def validate_history_days(days: Any) -> int:
+    if isinstance(days, bool) or not isinstance(days, int) or not 1 <= days <= MAX_HISTORY_DAYS:
+        raise AccountError(f"history days must be a whole number from 1 to {MAX_HISTORY_DAYS:,} (how far back the first sync reaches)")
+    return days
 
 
 class Accounts:
@@ -102,21 +125,23 @@ class Accounts:
         verify: bool = False,
     ) -> AccountInfo:
         """Store an account; with ``verify``, only after the channel accepted its credentials."""
+        from simpul import keys
+
         if not _ID.match(account_id):
             raise AccountError("account id: lowercase letters, digits and dashes, at most 63 characters")
+        get_channel(channel)
+        validate_history_days(history_days)
         values = plain(validate_credentials(channel, credentials))
-        if not replace:
-            with self.db.connect() as conn:
-                if conn.execute(sa.select(ACCOUNTS.c.id).where(ACCOUNTS.c.id == account_id)).first():
-                    raise AccountError(f"account {account_id!r} exists already")
+        with self.db.connect() as conn:
+            self._may_add(conn, account_id, channel, replace)
         if verify:
             values = self.verify(channel, base_url, values)
+        keys.check_ring(self.db, self.vault)
+        keys.ensure_hub_secrets(self.db, self.vault)
         now = datetime.now(timezone.utc)
         envelope = self.vault.encrypt(account_id, values)
         with self.db.begin() as conn:
-            exists = conn.execute(sa.select(ACCOUNTS.c.id).where(ACCOUNTS.c.id == account_id)).first()
-            if exists and not replace:
-                raise AccountError(f"account {account_id!r} exists already")
+            exists = self._may_add(conn, account_id, channel, replace)
             if exists:
                 conn.execute(
                     sa.update(ACCOUNTS)
@@ -151,6 +176,21 @@ class Accounts:
             )
         return self.get(account_id)
 
+    @staticmethod
+    def _may_add(conn: sa.Connection, account_id: str, channel: str, replace: bool) -> bool:
+        """Whether the account exists; refuses a duplicate without ``replace`` and any change of channel."""
+        row = conn.execute(sa.select(ACCOUNTS.c.channel).where(ACCOUNTS.c.id == account_id)).first()
+        if row is None:
+            return False
+        if not replace:
+            raise AccountError(f"account {account_id!r} exists already (--replace updates its credentials)")
+        if row.channel != channel:
+            raise AccountError(
+                f"account {account_id!r} is a {row.channel} account and keeps that channel (its orders and sync cursor are {row.channel}'s):"
+                f" add the {channel} shop under a new account id"
+            )
+        return True
+
     def verify(self, channel: str, base_url: str, values: Mapping[str, Any]) -> dict[str, Any]:
         """One authenticated call with these credentials; returns them as the call left them.
 
@@ -178,9 +218,56 @@ class Accounts:
             raise AccountError(f"no account {account_id!r}; see `simpul accounts list`")
         return _info(row)
 
-    def list(self) -> list[AccountInfo]:
+    def list(self, *, include_removed: bool = False) -> list[AccountInfo]:
+        query = _with_expiry().order_by(ACCOUNTS.c.id)
+        if not include_removed:
+            query = query.where(ACCOUNTS.c.status != REMOVED)
         with self.db.connect() as conn:
-            return [_info(r) for r in conn.execute(_with_expiry().order_by(ACCOUNTS.c.id)).mappings()]
+            return [_info(r) for r in conn.execute(query).mappings()]
+
+    def disable(self, account_id: str, reason: str | None = None) -> AccountInfo:
+        """No syncs (scheduled, CLI, flows) until ``enable``; takes effect at the next run."""
+        account = self.get(account_id)
+        if account.status == REMOVED:
+            raise AccountError(f"account {account_id!r} was removed; add it again with `simpul accounts add --replace`")
+        if account.status != DISABLED:
+            self.set_status(account_id, DISABLED, reason or "disabled by `simpul accounts disable`")
+        return self.get(account_id)
+
+    def enable(self, account_id: str) -> AccountInfo:
+        """Undo ``disable``. An account stopped by its channel needs new credentials instead."""
+        account = self.get(account_id)
+        if account.status in (REMOVED, "credential_error", "refresh_failed"):
+            raise AccountError(
+                f"account {account_id!r} is {account.status} ({account.status_reason or 'no reason recorded'}):"
+                " store new credentials with `simpul accounts add --replace`"
+            )
+        if account.status != ACTIVE:
+            self.set_status(account_id, ACTIVE, None)
+        return self.get(account_id)
+
+    def remove(self, account_id: str) -> AccountInfo:
+        """Drop the credentials and hide the account; its orders and audit entries stay.
+
+        Refused while a sync of the account runs (its lock). ``accounts add --replace``
+        with the same channel brings it back, resuming from its cursor.
+        """
+        from simpul.locks import AccountLock, SyncAlreadyRunning
+
+        self.get(account_id)
+        now = datetime.now(timezone.utc)
+        try:
+            with AccountLock(self.db, account_id), self.db.begin() as conn:
+                dropped = conn.execute(sa.delete(CREDENTIALS).where(CREDENTIALS.c.account_id == account_id)).rowcount
+                conn.execute(sa.update(ACCOUNTS).where(ACCOUNTS.c.id == account_id).values(status=REMOVED, status_reason="removed by `simpul accounts remove`"))
+                audit.append(
+                    conn,
+                    [audit.Event(action="account.removed", actor=self.actor, account_id=account_id, entity_type="account", entity_key=account_id, summary={"credentials_dropped": bool(dropped), "orders_kept": True})],
+                    now=now,
+                )
+        except SyncAlreadyRunning as exc:
+            raise AccountError(f"{exc}; remove it when that sync has finished") from None
+        return self.get(account_id)
 
     def credentials(self, account_id: str, *, purpose: str | None = None, run_id: str | None = None) -> dict[str, Any]:
         """The decrypted set, secret fields as ``SecretStr``; a ``purpose`` is audited as a use."""
@@ -229,9 +316,11 @@ class Accounts:
             )
 
     def set_status(self, account_id: str, status: str, reason: str | None, *, run_id: str | None = None) -> None:
+        """``reason`` is stored and audited (for good): its first line only, redacted and capped."""
         now = datetime.now(timezone.utc)
+        reason = cap(redact_line(reason.strip().splitlines()[0])) if reason and reason.strip() else None
         with self.db.begin() as conn:
-            conn.execute(sa.update(ACCOUNTS).where(ACCOUNTS.c.id == account_id).values(status=status, status_reason=reason[:500] if reason else None))
+            conn.execute(sa.update(ACCOUNTS).where(ACCOUNTS.c.id == account_id).values(status=status, status_reason=reason))
             audit.append(
                 conn,
                 [audit.Event(action=f"account.{status}", actor=self.actor, run_id=run_id, account_id=account_id, entity_type="account", entity_key=account_id, summary={"reason": reason})],

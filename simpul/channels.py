@@ -7,7 +7,8 @@ so that ``simpul --help`` does not import every connector.
 Uniform constructors (the contract suite checks them):
 
 - connector: ``Connector(base_url, credentials, *, on_credentials=None, bucket=None,
-  retry=None)`` meeting ``connectors.contract.OrderSource``;
+  retry=None, reply=None)`` meeting ``connectors.contract.OrderSource`` (``reply``: the
+  HTTP kit's ``ReplyLimits``);
 - sandbox: ``Sandbox(*, orders=200, seed=0, clock=None)`` meeting
   ``connectors._sandbox.SandboxApp``, with ``demo_credentials()`` returning a credential
   set it accepts;

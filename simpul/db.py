@@ -1,9 +1,10 @@
 """Where the data lives: one SQLAlchemy engine per database URL, migrated by Alembic.
 
 ``SIMPUL_DATABASE_URL`` picks the database; the default is a SQLite file under the
-project's data directory (``SIMPUL_HOME``, else ``./data``). SQLite runs in WAL mode with
-a busy timeout, and every transaction starts with ``BEGIN IMMEDIATE`` so two writers
-queue up instead of failing on a lock upgrade half-way through a page.
+project's data directory (``SIMPUL_HOME``, else ``./data``), both created owner-only (it
+holds buyer data and sealed credentials). SQLite runs in WAL mode with a busy timeout,
+and every transaction starts with ``BEGIN IMMEDIATE`` so two writers queue up instead of
+failing on a lock upgrade half-way through a page.
 """
 
 from __future__ import annotations
@@ -52,6 +53,16 @@ def _sqlite_setup(engine: Engine) -> None:
         conn.exec_driver_sql("BEGIN IMMEDIATE")
 
 
+def _create_private(path: Path) -> None:
+    """Create the SQLite file and its directory owner-only if missing (SQLite gives its
+    -wal and -shm files the file's mode)."""
+    path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+    try:
+        os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
+    except FileExistsError:
+        pass
+
+
 class Database:
     """An engine plus the few helpers the hub needs."""
 
@@ -61,7 +72,7 @@ class Database:
         self.url = url or default_url()
         parsed = sa.engine.make_url(self.url)
         if parsed.get_backend_name() == "sqlite" and parsed.database not in (None, "", ":memory:"):
-            Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
+            _create_private(Path(parsed.database))
         kwargs: dict = {"echo": echo, "future": True}
         if parsed.get_backend_name() == "postgresql":
             kwargs["pool_pre_ping"] = True

@@ -19,12 +19,22 @@ Plans:
 Within a window, the next page is fetched and mapped in a thread while the current one
 commits (``read_ahead``): same requests, same order, same checkpoints, only overlapped.
 
+Hostile input: every mapped order is checked against what the canonical model and both
+databases hold (``simpul.limits``; a value that does not fit quarantines the order by field
+name), an order whose reply could not be parsed is quarantined by number, each window's
+walk has a budget of pages, requests and time (``simpul.budget``; a run that goes past it
+fails with a one-line ``BudgetExceeded`` and resumes from its checkpoint next time), and a
+database error leaves the engine as a ``StoreError`` with the driver's reason only
+(``simpul.failures``). A resync may repair named orders whose stored version is
+impossible (``SyncRequest.override_version``).
+
 The engine never branches on a channel: it only calls the connector contract
 (``connectors.contract``) and the mapping module of the account's channel.
 """
 
 from __future__ import annotations
 
+import contextlib
 import contextvars
 import logging
 import threading
@@ -37,12 +47,14 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from connectors._http.errors import CredentialError
+from connectors._http.errors import BudgetExceeded, CredentialError
 from connectors._http.ratelimit import TokenBucket, Unlimited
-from connectors.contract import OrderSource, Page, RateLimit, Window
-from simpul import audit, keys, store
+from connectors.contract import OrderSource, Page, RateLimit, Window, limits_of
+from simpul import audit, budget, failures, keys, store
 from simpul.accounts import AccountInfo, Accounts
+from simpul.budget import BudgetPolicy
 from simpul.canonical import FulfillmentStatus, MappingError, OrderBundle
+from simpul.limits import Boundary, storable_id
 from simpul.channels import get_channel
 from simpul.db import Database
 from simpul.jsoncodec import content_hash, dumps, loads
@@ -77,10 +89,16 @@ class SyncRequest:
     since: datetime | None = None
     until: datetime | None = None
     order_ids: tuple[str, ...] = ()
+    # Repair: write the channel's current payload of the named orders even where the stored
+    # version is newer (an impossible update time stored before the boundary check existed
+    # would otherwise win forever). Only for named orders, never a window; audited.
+    override_version: bool = False
 
     def __post_init__(self) -> None:
         if self.job not in (INCREMENTAL, RESYNC):
             raise ValueError(f"job must be {INCREMENTAL!r} or {RESYNC!r}")
+        if self.override_version and (self.job != RESYNC or not self.order_ids or self.since or self.until):
+            raise ValueError("override_version repairs named orders only: a resync with order numbers and no time window")
         for name in ("since", "until"):
             value = getattr(self, name)
             if value is not None and value.tzinfo is None:
@@ -151,15 +169,18 @@ class Engine:
         clock: Callable[[], datetime] = utcnow,
         connector_options: Mapping[str, Any] | None = None,
         rate_limits: Mapping[str, RateLimit | None] | None = None,
+        budget_policy: BudgetPolicy | None = None,
     ) -> None:
         """``rate_limits`` overrides the budgets connectors declare, by channel name or
-        ``"*"`` for every channel (a None value: unlimited); tests and benchmarks use it."""
+        ``"*"`` for every channel (a None value: unlimited); tests and benchmarks use it.
+        ``budget_policy`` sets how generous each window's budget is (``simpul.budget``)."""
         self.db = db
         self.accounts = accounts
         self.actor = actor
         self.clock = clock
         self.connector_options = dict(connector_options or {})
         self.rate_limits = dict(rate_limits or {})
+        self.budget_policy = budget_policy or BudgetPolicy()
         self._buckets: dict[str, TokenBucket | Unlimited] = {}
         self._buckets_lock = threading.Lock()
         self._buyers: BuyerVault | None = None
@@ -207,9 +228,17 @@ class Engine:
                 self._buckets[account.id] = found
             return found
 
+    def boundary(self, account: AccountInfo) -> Boundary:
+        """What a mapped record of ``account`` must fit (``simpul.limits``), as of now."""
+        return Boundary(since=limits_of(get_channel(account.channel).connector_class()).since, now=self.clock())
+
     # -- planning -----------------------------------------------------------------------
     def plan(self, request: SyncRequest, run_id: str) -> dict[str, Any]:
         """Create the run's checkpoint, or take over the one a killed run left behind."""
+        with _database_errors_described():
+            return self._plan(request, run_id)
+
+    def _plan(self, request: SyncRequest, run_id: str) -> dict[str, Any]:
         account = self.accounts.get(request.account_id)
         if account.status != "active":
             raise AccountUnavailable(
@@ -223,6 +252,8 @@ class Engine:
             "until": _iso(request.until) if request.until else None,
             "ids": list(request.order_ids),
         }
+        if request.override_version:
+            fingerprint["override_version"] = True
         with self.db.begin() as conn:
             existing = store.load_checkpoint(conn, account.id, request.job)
             if existing is not None and (request.job == INCREMENTAL or existing[1].get("request") == fingerprint):
@@ -231,6 +262,8 @@ class Engine:
             else:
                 state = self._new_plan(conn, account, source_cls, request, now)
                 state["request"] = fingerprint
+                if request.override_version:
+                    state["override"] = True
                 resumed_from = None
             store.save_checkpoint(conn, account.id, request.job, run_id, state, now=now)
             runs = SyncRun.__table__
@@ -280,6 +313,10 @@ class Engine:
     # -- stepping -----------------------------------------------------------------------
     def step(self, account_id: str, job: str, run_id: str, max_pages: int = 50) -> StepResult:
         """Advance the run by up to ``max_pages`` committed pages."""
+        with _database_errors_described():
+            return self._step(account_id, job, run_id, max_pages)
+
+    def _step(self, account_id: str, job: str, run_id: str, max_pages: int) -> StepResult:
         account = self.accounts.get(account_id)
         spec = get_channel(account.channel)
         mapping = spec.mapping()
@@ -297,7 +334,7 @@ class Engine:
                 elif state["phase"] == "ids":
                     state = self._id_pages(account, mapping, source, job, run_id, state, result)
         except CredentialError as exc:
-            self.accounts.set_status(account_id, "credential_error", str(exc), run_id=run_id)
+            self.accounts.set_status(account_id, "credential_error", failures.describe_reason(exc), run_id=run_id)
             raise
         result.done = state["phase"] == "done"
         result.progress = 1.0 if result.done else _progress(state)
@@ -305,17 +342,41 @@ class Engine:
 
     def _window_pages(self, account, mapping, source, job, run_id, state, max_pages, result) -> dict[str, Any]:  # noqa: ANN001
         since, until = (_dt(t) for t in state["windows"][state["w"]])
+        boundary = self.boundary(account)
         pages = read_ahead(
             source.order_pages(Window(since, until), state["position"]),
             limit=max_pages - result.pages,
-            prepare=lambda page: map_records(mapping, page.records),  # pure: fine in the fetch thread
+            prepare=lambda page: map_page(mapping, page, boundary),  # pure: fine in the fetch thread
         )
+        channel_limits, rate = limits_of(source), self.rate_limit(account.channel)
+        last = self.clock()
         with closing(pages):
             for page, mapped in pages:
+                before = state["position"]
                 state = dict(state, position=page.position)
+                now = self.clock()
+                spent, last = (now - last).total_seconds(), now
                 if page.position is None:
                     state = self._next_window(account, state)
+                else:  # the budget of this window's walk (simpul.budget), committed with the page
+                    keys = [b.payload_hash for b in mapped[0]] + [r.payload_hash for r in mapped[1]]
+                    state["budget"] = budget.charge(
+                        state.get("budget"),
+                        run_id=run_id,
+                        window=state["w"],
+                        record_keys=keys,
+                        requests=page.requests,
+                        seconds=spent,
+                        reported_pages=page.reported_pages,
+                        resume=before,
+                    )
                 self._commit(account, mapping, job, run_id, page, state, result, mapped)
+                if page.position is not None:
+                    try:
+                        budget.check(state["budget"], self.budget_policy, channel_limits, rate.per_second if rate else None, what=account.channel, since=since, until=until)
+                    except BudgetExceeded:
+                        self._rewind(account.id, job, run_id, dict(state, position=budget.rewind_to(state["budget"], state["position"])))
+                        raise
                 if page.position is None or result.pages >= max_pages:
                     return state
         # The connector ended the window without a final page: close it ourselves.
@@ -323,8 +384,15 @@ class Engine:
         self._commit(account, mapping, job, run_id, Page(records=(), position=None), state, result)
         return state
 
+    def _rewind(self, account_id: str, job: str, run_id: str, state: dict[str, Any]) -> None:
+        """Save ``state`` as the checkpoint (a run stopped by its budget goes back to before
+        the idle pages, whose page tokens the next run must not trust)."""
+        with self.db.begin() as conn:
+            store.save_checkpoint(conn, account_id, job, run_id, state, now=self.clock())
+
     def _next_window(self, account: AccountInfo, state: dict[str, Any]) -> dict[str, Any]:
         state = dict(state, w=state["w"] + 1, position=None)
+        state.pop("budget", None)
         if state["w"] < len(state["windows"]):
             return state
         if state["follow_up"]:
@@ -338,8 +406,10 @@ class Engine:
         missing = [m for p in pages for m in p.missing]
         i = state["i"] + len(batch)
         state = dict(state, i=i, missing=state["missing"] + missing, phase="ids" if i < len(state["ids"]) else "done")
-        merged = Page(records=records, position=None, missing=missing, requests=sum(p.requests for p in pages))
-        self._commit(account, mapping, job, run_id, merged, state, result)
+        merged = Page(
+            records=records, position=None, missing=missing, requests=sum(p.requests for p in pages), unreadable=[u for p in pages for u in p.unreadable]
+        )
+        self._commit(account, mapping, job, run_id, merged, state, result, map_page(mapping, merged, self.boundary(account)), override=bool(state.get("override")))
         result.missing.extend(missing)
         return state
 
@@ -361,8 +431,8 @@ class Engine:
             return [r[0] for r in conn.execute(query)]
 
     # -- one page, one transaction ------------------------------------------------------
-    def _commit(self, account, mapping, job, run_id, page: Page, state, result: StepResult, mapped=None) -> None:  # noqa: ANN001
-        bundles, rejected = mapped if mapped is not None else map_records(mapping, page.records)
+    def _commit(self, account, mapping, job, run_id, page: Page, state, result: StepResult, mapped=None, *, override: bool = False) -> None:  # noqa: ANN001
+        bundles, rejected = mapped if mapped is not None else map_page(mapping, page, self.boundary(account))
         now = self.clock()
         ctx = store.WriteContext(
             account_id=account.id,
@@ -375,7 +445,7 @@ class Engine:
         )
         done = state["phase"] == "done"
         with self.db.begin() as conn:
-            counts = store.apply_page(conn, ctx, bundles, rejected)
+            counts = store.apply_page(conn, ctx, bundles, rejected, override=override)
             if done:
                 store.clear_checkpoint(conn, account.id, job)
                 if job == INCREMENTAL:
@@ -390,7 +460,8 @@ class Engine:
         self.statistics.inserted(counts.new)
 
     # -- whole runs -----------------------------------------------------------------------
-    def finish(self, run_id: str, account_id: str, status: str, error: str | None = None) -> None:
+    def finish(self, run_id: str, account_id: str, status: str, error: str | None = None) -> dict[str, Any]:
+        """Record the run's end; returns its committed counts (pages and requests included)."""
         now = self.clock()
         runs = SyncRun.__table__
         with self.db.begin() as conn:
@@ -403,6 +474,7 @@ class Engine:
                 [audit.Event(action=f"sync.{status}", actor=self.actor, run_id=run_id, account_id=account_id, entity_type="run", entity_key=run_id, summary={"counts": loads(counts), "error": error})],
                 now=now,
             )
+        return loads(counts or "{}")
 
     def run(
         self,
@@ -489,17 +561,34 @@ def _add_run_counts(conn: sa.Connection, run_id: str, counts: store.PageCounts, 
     conn.execute(sa.update(runs).where(runs.c.run_id == run_id).values(counts=dumps(current, canonical=True)))
 
 
-def map_records(mapping: Any, records: Sequence[Mapping[str, Any]]) -> tuple[list[OrderBundle], list[store.Rejected]]:
-    """Map a page; a payload that fails goes to quarantine and the rest still lands."""
+def map_records(mapping: Any, records: Sequence[Mapping[str, Any]], boundary: Boundary | None = None) -> tuple[list[OrderBundle], list[store.Rejected]]:
+    """Map a page; a payload that fails goes to quarantine and the rest still lands.
+
+    With a ``boundary`` (the engine always passes one), every mapped value must also fit
+    the canonical model and both databases (``simpul.limits``), or the record is
+    quarantined with a reason naming the field.
+    """
     bundles: list[OrderBundle] = []
     rejected: list[store.Rejected] = []
     for raw in records:
         try:
-            bundles.append(mapping.map_order(raw))
+            bundle = mapping.map_order(raw)
+            bundles.append(boundary.check(bundle) if boundary is not None else bundle)
         except MappingError as exc:
             rejected.append(_reject(mapping, raw, str(exc)))
         except Exception as exc:  # a mapping bug must not lose the page either
             rejected.append(_reject(mapping, raw, f"mapping failed unexpectedly ({type(exc).__name__})"))
+    return bundles, rejected
+
+
+def map_page(mapping: Any, page: Page, boundary: Boundary) -> tuple[list[OrderBundle], list[store.Rejected]]:
+    """``map_records`` of a page, plus a quarantine entry for each order the channel answered
+    for but whose reply could not be read (``Page.unreadable``)."""
+    bundles, rejected = map_records(mapping, page.records, boundary)
+    for external_id, reason in page.unreadable:
+        marker = {"unreadable": True, "external_id": storable_id(external_id)}
+        # Keyed by the order number, so each run's attempt bumps one quarantine row.
+        rejected.append(store.Rejected(external_id=storable_id(external_id), reason=failures.cap(reason), payload=marker, payload_hash=content_hash({"unreadable": external_id})))
     return bundles, rejected
 
 
@@ -509,7 +598,18 @@ def _reject(mapping: Any, raw: Mapping[str, Any], reason: str) -> store.Rejected
     except Exception:  # noqa: BLE001 - an unscrubbable payload is not kept at all
         scrubbed = {"unscrubbable": True}
     try:
-        external_id = mapping.external_id(raw)
+        external_id = storable_id(mapping.external_id(raw))  # a 10 kB order number is kept out of keys and audit
     except Exception:  # noqa: BLE001
         external_id = None
-    return store.Rejected(external_id=external_id, reason=reason, payload=scrubbed, payload_hash=content_hash(raw))
+    return store.Rejected(external_id=external_id, reason=failures.cap(reason), payload=scrubbed, payload_hash=content_hash(raw))
+
+
+@contextlib.contextmanager
+def _database_errors_described() -> Iterator[None]:
+    """A database exception leaves the engine as ``StoreError`` with its described text only:
+    its statement and parameters (buyer notes, postcodes, sealed envelopes) stay behind, also
+    out of Prefect's task-run states and logs, which record an exception's text."""
+    try:
+        yield
+    except sa.exc.SQLAlchemyError as exc:
+        raise failures.StoreError(failures.describe(exc)) from None

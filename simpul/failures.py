@@ -9,20 +9,42 @@ first line without SQL or parameters, redacted, at most ``MAX_LENGTH`` character
 
 from __future__ import annotations
 
+import re
+
 import sqlalchemy.exc as sa_exc
 
 from connectors._http.redaction import redact_line
 
 MAX_LENGTH = 300
 
+# A driver's first line may quote the offending value: `invalid input syntax for type
+# numeric: "1E+999999"`, `... for encoding "UTF8": 0x00`. Quoted text after a colon is
+# dropped; the names in quotes before one (a column, a type) stay.
+_QUOTED_VALUE = re.compile(r""":\s*"(?:[^"\\]|\\.)*"|:\s*'(?:[^'\\]|\\.)*'""")
+
+
+class SafeError(RuntimeError):
+    """An exception whose message was built by ``describe``: safe to store and show as is.
+
+    Raised (``from None``) where a database exception would otherwise leave the engine
+    with its statement and parameters attached, e.g. into Prefect's task-run state and
+    logs, which record an exception's text and traceback.
+    """
+
+
+class StoreError(SafeError):
+    """The database refused a write or a read; the message names the driver's reason only."""
+
 
 def describe(exc: BaseException, *, limit: int = MAX_LENGTH) -> str:
     """``ClassName: first line of the reason`` for operators, safe to store and show."""
-    if isinstance(exc, sa_exc.StatementError):
+    if isinstance(exc, SafeError):
+        text = _first_line(str(exc))
+    elif isinstance(exc, sa_exc.StatementError):
         # SQLAlchemy appends "[SQL: ...]" and "[parameters: ...]": keep only the driver's reason.
         original = exc.orig if exc.orig is not None else exc
         name, reason = type(original).__name__, _first_line(str(original))
-        reason = reason.split("[SQL:", 1)[0].strip()
+        reason = _QUOTED_VALUE.sub(': "…"', reason.split("[SQL:", 1)[0].strip())
         text = f"database error ({name}): {reason}" if reason else f"database error ({name})"
     else:
         reason = _first_line(str(exc))

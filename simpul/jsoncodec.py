@@ -12,6 +12,14 @@ returns (sorted keys, no spaces, UTF-8, the same escapes) except NaN and infinit
 which orjson writes as null. Anything orjson refuses (integers beyond 64 bits, non-text
 keys) goes through the standard encoder. Two serialisations per synced order (its hash
 and its stored copy) were ~40 us of the ~330 us an order costs (bench/README.md).
+
+Hostile input (a channel's reply is input): an integer longer than Python's int
+conversion allows (4,300 digits) would make the whole reply unreadable, and with it every
+other record of the batch; such an integer is read as a Decimal instead (exact, and the
+mapping or the boundary check refuses it by field name). JSON nested deeper than the
+parser's recursion limit is a ValueError like any malformed body. Text with a lone UTF-16
+surrogate (``"\\ud800"`` is valid JSON) cannot be encoded as UTF-8; its canonical form
+escapes non-ASCII characters instead, so hashing and storing such a payload never fail.
 """
 
 from __future__ import annotations
@@ -30,7 +38,22 @@ except ImportError:  # pragma: no cover - Prefect installs it
 
 
 def loads(text: str | bytes) -> Any:
-    return json.loads(text, parse_float=Decimal)
+    try:
+        return json.loads(text, parse_float=Decimal)
+    except RecursionError:
+        raise ValueError("JSON nested too deeply") from None
+    except ValueError as exc:
+        if "integer string conversion" not in str(exc):  # int's digit limit (CVE-2020-10735)
+            raise
+    # Only a reply that holds an over-long integer pays for the slower per-integer hook.
+    return json.loads(text, parse_float=Decimal, parse_int=_int_or_decimal)
+
+
+INT_DIGITS_LIMIT = 4000  # below Python's default of 4,300 digits for int <-> str
+
+
+def _int_or_decimal(text: str) -> int | Decimal:
+    return int(text) if len(text) <= INT_DIGITS_LIMIT else Decimal(text)
 
 
 def _default(o: Any) -> Any:
@@ -55,7 +78,12 @@ def _fast_canonical(obj: Any) -> bytes | None:
 
 
 def _std_canonical(obj: Any) -> str:
-    return json.dumps(obj, default=_default, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    text = json.dumps(obj, default=_default, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    try:
+        text.encode()
+    except UnicodeEncodeError:  # a lone surrogate: not UTF-8, not storable; escape instead
+        return json.dumps(obj, default=_default, sort_keys=True, separators=(",", ":"), ensure_ascii=True)
+    return text
 
 
 def canonical_bytes(obj: Any) -> bytes:

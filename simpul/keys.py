@@ -9,7 +9,12 @@ either old or new (both readable, the old key is still in the ring), and rerunni
 Hub secrets (``hub_secret``) are random keys the hub itself needs and every worker must
 share: the pepper of buyer match tokens and the audit-anchor signing key. They are
 stored sealed in ``vault_secret``, so they follow the key ring (env or file) and survive
-rotation without changing.
+rotation without changing. They are created once, by set-up (``simpul keys init``,
+``accounts add``, the demo), never on first use: a worker started with a wrong key would
+have sealed a fresh one under it.
+
+``check_ring`` refuses a ring that opens none of the database's sealed values before
+anything is written (``open_hub`` runs it for every command and flow run).
 
 A worker that opened its hub before a rotation still wraps new values with the old key;
 ``keys status`` shows them and ``retire`` refuses the old key until a rerun of ``rotate``
@@ -22,6 +27,7 @@ import os
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timezone
+from pathlib import Path
 from typing import Any
 
 import sqlalchemy as sa
@@ -30,7 +36,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from simpul import audit
 from simpul.db import Database
 from simpul.model import Credential, Order, VaultSecret
-from simpul.vault import KeyRing, Vault, VaultError
+from simpul.vault import KeyRing, Vault, VaultError, default_keyring_path
 
 BATCH = 500
 PII_PEPPER = "pii-pepper"
@@ -71,12 +77,23 @@ def buyer_context(account_id: str, external_id: str) -> str:
     return f"simpul:buyer:{account_id}:{external_id}"
 
 
-def hub_secret(db: Database, vault: Vault, name: str) -> bytes:
-    """The named 32-byte hub secret, created on first use (concurrent creators agree)."""
+HUB_SECRETS = (PII_PEPPER, AUDIT_ANCHOR_KEY)
+
+
+def hub_secret(db: Database, vault: Vault, name: str, *, create: bool = False) -> bytes:
+    """The named 32-byte hub secret.
+
+    Created only by set-up (``ensure_hub_secrets``; ``create=True``): a command that
+    made a missing one on the side, under whatever key it was given, left a secret the
+    real ring could never open (and a rotation that failed half-way on it).
+    """
     table = VaultSecret.__table__
     with db.connect() as conn:
         envelope = conn.execute(sa.select(table.c.envelope).where(table.c.name == name)).scalar_one_or_none()
     if envelope is None:
+        if not create:
+            raise VaultError(f"hub secret {name!r} is missing from this database: run `simpul keys init` (with the key ring this database was set up with)")
+        check_ring(db, vault)  # never seal a new secret under a ring that opens nothing here
         fresh = vault.seal(hub_secret_context(name), os.urandom(32))
         # Insert-or-keep, then read back: a check-then-insert races on PostgreSQL, where
         # every worker starting together saw no row and all but one hit the primary key.
@@ -89,6 +106,96 @@ def hub_secret(db: Database, vault: Vault, name: str) -> bytes:
             )
             envelope = conn.execute(sa.select(table.c.envelope).where(table.c.name == name)).scalar_one()
     return vault.open(hub_secret_context(name), envelope)
+
+
+def ensure_hub_secrets(db: Database, vault: Vault) -> list[str]:
+    """Set-up: create the hub secrets that are missing; returns the names created."""
+    table = VaultSecret.__table__
+    with db.connect() as conn:
+        present = set(conn.execute(sa.select(table.c.name)).scalars())
+    missing = [name for name in HUB_SECRETS if name not in present]
+    for name in missing:
+        hub_secret(db, vault, name, create=True)
+    return missing
+
+
+def check_ring(db: Database, vault: Vault) -> None:
+    """Refuse a key ring that opens none of this database's sealed values.
+
+    A wrong ``SIMPUL_MASTER_KEY``, or a ring file that is not this database's, would
+    otherwise seal new values nobody can open together with the old ones. One value per
+    kind and key id is tried (a few microseconds each); an empty database accepts any ring.
+    """
+    first_error: VaultError | None = None
+    for sealed in SEALED:
+        t = sealed.table
+        columns = [t.c[c] for c in (*sealed.pk, sealed.envelope_column)]
+        for kid in sorted(vault.ring.keys, key=lambda k: k != vault.ring.active):
+            with db.connect() as conn:
+                row = conn.execute(
+                    sa.select(*columns).where(t.c[sealed.envelope_column].is_not(None), t.c[sealed.key_column] == kid).limit(1)
+                ).mappings().first()
+            if row is None:
+                continue
+            try:
+                vault.open(sealed.context(row), row[sealed.envelope_column])
+                return
+            except VaultError as exc:
+                first_error = first_error or exc
+    total = sealed_count(db)
+    if total == 0:
+        return
+    if first_error is None:  # nothing sealed under the ring's key ids (or it appeared meanwhile): try any one
+        first_error = _open_any(db, vault)
+        if first_error is None:
+            return
+    raise VaultError(
+        f"the key ring ({vault.ring.source}) opens none of the {total} sealed values in this database"
+        f" ({first_error}): wrong SIMPUL_MASTER_KEY, or not this database's key ring? Nothing was written."
+    )
+
+
+def _open_any(db: Database, vault: Vault) -> VaultError | None:
+    """The error of the first sealed value that does not open; None if one opens."""
+    for sealed in SEALED:
+        t = sealed.table
+        with db.connect() as conn:
+            row = conn.execute(sa.select(t).where(t.c[sealed.envelope_column].is_not(None)).limit(1)).mappings().first()
+        if row is not None:
+            try:
+                vault.open(sealed.context(row), row[sealed.envelope_column])
+            except VaultError as exc:
+                return exc
+            return None
+    return None
+
+
+def sealed_count(db: Database) -> int:
+    use = key_use(db)
+    return sum(use.total(k) for k in use.by_key)
+
+
+def init_ring(db: Database, path: Path | None = None) -> tuple[KeyRing, bool]:
+    """Set-up: the key ring (created at ``path`` if missing), returns ``(ring, created)``.
+
+    A new ring is refused for a database that already holds sealed values: they were
+    sealed under another ring, which must be restored instead.
+    """
+    try:
+        return KeyRing.load(path), False
+    except VaultError:
+        if os.environ.get("SIMPUL_MASTER_KEY") and path is None:
+            raise
+        target = path or default_keyring_path()
+        if target.exists():
+            raise
+    held = sealed_count(db)
+    if held:
+        raise VaultError(
+            f"no key ring at {target}, but this database holds {held} values sealed under another ring:"
+            " restore that ring (or set SIMPUL_KEYRING / SIMPUL_MASTER_KEY to it); a new ring could open none of them"
+        )
+    return KeyRing.create(target), True
 
 
 @dataclass(slots=True)
@@ -177,6 +284,11 @@ def rotate(
     With ``SIMPUL_MASTER_KEY`` the ring cannot be written: the operator puts the new key
     first in the variable, and ``rotate`` rewraps everything to it.
     """
+    vault = Vault(ring)
+    check_ring(db, vault)
+    needed = sorted(key_use(db).keys() - set(ring.keys))
+    if needed:  # refused before the ring changes: a rewrap would stop at the first such row
+        raise VaultError(f"cannot rotate: values in this database need key(s) {', '.join(needed)}, which the key ring ({ring.source}) does not hold")
     added = None
     if ring.path is not None and not ring.rotating:
         ring = ring.with_new_key()

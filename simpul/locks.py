@@ -45,7 +45,7 @@ class AccountLock:
         self.lease = lease
         self.holder = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
         self._pg_conn: Connection | None = None
-        self._key = zlib.crc32(f"simpul-sync:{account_id}".encode())
+        self._key: int | None = None  # PostgreSQL: the advisory lock's key, see _advisory_key
 
     def __enter__(self) -> "AccountLock":
         self.acquire()
@@ -57,6 +57,7 @@ class AccountLock:
     def acquire(self) -> None:
         if self.db.dialect == "postgresql":
             conn = self.db.engine.connect()
+            self._key = _advisory_key(conn, self.account_id)
             got = conn.execute(sa.text("SELECT pg_try_advisory_lock(:k)"), {"k": self._key}).scalar()
             conn.commit()
             if not got:
@@ -103,3 +104,11 @@ class AccountLock:
             return
         with self.db.begin() as conn:
             conn.execute(sa.delete(LOCKS).where(LOCKS.c.account_id == self.account_id, LOCKS.c.holder == self.holder))
+
+
+def _advisory_key(conn: Connection, account_id: str) -> int:
+    """The lock key of one account of one hub. Advisory locks are per database, not per
+    schema, so the key names the schema too: two hubs in one database (or two test runs,
+    each in its own schema) never lock each other's accounts."""
+    schema = conn.execute(sa.text("SELECT current_schema()")).scalar() or ""
+    return zlib.crc32(f"simpul-sync:{schema}:{account_id}".encode())

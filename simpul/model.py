@@ -11,7 +11,7 @@ has no exact decimal type and would otherwise round through float).
 from __future__ import annotations
 
 from datetime import datetime
-from decimal import Decimal
+from decimal import Context, Decimal
 from typing import Any
 
 import sqlalchemy as sa
@@ -59,9 +59,22 @@ class Money(TypeDecorator):
 
 
 def plain_decimal(value: Decimal) -> Decimal:
-    """Trailing zeros dropped, never an exponent: NUMERIC's 10000.0000 reads as 10000."""
+    """Trailing zeros dropped, never an exponent: NUMERIC's 10000.0000 reads as 10000.
+
+    Never raises: a value beyond what the column should hold (``1E+308`` stored on SQLite
+    before the boundary check existed, or an infinity) reads back as it is, so listing
+    orders cannot crash on one bad row.
+    """
+    if not value.is_finite():
+        return value
     value = value.normalize()
-    return value.quantize(Decimal(1)) if value.as_tuple().exponent > 0 else value
+    exponent = value.as_tuple().exponent
+    if exponent <= 0:
+        return value
+    digits = len(value.as_tuple().digits) + exponent
+    if digits > 1000:  # would print a thousand zeros; keep the exponent form
+        return value
+    return value.quantize(Decimal(1), context=Context(prec=max(28, digits)))
 
 
 def _enum(enum_cls: type) -> sa.Enum:

@@ -2,9 +2,12 @@
 
 A payload lands in quarantine when its mapping refused it; once the mapping is fixed (or
 the refusal was a transient oddity), ``replay`` maps the stored (scrubbed) payload again.
-A payload that maps now is written through the same version-guarded store path as a
-sync, under its original content hash, and its quarantine row is resolved. One that
-still fails keeps its row with the new reason and one more attempt.
+A payload that maps now (and fits the canonical model and both databases: the same
+boundary check as a sync, ``simpul.limits``) is written through the same version-guarded
+store path as a sync, under its original content hash, and its quarantine row is
+resolved. One that still fails keeps its row with the new reason and one more attempt.
+An order whose reply could not even be parsed has no payload to map: replay leaves it
+(the next sync asks the channel again, and resolves it once the order maps).
 """
 
 from __future__ import annotations
@@ -13,11 +16,14 @@ import uuid
 from dataclasses import dataclass, replace
 from datetime import datetime, timezone
 
+from connectors.contract import limits_of
 from simpul import audit, store
 from simpul.canonical import MappingError
 from simpul.channels import get_channel
 from simpul.db import Database
+from simpul.failures import cap
 from simpul.jsoncodec import loads
+from simpul.limits import Boundary
 
 
 @dataclass(slots=True)
@@ -38,10 +44,15 @@ def replay(db: Database, *, account_id: str | None = None, actor: str = "cli") -
         ctx = store.WriteContext(
             account_id=row["account_id"], channel=row["channel"], run_id=run_id, actor=actor, now=now, mapping_version=mapping.MAPPING_VERSION
         )
+        boundary = Boundary(since=limits_of(get_channel(row["channel"]).connector_class()).since, now=now)
+        payload = loads(row["payload"])
         try:
-            bundle = replace(mapping.map_order(loads(row["payload"])), payload_hash=row["payload_hash"])
+            if isinstance(payload, dict) and payload.get("unreadable") is True:
+                # The channel's reply could not be parsed: nothing was kept to map again.
+                raise MappingError(row["reason"])
+            bundle = replace(boundary.check(mapping.map_order(payload)), payload_hash=row["payload_hash"])
         except MappingError as exc:
-            reason: str | None = str(exc)
+            reason: str | None = cap(str(exc))
         except Exception as exc:  # noqa: BLE001 - same rule as a sync: never crash on a payload
             reason = f"mapping failed unexpectedly ({type(exc).__name__})"
         else:

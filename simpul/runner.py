@@ -155,9 +155,14 @@ class Runner:
 
     def _finish_failed(self, summary: RunSummary, status: str = "failed") -> None:
         try:
-            self.engine.finish(summary.run_id, summary.account_id, status, summary.error)
+            committed = self.engine.finish(summary.run_id, summary.account_id, status, summary.error)
         except Exception as exc:  # noqa: BLE001 - the database may be what failed; the run row stays 'running'
             log.error("%s: could not record the failed run: %s", summary.account_id, failures.describe(exc))
+            return
+        # The step that failed returned nothing, but the pages it committed before are in
+        # the run's row: report what this run did land.
+        summary.pages, summary.requests = committed.get("pages", summary.pages), committed.get("requests", summary.requests)
+        summary.counts = PageCounts(**{k: committed.get(k, 0) for k in PageCounts().as_dict()})
 
 
 class _NoLock:

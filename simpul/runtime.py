@@ -3,7 +3,8 @@
 The CLI, the Prefect flows and the tests all start here, so they agree on where data
 and keys live (``SIMPUL_DATABASE_URL``, ``SIMPUL_HOME``, ``SIMPUL_KEYRING``,
 ``SIMPUL_MASTER_KEY``) and on request budgets (``SIMPUL_RATE_LIMITS``, see
-``rate_limits_from_env``).
+``rate_limits_from_env``). The key ring is loaded, never created, and checked against the
+database before anything is written (``simpul.keys.check_ring``).
 """
 
 from __future__ import annotations
@@ -41,10 +42,21 @@ def open_hub(
     rate_limits: Mapping[str, RateLimit | None] | None = None,
     pool_size: int | None = None,
 ) -> Hub:
-    db = Database(url, pool_size=pool_size)
-    if migrate:
-        db.migrate()
+    """The hub, refused (``VaultError``) before anything is written when there is no key
+    ring (it is never created here: that is set-up's job) or when the ring opens none of
+    the database's sealed values. ``pool_size``: database connections kept open (a run
+    syncing many accounts at once needs about two each)."""
+    from simpul.keys import check_ring
+
     vault = Vault(keyring or KeyRing.load())
+    db = Database(url, pool_size=pool_size)
+    try:
+        if migrate:
+            db.migrate()
+        check_ring(db, vault)
+    except BaseException:
+        db.dispose()
+        raise
     accounts = Accounts(db, vault, actor=actor)
     limits = rate_limits_from_env() if rate_limits is None else rate_limits
     return Hub(db, vault, accounts, Engine(db, accounts, actor=actor, connector_options=connector_options, rate_limits=limits))

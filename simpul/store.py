@@ -9,7 +9,10 @@ not at all. Per order it decides, from one read of the stored versions:
   hash (the tie-breaker), so update the header and replace its lines, shipments,
   events and returns;
 - **unchanged**: same hash, write nothing;
-- **stale**: older than what is stored, write nothing (older never overwrites newer).
+- **stale**: older than what is stored, write nothing (older never overwrites newer);
+  unless the page is a *repair* (``override=True``, a resync of named orders that an
+  operator asked to override): then the channel's current payload is written anyway and
+  audited as ``order.repaired`` with the versions before and after.
 
 The upsert repeats the guard in its WHERE clause, so even a writer that raced past the
 read cannot regress a row. Statements are executemany, never per-row ORM merges (those
@@ -174,12 +177,19 @@ def apply_page(
     ctx: WriteContext,
     bundles: Sequence[canonical.OrderBundle],
     rejected: Sequence[Rejected] = (),
+    *,
+    override: bool = False,
 ) -> PageCounts:
-    """Write one mapped page (see module docstring). Runs inside the caller's transaction."""
+    """Write one mapped page (see module docstring). Runs inside the caller's transaction.
+
+    ``override`` (a repair of named orders) writes a payload even when the stored version
+    is newer; it is counted as changed and audited as ``order.repaired``.
+    """
     counts = PageCounts()
     incoming = _newest_per_key(bundles)
     stored = _stored_versions(conn, ctx.account_id, list(incoming))
     to_write: list[canonical.OrderBundle] = []
+    forced: list[canonical.OrderBundle] = []
     replaced: list[str] = []
     for key, bundle in incoming.items():
         before = stored.get(key)
@@ -196,6 +206,11 @@ def apply_page(
             to_write.append(bundle)
             replaced.append(key)
             action = "order.updated"
+        elif override:  # the operator's repair: the channel's current payload wins
+            counts.changed += 1
+            forced.append(bundle)
+            replaced.append(key)
+            action = "order.repaired"
         else:
             counts.stale += 1
             continue
@@ -210,11 +225,16 @@ def apply_page(
                 summary={
                     "before": _order_summary(before[2], before[0], before[1]) if before else None,
                     "after": _order_summary(o.status, o.updated_at, bundle.payload_hash),
+                    **({"override_version": True} if action == "order.repaired" else {}),
                 },
             )
         )
     if to_write:
         _upsert_orders(conn, ctx, to_write)
+    if forced:
+        _upsert_orders(conn, ctx, forced, guarded=False)
+    to_write += forced
+    if to_write:
         _replace_children(conn, ctx, to_write, replaced)
         _keep_raw(conn, ctx, to_write)
         _resolve_quarantine(conn, ctx, [b.order.external_id for b in to_write])
@@ -223,15 +243,16 @@ def apply_page(
     return counts
 
 
-def _upsert_orders(conn: Connection, ctx: WriteContext, bundles: Sequence[canonical.OrderBundle]) -> None:
+def _upsert_orders(conn: Connection, ctx: WriteContext, bundles: Sequence[canonical.OrderBundle], *, guarded: bool = True) -> None:
     rows = [_order_row(b, ctx) for b in bundles]
-    conn.execute(upsert_statement(conn.dialect.name, tuple(rows[0])), rows)
+    conn.execute(upsert_statement(conn.dialect.name, tuple(rows[0]), guarded=guarded), rows)
 
 
 @functools.lru_cache(maxsize=8)
-def upsert_statement(dialect: str, columns: tuple[str, ...]) -> Any:
+def upsert_statement(dialect: str, columns: tuple[str, ...], *, guarded: bool = True) -> Any:
     """The guarded upsert, built once per dialect: building its ``excluded`` columns
-    anew for every page cost ~1.5 ms a page. bench/ceiling.py runs the same statement."""
+    anew for every page cost ~1.5 ms a page. bench/ceiling.py runs the same statement.
+    ``guarded=False`` (repairs only) drops the "newer wins" WHERE."""
     ins = (postgresql.insert if dialect == "postgresql" else sqlite.insert)(ORDERS)
     excluded = ins.excluded
     guard = sa.or_(
@@ -242,7 +263,7 @@ def upsert_statement(dialect: str, columns: tuple[str, ...]) -> Any:
     return ins.on_conflict_do_update(
         index_elements=[ORDERS.c.account_id, ORDERS.c.external_id],
         set_={c: excluded[c] for c in updatable},
-        where=guard,
+        where=guard if guarded else None,
     )
 
 

@@ -21,6 +21,7 @@ from datetime import datetime, timedelta, timezone
 
 from connectors._http.errors import ConnectorError, CredentialError
 from connectors.contract import CredentialExpiry, RefreshableSource
+from simpul import failures
 from simpul.engine import Engine
 from simpul.locks import AccountLock, SyncAlreadyRunning
 from simpul.logs import redact
@@ -85,11 +86,11 @@ def refresh_account(engine: Engine, account_id: str, *, within: timedelta = DEFA
     except SyncAlreadyRunning:
         return RefreshOutcome(account.id, account.channel, "skipped", reason="a sync holds the account; it refreshes its own tokens")
     except CredentialError as exc:
-        reason = redact(f"token refresh refused: {exc}")
+        reason = failures.cap(redact(f"token refresh refused: {failures.describe_reason(exc)}"))
         engine.accounts.set_status(account.id, REFRESH_FAILED, reason)
         return RefreshOutcome(account.id, account.channel, "failed", reason=reason)
     except ConnectorError as exc:  # the channel is down: try again next run, the account stays active
-        return RefreshOutcome(account.id, account.channel, "failed", reason=redact(f"{type(exc).__name__}: {exc}"))
+        return RefreshOutcome(account.id, account.channel, "failed", reason=failures.describe(exc))
 
 
 def refresh_all(engine: Engine, *, within: timedelta = DEFAULT_HORIZON, force: bool = False, accounts: list[str] | None = None) -> list[RefreshOutcome]:

@@ -14,7 +14,8 @@ Key ring, first match wins:
   ``k2:<base64>,k1:<base64>`` (the first is active). For several workers sharing keys;
   rotation means putting the new key first everywhere, then ``simpul keys rotate``.
 - the file ``SIMPUL_KEYRING`` (default ``secrets/keyring.json`` under the project),
-  created with mode 0600 on first use; ``simpul keys rotate`` adds keys to it.
+  created with mode 0600 only by set-up (``simpul keys init``, the demo), never on the
+  side by a command that found it missing; ``simpul keys rotate`` adds keys to it.
 
 WARNING - decrypted credentials must only ever reach a connector's constructor.
 """
@@ -24,8 +25,10 @@ from __future__ import annotations
 import base64
 import binascii
 import json
+import logging
 import os
 import re
+import stat
 import secrets as std_secrets
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
@@ -36,6 +39,7 @@ from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
 ENVELOPE_VERSION = 1
+log = logging.getLogger("simpul.vault")
 _KID = re.compile(r"^[A-Za-z0-9_.-]{1,32}$")
 
 
@@ -95,7 +99,15 @@ class KeyRing:
         return "SIMPUL_MASTER_KEY" if self.path is None else str(self.path)
 
     @classmethod
-    def load(cls, path: Path | None = None, *, create: bool = True) -> "KeyRing":
+    def load(cls, path: Path | None = None, *, create: bool = False) -> "KeyRing":
+        """The ring from ``SIMPUL_MASTER_KEY``, else from its file.
+
+        A missing file is refused, naming it: a command that quietly made a new ring
+        would seal new values under a key nobody backed up, unreadable once the real
+        ring is back. Only set-up creates one (``simpul keys init``, the demo:
+        ``create=True`` or ``KeyRing.create``). A file others can read is loaded with a
+        warning (mounted secrets are often 0644; it should be 0600).
+        """
         env_keys = os.environ.get("SIMPUL_MASTER_KEY")
         if env_keys and path is None:
             active, keys = _parse_env_keys(env_keys)
@@ -103,29 +115,53 @@ class KeyRing:
         path = path or default_keyring_path()
         if not path.exists():
             if not create:
-                raise VaultError(f"no key ring at {path}; set SIMPUL_KEYRING or SIMPUL_MASTER_KEY")
-            ring = cls(active="k1", keys={"k1": AESGCM.generate_key(bit_length=256)}, path=path)
-            ring.save()
-            return ring
+                raise VaultError(f"no key ring at {path}: restore it, point SIMPUL_KEYRING or SIMPUL_MASTER_KEY at it, or create one with `simpul keys init`")
+            return cls.create(path)
         try:
             data = json.loads(path.read_text())
             keys = {kid: _unb64(k) for kid, k in data["keys"].items()}
-            return cls(active=data["active"], keys=keys, path=path, rotating=bool(data.get("rotating")))
-        except (OSError, ValueError, KeyError, TypeError, binascii.Error) as exc:
+            ring = cls(active=data["active"], keys=keys, path=path, rotating=bool(data.get("rotating")))
+        except (OSError, ValueError, KeyError, TypeError, AttributeError, binascii.Error) as exc:
             raise VaultError(f"key ring at {path} is unreadable ({type(exc).__name__})") from None
+        short = sorted(kid for kid, key in keys.items() if len(key) != 32)
+        if short:
+            raise VaultError(f"key ring at {path}: key {short[0]!r} is not 32 bytes; the file is damaged (restore it from your backup)")
+        _warn_if_exposed(path)
+        return ring
 
-    def save(self) -> None:
-        """Write the ring atomically (temp file, fsync, rename), readable by its owner only."""
+    @classmethod
+    def create(cls, path: Path | None = None) -> "KeyRing":
+        """A new ring with one key ``k1``, written owner-only; never over an existing file."""
+        path = path or default_keyring_path()
+        if path.exists():
+            raise VaultError(f"a key ring exists at {path} already; it is never overwritten")
+        ring = cls(active="k1", keys={"k1": AESGCM.generate_key(bit_length=256)}, path=path)
+        ring.save(exclusive=True)
+        return ring
+
+    def save(self, *, exclusive: bool = False) -> None:
+        """Write the ring atomically (temp file, fsync, rename), readable by its owner only.
+
+        ``exclusive``: fail rather than replace an existing file (two set-ups racing).
+        """
         if self.path is None:
             raise VaultError("the key ring comes from SIMPUL_MASTER_KEY: change that variable instead")
-        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self.path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
         tmp = self.path.with_suffix(".tmp")
         fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
         with os.fdopen(fd, "w") as fh:
             json.dump({"active": self.active, "rotating": self.rotating, "keys": {k: _b64(v) for k, v in self.keys.items()}}, fh)
             fh.flush()
             os.fsync(fh.fileno())
-        os.replace(tmp, self.path)
+        if not exclusive:
+            os.replace(tmp, self.path)
+            return
+        try:
+            os.link(tmp, self.path)  # unlike rename, never replaces what is there
+        except FileExistsError:
+            raise VaultError(f"a key ring exists at {self.path} already; it is never overwritten") from None
+        finally:
+            os.unlink(tmp)
 
     def with_new_key(self) -> "KeyRing":
         """A ring with one more key, made active (``k<n+1>``), marked as rotating."""
@@ -211,6 +247,15 @@ class Vault:
             return AESGCM(key).decrypt(wdek[:12], wdek[12:], kid.encode() + b"|" + aad)
         except (InvalidTag, ValueError, KeyError, binascii.Error):
             raise VaultError(f"{_what(context)} does not decrypt (wrong key {kid!r}, or not this row's)") from None
+
+
+def _warn_if_exposed(path: Path) -> None:
+    try:
+        mode = stat.S_IMODE(path.stat().st_mode)
+    except OSError:
+        return
+    if mode & 0o077:
+        log.warning("key ring %s can be read by other users (mode %04o): run `chmod 600 %s`", path, mode, path)
 
 
 def _what(context: str) -> str:

@@ -66,6 +66,41 @@ def test_verify_names_the_first_broken_entry(db: Database, tamper: Callable, fir
     assert words in str(verdict)
 
 
+# Every column an entry stores, with a forged value an attacker could write into it.
+FORGERIES = {
+    "ts": "2020-01-01T00:00:00.000000+00:00",
+    "actor": "mallory",
+    "run_id": "run-forged",
+    "action": "order.deleted",
+    "account_id": "shop-other",
+    "entity_type": "account",
+    "entity_key": "o-forged",
+    "summary": '{"forged":true}',
+}
+
+
+def test_an_edit_of_any_stored_column_breaks_the_chain_at_that_entry(db: Database) -> None:
+    """The hash covers every column as stored: an entry re-dated, re-attributed or moved to
+    another account is as broken as one whose summary was changed."""
+    for i in range(4):
+        with db.begin() as conn:
+            event = audit.Event(action="order.updated", actor="engine", summary={"i": i}, run_id="run-1", account_id="shop-1", entity_type="order", entity_key=f"o{i}")
+            audit.append(conn, [event])
+    _as_attacker(db)
+    for column, forged in FORGERIES.items():
+        with db.connect() as conn:
+            assert audit.verify(conn).ok
+            original = conn.execute(sa.text(f"SELECT {column} FROM audit_log WHERE seq = 2")).scalar_one()
+        assert str(original) != forged
+        with db.begin() as conn:
+            conn.execute(sa.text(f"UPDATE audit_log SET {column} = :v WHERE seq = 2"), {"v": forged})
+        with db.connect() as conn:
+            verdict = audit.verify(conn)
+        assert (verdict.ok, verdict.first_broken_seq, column) == (False, 2, column) and "edited" in str(verdict)
+        with db.begin() as conn:  # put it back before forging the next column
+            conn.execute(sa.text(f"UPDATE audit_log SET {column} = :v WHERE seq = 2"), {"v": original})
+
+
 def test_appends_continue_one_linear_chain(db: Database) -> None:
     _chain(db, 3)
     with db.begin() as conn:
@@ -122,7 +157,7 @@ def test_concurrent_writers_form_one_linear_chain(db: Database) -> None:
 # -- anchors ------------------------------------------------------------------------------
 @pytest.fixture
 def anchor_key(db: Database, keyring) -> bytes:  # noqa: ANN001
-    return keys.hub_secret(db, Vault(keyring), keys.AUDIT_ANCHOR_KEY)
+    return keys.hub_secret(db, Vault(keyring), keys.AUDIT_ANCHOR_KEY, create=True)  # set-up
 
 
 def _anchor(db: Database, key: bytes) -> dict:

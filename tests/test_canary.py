@@ -10,6 +10,12 @@ run logs, the audit log, a dump of every database table, and the cassette.
 
 Negative controls prove each canary really went through the hub (the vault and the
 sealed buyer contact give them back), so a clean scan is not a vacuous one.
+
+A second case (issue 9 §2) runs the sync flow on PostgreSQL with the boundary check
+switched off, so the database itself refuses a page whose order carries the buyer's note
+and contact next to a too-long country: the driver's ``DataError`` holds every parameter
+of the page. The audit log, the run rows, the flow result and Prefect's flow- and
+task-run states, artifacts and logs must show the reason without any of them.
 """
 
 from __future__ import annotations
@@ -37,6 +43,7 @@ from flows.sync_orders import run_sync_flow
 from simpul.engine import RESYNC, SyncRequest
 from simpul.model import Order
 from simpul.runtime import Hub, open_hub
+from simpul.vault import KeyRing
 from tests.cassettes import recorder
 from tests.oracle import database_text
 
@@ -84,23 +91,35 @@ def canary_hub(prefect_api: None, tmp_path: Path, monkeypatch: pytest.MonkeyPatc
     monkeypatch.setenv("SIMPUL_DATABASE_URL", f"sqlite:///{tmp_path / 'simpul.db'}")
     monkeypatch.setenv("SIMPUL_KEYRING", str(tmp_path / "keyring.json"))
     monkeypatch.delenv("SIMPUL_MASTER_KEY", raising=False)
+    KeyRing.create()  # set-up (`simpul keys init`)
     hub = open_hub(actor="test")
     yield hub
     hub.close()
 
 
-def _everything_prefect_kept(since: datetime) -> str:
-    """Flow-run parameters and state messages, artifacts and the run logs Prefect stored."""
-    from prefect.client.schemas.filters import FlowRunFilter, FlowRunFilterStartTime, LogFilter, LogFilterTimestamp
+def _everything_prefect_kept(since: datetime, *, min_flow_runs: int = 4) -> str:
+    """Flow-run parameters and state messages, task-run state messages, artifacts and the
+    run logs Prefect stored."""
+    from prefect.client.schemas.filters import (
+        FlowRunFilter,
+        FlowRunFilterStartTime,
+        LogFilter,
+        LogFilterTimestamp,
+        TaskRunFilter,
+        TaskRunFilterStartTime,
+    )
 
     with get_client(sync_client=True) as client:
         runs = client.read_flow_runs(flow_run_filter=FlowRunFilter(start_time=FlowRunFilterStartTime(after_=since)))
+        task_runs = client.read_task_runs(task_run_filter=TaskRunFilter(start_time=TaskRunFilterStartTime(after_=since)))
         artifacts = client.read_artifacts()
         logs = client.read_logs(log_filter=LogFilter(timestamp=LogFilterTimestamp(after_=since)), limit=200)
     parts = [json.dumps(r.parameters, default=str) + " " + (r.state.message or "" if r.state else "") for r in runs]
+    parts += [f"{t.name} {t.state.name} {t.state.message or ''}" for t in task_runs if t.state]
     parts += [json.dumps(a.data, default=str) + " " + (a.description or "") for a in artifacts]
     parts += [entry.message for entry in logs]
-    assert {r.flow_id for r in runs} and len(runs) >= 4, "the flows did run on the Prefect API"
+    assert {r.flow_id for r in runs} and len(runs) >= min_flow_runs, "the flows did run on the Prefect API"
+    assert task_runs, "the flows' tasks did run on the Prefect API"
     return "\n".join(parts)
 
 
@@ -149,8 +168,12 @@ def test_canaries_appear_nowhere_but_as_ciphertext(canary_hub: Hub, tmp_path: Pa
     assert MARK in json.dumps(plain(hub.accounts.credentials("canary-shopee")))
     with hub.db.connect() as conn:
         envelope = conn.execute(sa.select(Order.__table__.c.buyer_contact).where(Order.__table__.c.external_id == str(CANARY_ORDER))).scalar_one()
-    assert hub.engine.buyers.reveal("canary-woo", str(CANARY_ORDER), envelope).phone == PHONE
-    _assert_clean("a negative control", "nothing")
+    contact = hub.engine.buyers.reveal("canary-woo", str(CANARY_ORDER), envelope)
+    assert (contact.name, contact.phone, contact.email) == (NAME, PHONE, EMAIL)
+    # ...and the scanner sees every one of them, in every form, wherever it sits in a text.
+    for canary in (MARK, NAME, EMAIL, *PHONE_FORMS, json.dumps(plain(hub.accounts.credentials("canary-shopee")))):
+        with pytest.raises(AssertionError):
+            _assert_clean("a negative control", f"log line: {{'x': 1}} {canary}.")
     with pytest.raises(AssertionError):
         _assert_clean("the sandbox's own records", json.dumps(woo.dump_orders()))
 
@@ -165,5 +188,76 @@ def test_canaries_appear_nowhere_but_as_ciphertext(canary_hub: Hub, tmp_path: Pa
         ("Prefect's runs, artifacts and logs", _everything_prefect_kept(started)),
         ("the database (every table, audit log included)", database_text(hub.db)),
         ("the cassette", cassette),
+    ):
+        _assert_clean(where, text)
+
+
+class CountryTooLong(CanaryWoo):
+    """The canary order also carries the buyer's note and a 9-letter country, which
+    ``orders.ship_country`` (varchar(2)) cannot hold."""
+
+    def _render(self, order: Any) -> dict[str, Any]:
+        body = super()._render(order)
+        if order.id == CANARY_ORDER:
+            body["customer_note"] = f"{NAME} minta antar sore, telepon {PHONE}"
+            body["shipping"].update(country="INDONESIA", postcode=f"9{MARK}")
+        return body
+
+
+@pytest.mark.prefect
+@pytest.mark.postgres
+def test_a_database_error_carrying_buyer_data_leaves_it_nowhere(
+    prefect_api: None, pg_db: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture, capfd: pytest.CaptureFixture
+) -> None:
+    from simpul import store
+    from simpul.limits import Boundary
+    from simpul.model import AuditEntry, SyncRun
+
+    caplog.set_level(logging.DEBUG)
+    monkeypatch.setenv("SIMPUL_HOME", str(tmp_path))
+    monkeypatch.setenv("SIMPUL_DATABASE_URL", pg_db.url)
+    monkeypatch.setenv("SIMPUL_KEYRING", str(tmp_path / "keyring.json"))
+    monkeypatch.delenv("SIMPUL_MASTER_KEY", raising=False)
+    KeyRing.create()  # set-up (`simpul keys init`)
+    monkeypatch.setattr(Boundary, "check", lambda self, bundle: bundle)  # the database itself must refuse the page
+    refused: list[str] = []
+    apply_page = store.apply_page
+
+    def recording(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return apply_page(*args, **kwargs)
+        except sa.exc.DBAPIError as exc:
+            refused.append(str(exc))
+            raise
+
+    monkeypatch.setattr(store, "apply_page", recording)
+    started = datetime.now(timezone.utc) - timedelta(seconds=1)
+    hub = open_hub(actor="test")
+    try:
+        woo = CountryTooLong(orders=20, seed=4)
+        with SandboxServer(woo, seed=4) as server:
+            hub.accounts.add("canary-pg", "woocommerce", "Canary PG", server.url, woo.demo_credentials(), history_days=60)
+            rows = run_sync_flow([SyncRequest("canary-pg")])
+        with hub.db.connect() as conn:
+            run_rows = [tuple(r) for r in conn.execute(sa.select(SyncRun.__table__))]
+            audit_rows = [tuple(r) for r in conn.execute(sa.select(AuditEntry.__table__))]
+    finally:
+        hub.close()
+
+    # The driver's error did carry the buyer's data (negative control), and the run failed on it.
+    assert refused and MARK in refused[0] and PHONE in refused[0]
+    [row] = rows
+    assert row["status"] == "failed" and row["error"] == "database error (StringDataRightTruncation): value too long for type character varying(2)"
+    assert any("sync.failed" in r for r in audit_rows) and any(row["error"] in str(r) for r in run_rows)
+
+    out, err = capfd.readouterr()
+    for where, text in (
+        ("the audit log", str(audit_rows)),
+        ("the run rows", str(run_rows)),
+        ("the flow result", json.dumps(rows, default=str)),
+        ("Prefect's flow and task runs, artifacts and logs", _everything_prefect_kept(started, min_flow_runs=1)),
+        ("logs at DEBUG", caplog.text),
+        ("stdout", out),
+        ("stderr", err),
     ):
         _assert_clean(where, text)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timezone
 from pathlib import Path
 
 import pytest
@@ -10,7 +10,7 @@ import vcr
 
 from connectors._http import RetryConfig
 from connectors._http.redaction import remember
-from connectors._sandbox import SandboxServer
+from connectors._sandbox import SandboxClock, SandboxServer
 from connectors.contract import Window
 from connectors.shopee.client import ShopeeConnector
 from connectors.shopee.sandbox import ShopeeSandbox
@@ -20,7 +20,14 @@ from tests.cassettes import leaks, recorder
 
 ROOT = Path(__file__).resolve().parent
 FIXTURES = sorted(p for ext in ("json", "yaml", "yml") for p in ROOT.rglob(f"*.{ext}"))
-WINDOW = Window(datetime.now(timezone.utc) - timedelta(days=60), datetime.now(timezone.utc))
+# The sandboxes' data stands still at FROZEN (orders cannot move past the window's end
+# while the suite runs); the window covers their whole 45-day history.
+FROZEN = 1_750_000_000
+WINDOW = Window(datetime.fromtimestamp(FROZEN - 60 * 86400, timezone.utc), datetime.fromtimestamp(FROZEN + 1, timezone.utc))
+
+
+def frozen() -> SandboxClock:
+    return SandboxClock(frozen_at=FROZEN)
 
 
 @pytest.mark.parametrize("path", FIXTURES, ids=[str(p.relative_to(ROOT)) for p in FIXTURES])
@@ -34,7 +41,7 @@ def _walk_woocommerce(server: SandboxServer) -> int:
 
 
 def test_a_recorded_session_holds_no_secret_or_buyer_data_and_replays_offline(tmp_path: Path) -> None:
-    woo, shopee = WooCommerceSandbox(orders=30, seed=2), ShopeeSandbox(orders=30, seed=2)
+    woo, shopee = WooCommerceSandbox(orders=30, seed=2, clock=frozen()), ShopeeSandbox(orders=30, seed=2, clock=frozen())
     with SandboxServer(woo) as woo_server, SandboxServer(shopee) as shopee_server:
         secrets = [*woo.demo_credentials().values(), *(str(v) for k, v in shopee.demo_credentials().items() if k.endswith(("key", "token")))]
         remember(secrets)
@@ -59,7 +66,7 @@ def test_a_recorded_session_holds_no_secret_or_buyer_data_and_replays_offline(tm
 
 
 def test_negative_control_an_unfiltered_cassette_does_leak(tmp_path: Path) -> None:
-    woo = WooCommerceSandbox(orders=5, seed=2)
+    woo = WooCommerceSandbox(orders=5, seed=2, clock=frozen())
     with SandboxServer(woo) as server:
         with vcr.VCR(cassette_library_dir=str(tmp_path)).use_cassette("raw.yaml"):
             _walk_woocommerce(server)

@@ -23,6 +23,7 @@ def home(tmp_path, monkeypatch) -> Path:  # noqa: ANN001
     monkeypatch.setenv("SIMPUL_DATABASE_URL", f"sqlite:///{tmp_path / 'simpul.db'}")
     monkeypatch.setenv("SIMPUL_KEYRING", str(tmp_path / "keyring.json"))
     monkeypatch.delenv("SIMPUL_MASTER_KEY", raising=False)
+    assert main(["keys", "init"]) == 0  # set-up: the one command that creates a key ring
     return tmp_path
 
 
@@ -164,10 +165,10 @@ def test_keys_rotate_status_and_retire(home, capsys) -> None:  # noqa: ANN001
     creds.write_text(json.dumps({"consumer_key": "ck_1234567890", "consumer_secret": "cs_1234567890"}))
     assert main(["accounts", "add", "woocommerce", "toko-a", "--base-url", "http://x", "--credentials-file", str(creds), "--no-verify"]) == 0
     assert main(["keys", "retire", "k1"]) == 2
-    assert "cannot retire keys still in use (k1: 1 credentials)" in capsys.readouterr().err
+    assert "cannot retire keys still in use (k1: 1 credentials, 2 hub secrets)" in capsys.readouterr().err
     assert main(["keys", "rotate"]) == 0
     out = capsys.readouterr().out
-    assert "added key k2; 1 envelopes rewrapped" in out and "keys k1, k2" in out
+    assert "added key k2; 3 envelopes rewrapped" in out and "keys k1, k2" in out
     assert main(["keys", "retire", "k1"]) == 0
     assert main(["keys", "status"]) == 0
     out = capsys.readouterr().out
@@ -179,6 +180,21 @@ def test_keys_rotate_status_and_retire(home, capsys) -> None:  # noqa: ANN001
     (home / "keyring.json").write_text(json.dumps(ring))
     assert main(["keys", "status"]) == 1
     assert "MISSING" in capsys.readouterr().out
-    assert main(["sync", "toko-a", "--direct"]) == 1
+    assert main(["sync", "toko-a", "--direct"]) == 2  # refused before anything runs or is written
     err = capsys.readouterr()
-    assert "needs key 'k2', which is not in the key ring" in err.out + err.err
+    assert "opens none of the" in err.err and "needs key 'k2', which is not in the key ring" in err.err
+
+
+def test_map_refuses_what_a_sync_would_quarantine(tmp_path, capsys) -> None:  # noqa: ANN001
+    """`simpul map` applies the same storage check as a sync: a 10 KB order number is
+    refused by field name, and the golden payload it came from maps (negative control)."""
+    raw = json.loads((ROOT / "tests/shopee/golden/cod_completed.json").read_text())
+    good = tmp_path / "good.json"
+    good.write_text(json.dumps(raw))
+    assert main(["map", "shopee", str(good)]) == 0
+    capsys.readouterr()
+    bad = tmp_path / "bad.json"
+    bad.write_text(json.dumps({**raw, "order_sn": "X" * 10_000}))
+    assert main(["map", "shopee", str(bad)]) == 1
+    err = capsys.readouterr().err
+    assert "external_id" in err and "X" * 200 not in err

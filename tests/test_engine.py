@@ -19,7 +19,10 @@ from simpul.model import Order, OrderLine, SyncCheckpoint, SyncRun
 from tests import fakes
 from tests.tamper import drop_append_only
 
-NOW = datetime.now(timezone.utc).replace(microsecond=0)
+# The engine reads this fixed instant, never the wall clock (the ``account`` fixture
+# injects it): a window computed from NOW is the window the engine plans, however long
+# the suite took to get here.
+NOW = datetime(2026, 3, 2, 9, 30, tzinfo=timezone.utc)
 
 
 def ts(delta: timedelta) -> int:
@@ -42,13 +45,14 @@ def expected(source) -> dict[str, tuple]:  # noqa: ANN001
 
 @pytest.fixture
 def account(hub, fake_channel):  # noqa: ANN001
+    hub.engine.clock = lambda: NOW
     hub.accounts.add("shop-1", "fake", "Shop 1", "http://fake", {"token": "good"}, history_days=10)
     return "shop-1"
 
 
 def test_first_sync_lands_everything_and_second_writes_nothing(hub, fake_channel, account) -> None:  # noqa: ANN001
-    for i in range(20):
-        fake_channel.put(f"o{i:02}", ts(-timedelta(hours=7 * i)))
+    for i in range(20):  # the window ends at NOW, exclusive: the newest order is an hour older
+        fake_channel.put(f"o{i:02}", ts(-timedelta(hours=7 * i + 1)))
     first = hub.engine.run(SyncRequest(account))
     assert first.status == "completed"
     assert first.counts.new == 20

@@ -38,7 +38,6 @@ from simpul.runtime import Hub, open_hub
 
 CANARY = f"canary-{uuid.uuid4().hex}"
 WRONG = f"wrong-{uuid.uuid4().hex}"
-NOW = datetime.now(timezone.utc)
 
 
 class CanaryConnector(fakes.FakeConnector):
@@ -68,10 +67,15 @@ def add_account(hub: Hub, account_id: str, token: str = CANARY) -> None:
 
 
 def seed(orders: int = 10) -> None:
-    """Orders spread over the last three weeks (several 2-day windows), plus one unmappable."""
+    """Orders spread over the last three weeks (several 2-day windows), plus one unmappable.
+
+    The flows open their own engine on the wall clock, so the times are taken from it now,
+    when the test seeds them (not when the module was imported); each is at least an hour
+    inside the run's window."""
+    now = datetime.now(timezone.utc)
     for i in range(orders):
-        fakes.SOURCE.put(f"o{i}", int((NOW - timedelta(days=2 * i + 1)).timestamp()))
-    fakes.SOURCE.put("bad", int((NOW - timedelta(hours=2)).timestamp()), total="not-money")
+        fakes.SOURCE.put(f"o{i}", int((now - timedelta(days=2 * i + 1)).timestamp()))
+    fakes.SOURCE.put("bad", int((now - timedelta(hours=2)).timestamp()), total="not-money")
 
 
 def stored_orders(hub: Hub, account_id: str) -> int:
@@ -142,7 +146,7 @@ def test_resync_rereads_exactly_the_order_numbers_and_keeps_the_cursor(flow_hub:
     with flow_hub.db.connect() as conn:
         cursor = store.load_cursor(conn, "shop-a")
     fakes.SOURCE.pages_served = 0
-    fakes.SOURCE.put("o3", int((NOW - timedelta(hours=1)).timestamp()), status="done")
+    fakes.SOURCE.put("o3", int((datetime.now(timezone.utc) - timedelta(hours=1)).timestamp()), status="done")
 
     params = ResyncParams(account="shop-a", order_numbers=["o1", "o3", "nope", "o1"])
     state = resync(params, return_state=True)

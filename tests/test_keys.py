@@ -29,8 +29,7 @@ def _seed(db: Database, vault: Vault, accounts: int = 3, orders: int = 4) -> Non
     book = Accounts(db, vault, actor="test")
     for a in range(accounts):
         book.add(f"shop-{a}", "woocommerce", f"Shop {a}", "https://shop.example", {**CREDS, "consumer_key": f"ck_canary_{a}"})
-    buyers = BuyerVault(vault, keys.hub_secret(db, vault, keys.PII_PEPPER))
-    keys.hub_secret(db, vault, keys.AUDIT_ANCHOR_KEY)
+    buyers = BuyerVault(vault, keys.hub_secret(db, vault, keys.PII_PEPPER))  # `accounts add` created both
     rows = []
     for a in range(accounts):
         for o in range(orders):
@@ -62,7 +61,7 @@ def _open_everything(db: Database, vault: Vault) -> int:
 @pytest.fixture
 def ring(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> KeyRing:
     monkeypatch.delenv("SIMPUL_MASTER_KEY", raising=False)
-    return KeyRing.load(tmp_path / "keyring.json")
+    return KeyRing.create(tmp_path / "keyring.json")
 
 
 def test_rotate_rewraps_everything_and_retires_the_old_key(db: Database, ring: KeyRing) -> None:

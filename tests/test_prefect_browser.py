@@ -28,6 +28,7 @@ from tests.prefect_server import RealPrefect
 pytestmark = [pytest.mark.prefect, pytest.mark.postgres, pytest.mark.browser]
 
 CHROMIUM, CHROMEDRIVER = "/usr/bin/chromium", "/usr/bin/chromedriver"
+FIELDS = ["Account", "Since", "Until", "Order Numbers", "Override Version", "Pages Per Task"]
 FLAGS = [
     "--headless=new",
     "--no-sandbox",
@@ -88,7 +89,7 @@ def field_labels(driver) -> list[str]:  # noqa: ANN001
     """The parameter fields' titles, top to bottom as rendered."""
     from selenium.webdriver.common.by import By
 
-    wanted = {"Account", "Since (Optional)", "Until (Optional)", "Order Numbers (Optional)", "Pages Per Task (Optional)"}
+    wanted = {"Account", "Since (Optional)", "Until (Optional)", "Order Numbers (Optional)", "Override Version (Optional)", "Pages Per Task (Optional)"}
     found = [e for e in driver.find_elements(By.XPATH, "//*[not(*) and normalize-space(text())!='']") if e.text.strip() in wanted]
     return [e.text.strip().removesuffix(" (Optional)") for e in sorted(found, key=lambda e: e.location["y"])]
 
@@ -106,9 +107,9 @@ def test_the_v2_form_puts_account_first_offers_a_time_of_day_and_refuses_a_resyn
     from selenium.webdriver.common.keys import Keys
 
     browser.get(f"{real_prefect.url}/v2/deployments/deployment/{resync_deployment.id}/run")
-    wait_for(lambda: len(field_labels(browser)) == 5, "the form's fields")
+    wait_for(lambda: len(field_labels(browser)) == len(FIELDS), "the form's fields")
 
-    assert field_labels(browser) == ["Account", "Since", "Until", "Order Numbers", "Pages Per Task"]
+    assert field_labels(browser) == FIELDS
     button(browser, "date-time")[0].click()  # the window's start: a date and a time of day, with its zone
     picker = wait_for(lambda: [b for b in browser.find_elements(By.TAG_NAME, "button") if "hh:mm" in b.text], "the date-time picker")
     assert "MM/DD/YYYY hh:mm" in picker[0].text
@@ -144,8 +145,8 @@ def test_the_v2_form_puts_account_first_offers_a_time_of_day_and_refuses_a_resyn
 
 def test_the_v1_form_puts_account_first_and_offers_a_time_of_day(browser, real_prefect: RealPrefect, resync_deployment) -> None:  # noqa: ANN001
     browser.get(f"{real_prefect.url}/deployments/deployment/{resync_deployment.id}/run")
-    wait_for(lambda: len(field_labels(browser)) == 5, "the form's fields")
+    wait_for(lambda: len(field_labels(browser)) == len(FIELDS), "the form's fields")
 
-    assert field_labels(browser) == ["Account", "Since", "Until", "Order Numbers", "Pages Per Task"]
+    assert field_labels(browser) == FIELDS
     button(browser, "date-time")[0].click()
     button(browser, "Select date and time")  # the picker has a time of day, not only a date

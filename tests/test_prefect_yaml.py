@@ -110,6 +110,7 @@ GOOD_RESYNCS = [
     {"account": "shop-a", "order_numbers": ["2601310ABC"]},
     {"account": "shop-a", "order_numbers": ["2601310ABC"], "since": None, "until": None},  # what the form sends for empty times
     {"account": "shop-a", "order_numbers": ["2601310ABC"], "since": "2026-01-31T08:00:00+07:00"},
+    {"account": "shop-a", "order_numbers": ["2601310ABC"], "override_version": True, "since": None},
 ]
 BAD_RESYNCS = [
     {"account": "shop-a"},  # neither window nor order numbers
@@ -117,6 +118,7 @@ BAD_RESYNCS = [
     {"account": "shop-a", "order_numbers": ["2601310ABC"], "until": "2026-02-01T08:00:00Z"},  # until without since
     {"account": "shop-a", "since": "2026-01-31T08:00:00"},  # no offset
     {"account": "shop-a", "since": "2026-01-31"},  # no time of day
+    {"account": "shop-a", "since": "2026-01-31T08:00:00Z", "override_version": True},  # a repair names its orders
 ]
 
 
@@ -141,7 +143,7 @@ def test_the_resync_form_puts_account_first() -> None:
     """Prefect keeps the schema as PostgreSQL jsonb, which reorders keys (Since, Until,
     Account...); the UI orders fields by ``position``."""
     properties = schema(resync)["definitions"]["ResyncParams"]["properties"]
-    assert sorted(properties, key=lambda p: properties[p]["position"]) == ["account", "since", "until", "order_numbers", "pages_per_task"]
+    assert sorted(properties, key=lambda p: properties[p]["position"]) == ["account", "since", "until", "order_numbers", "override_version", "pages_per_task"]
 
 
 def test_the_shard_deployment_is_the_one_sync_all_starts() -> None:

@@ -82,9 +82,10 @@ def test_a_consumer_that_stops_early_waits_for_the_fetch_in_flight() -> None:
 def test_planner_statistics_follow_a_growing_orders_table(hub, fake_channel, monkeypatch) -> None:  # noqa: ANN001
     monkeypatch.setattr(tablestats, "MIN_ROWS", 5)
     hub.accounts.add("shop-1", "fake", "Shop 1", "http://fake", {"token": "good"}, history_days=10)
-    now = datetime.now(timezone.utc)
+    now = datetime(2026, 3, 2, 9, 30, tzinfo=timezone.utc)
+    hub.engine.clock = lambda: now  # the run's window ends here, whatever the wall clock says
     for i in range(20):
-        fake_channel.put(f"o{i:02}", int((now - timedelta(hours=3 * i)).timestamp()))
+        fake_channel.put(f"o{i:02}", int((now - timedelta(hours=3 * i + 1)).timestamp()))
     assert hub.engine.run(SyncRequest("shop-1")).counts.new == 20
     if hub.db.dialect != "postgresql":
         assert hub.engine.statistics.analysed == 0  # SQLite's planner takes the index anyway

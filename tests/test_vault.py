@@ -34,7 +34,7 @@ def test_missing_key_is_named(keyring) -> None:  # noqa: ANN001
 def test_key_ring_file_is_created_private(tmp_path, monkeypatch) -> None:  # noqa: ANN001
     monkeypatch.delenv("SIMPUL_MASTER_KEY", raising=False)
     path = tmp_path / "secrets" / "keyring.json"
-    ring = KeyRing.load(path)
+    ring = KeyRing.create(path)
     assert stat.S_IMODE(path.stat().st_mode) == 0o600
     assert KeyRing.load(path).keys == ring.keys
 

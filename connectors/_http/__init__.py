@@ -6,8 +6,11 @@ from connectors._http.errors import (
     DEFAULT_POLICY,
     Action,
     ApiError,
+    BudgetExceeded,
     ConnectorError,
     CredentialError,
+    ImplausibleReply,
+    MalformedReply,
     PaginationLoop,
     Resolution,
     TokenExpired,
@@ -15,6 +18,7 @@ from connectors._http.errors import (
 )
 from connectors._http.pagination import LoopGuard
 from connectors._http.ratelimit import TokenBucket, Unlimited
+from connectors._http.reply import ReplyLimits
 
 __all__ = [
     "DEFAULT_POLICY",
@@ -22,13 +26,17 @@ __all__ = [
     "ApiError",
     "Auth",
     "BasicAuth",
+    "BudgetExceeded",
     "ConnectorError",
     "CredentialError",
     "HttpClient",
+    "ImplausibleReply",
     "LoopGuard",
+    "MalformedReply",
     "NoAuth",
     "Outgoing",
     "PaginationLoop",
+    "ReplyLimits",
     "Resolution",
     "RetryConfig",
     "TokenBucket",

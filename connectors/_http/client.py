@@ -9,6 +9,12 @@ Every connector talks to its channel through one ``HttpClient``. The client:
 - retries transient failures with full-jitter exponential backoff (tenacity), waiting at
   least what ``Retry-After`` asks, within a time budget;
 - raises ``CredentialError``/``TokenExpired``/``ApiError`` at once, never retrying them;
+- reads each reply within a total deadline and a size cap, and never follows a redirect
+  (``reply.py``): past either limit it raises ``BudgetExceeded``, and a 3xx is a clear
+  failure naming where the channel tried to send us;
+- parses JSON exactly (``simpul.jsoncodec``): an integer too long for Python's int
+  conversion becomes a Decimal for the mapping to refuse, instead of making the whole
+  reply unreadable; a body that is still not JSON raises ``MalformedReply`` (retried);
 - logs method, path, status and time only: never the query string, headers or body.
 
 Example::
@@ -27,6 +33,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Any
+from urllib.parse import urljoin, urlsplit
 
 import requests
 from tenacity import RetryCallState, Retrying, retry_if_exception_type, stop_after_attempt, stop_before_delay
@@ -35,8 +42,11 @@ from connectors._http.auth import Auth, NoAuth, Outgoing
 from connectors._http.errors import (
     DEFAULT_POLICY,
     Action,
+    ApiError,
+    BudgetExceeded,
     ConnectorError,
     ErrorKey,
+    MalformedReply,
     Resolution,
     TransientError,
     error_for,
@@ -44,6 +54,7 @@ from connectors._http.errors import (
 )
 from connectors._http.ratelimit import TokenBucket, Unlimited
 from connectors._http.redaction import guard_library_loggers, redact_text
+from connectors._http.reply import Deadline, ReplyLimits, ReplyTooLarge, read_body, watch
 from simpul.jsoncodec import dumps, loads
 
 log = logging.getLogger("simpul.http")
@@ -93,6 +104,7 @@ class HttpClient:
         bucket: TokenBucket | Unlimited | None = None,
         retry: RetryConfig = RetryConfig(),
         timeout: tuple[float, float] = (5.0, 30.0),
+        reply: ReplyLimits | None = None,
         session: requests.Session | None = None,
         sleep: Callable[[float], None] = time.sleep,
     ) -> None:
@@ -102,8 +114,10 @@ class HttpClient:
         self.envelope = envelope
         self.bucket = bucket or Unlimited()
         self.retry = retry
-        self.timeout = timeout
-        self.session = session or requests.Session()
+        self.reply = reply or ReplyLimits()
+        # A read timeout longer than the whole reply may take would never fire first.
+        self.timeout = (timeout[0], min(timeout[1], self.reply.deadline_seconds))
+        self.session = watch(session or requests.Session())
         self.session.headers.setdefault("User-Agent", USER_AGENT)
         self._sleep = sleep
         self.requests_sent = 0
@@ -117,12 +131,17 @@ class HttpClient:
         params: Mapping[str, Any] | None = None,
         json_body: Any = None,
         headers: Mapping[str, str] | None = None,
+        attempts: int | None = None,
     ) -> tuple[Any, requests.Response]:
-        """Send with retries; return (parsed JSON body, response) or raise a ConnectorError."""
+        """Send with retries; return (parsed JSON body, response) or raise a ConnectorError.
+
+        ``attempts`` lowers the retry count for one call (the batch splitter asks halves of
+        a batch whose reply was unreadable with fewer attempts: the fault is known to repeat).
+        """
         retrying = Retrying(
             retry=retry_if_exception_type(TransientError),
             wait=self._wait,
-            stop=stop_after_attempt(self.retry.attempts) | stop_before_delay(self.retry.budget_seconds),
+            stop=stop_after_attempt(min(attempts or self.retry.attempts, self.retry.attempts)) | stop_before_delay(self.retry.budget_seconds),
             sleep=self._sleep,
             reraise=True,
             before_sleep=self._log_retry,
@@ -142,20 +161,37 @@ class HttpClient:
         self.bucket.acquire()
         started = time.monotonic()
         self.requests_sent += 1
-        try:
-            response = self.session.request(
-                method,
-                self.base_url + path,
-                params=outgoing.params,
-                data=outgoing.body,
-                headers=outgoing.headers,
-                timeout=self.timeout,
-            )
-            content = response.content  # read fully inside the try: resets surface here
-        except requests.RequestException as exc:
-            raise self._error(resolve(self.policy, exc), method, path, None, detail=type(exc).__name__) from None
+        with Deadline(self.reply.deadline_seconds) as deadline:
+            response = None
+            try:
+                response = self.session.request(
+                    method,
+                    self.base_url + path,
+                    params=outgoing.params,
+                    data=outgoing.body,
+                    headers=outgoing.headers,
+                    timeout=self.timeout,
+                    stream=True,
+                    allow_redirects=False,
+                )
+                content = read_body(response, self.reply, deadline)  # inside the try: resets surface here
+            except requests.RequestException as exc:
+                if deadline.expired():
+                    raise self._over_deadline(method, path) from None
+                raise self._error(resolve(self.policy, exc), method, path, None, detail=type(exc).__name__) from None
+            except ReplyTooLarge as exc:
+                declared = f" (it announced {exc.declared:,} bytes)" if exc.declared else ""
+                raise BudgetExceeded(
+                    f"{method} {path}: the reply is larger than {self.reply.max_bytes:,} bytes{declared}; Simpul stops reading there",
+                    status=response.status_code if response is not None else None,
+                ) from None
+            finally:
+                if response is not None and not response._content_consumed:  # noqa: SLF001 - abandoned mid-body
+                    response.close()
         elapsed = time.monotonic() - started
         log.debug("%s %s -> %s in %.3fs", method, path, response.status_code, elapsed)
+        if 300 <= response.status_code < 400:
+            raise self._redirect(method, path, response)
 
         parsed: Any = None
         parse_failed = False
@@ -177,8 +213,27 @@ class HttpClient:
                 self.bucket.pause(min(retry_after, self.retry.max_retry_after))
             raise self._error(resolution, method, path, response.status_code, detail=detail, code=key, retry_after=retry_after)
         if parse_failed:
-            raise self._error(resolve(self.policy, ValueError()), method, path, response.status_code, detail="invalid JSON")
+            resolution = resolve(self.policy, ValueError())
+            if resolution.action is Action.RETRY:
+                message = redact_text(f"{method} {path}: HTTP {response.status_code}, {resolution.message} (invalid JSON)", self.auth.secrets())
+                raise MalformedReply(message, status=response.status_code)
+            raise self._error(resolution, method, path, response.status_code, detail="invalid JSON")
         return parsed, response
+
+    def _over_deadline(self, method: str, path: str) -> BudgetExceeded:
+        return BudgetExceeded(f"{method} {path}: the reply took longer than {self.reply.deadline_seconds:g} s; Simpul stops waiting there")
+
+    def _redirect(self, method: str, path: str, response: requests.Response) -> ApiError:
+        """A 3xx: never followed (see reply.py). One line naming where it pointed (host only)."""
+        target = urlsplit(urljoin(self.base_url + path, response.headers.get("Location", "")))
+        base = urlsplit(self.base_url)
+        status = response.status_code
+        if (target.scheme, target.netloc) != (base.scheme, base.netloc):
+            where = f"another host ({target.scheme}://{target.hostname or '?'}{f':{target.port}' if target.port else ''})"
+        else:
+            where = f"another path on the same host ({target.path or '/'})"
+        message = f"{method} {path}: HTTP {status}, the channel redirected to {where}; Simpul does not follow redirects off the account's base URL (check the base URL)"
+        return ApiError(redact_text(message, self.auth.secrets()), status=status, code="redirect")
 
     def _error(
         self,

@@ -10,6 +10,13 @@ never needs to know which channel it is talking to.
 - REFRESH: the access token expired; refresh once, then retry the call.
 - CREDENTIAL: the credential is refused (401/403). No retry storm, no cursor advance.
 - FAIL: the request itself is wrong (400/404...). Fails the stream.
+
+Three failures are Simpul's own verdict on a reply rather than a row of the table, and
+are never retried: ``BudgetExceeded`` (a reply, or a window's walk, went past a limit
+Simpul sets), ``ImplausibleReply`` (the reply contradicts itself or the channel's
+documented limits) and a refused redirect (``ApiError`` with code ``redirect``).
+``MalformedReply`` is a body that is not readable JSON: retried like any transient fault,
+then split by the shared batch helper (``batches.py``) when it answers a lookup by id.
 """
 
 from __future__ import annotations
@@ -98,6 +105,23 @@ class ApiError(ConnectorError):
 
 class PaginationLoop(ConnectorError):
     """The API handed back a page token it had already given: stop instead of looping."""
+
+
+class MalformedReply(TransientError):
+    """The reply's body is not JSON Simpul can read (truncated, or one poisonous record)."""
+
+
+class BudgetExceeded(ConnectorError):
+    """A reply or a window's walk went past a limit Simpul sets: a reply's total time or
+    size, or a window's pages, requests or time. Not retried: the account's run fails with
+    this reason, the runner moves on to the next account, and the next run resumes from
+    the last committed page with a fresh budget."""
+
+
+class ImplausibleReply(ConnectorError):
+    """The channel's reply contradicts itself or the channel's documented limits (a page
+    count that does not match its total, more records than a page holds, orders nobody
+    asked for). Not retried: the same request would get the same answer."""
 
 
 def error_for(resolution: Resolution, message: str, **kw) -> ConnectorError:

@@ -7,7 +7,9 @@ envelope, dump its data). This module adds what every twin shares:
 - fault knobs (``Faults``): latency, 5xx and 429 bursts, a server-enforced request
   rate, forced token expiry (now or mid-run), truncated bodies, connection resets,
   stalled replies, a smaller page size, empty and looping listing pages, and changes to
-  the data while a sync pages through it;
+  the data while a sync pages through it; and hostile replies (``hostile.py``): bodies
+  dripped a byte at a time, huge bodies, redirects to another host, extra headers (a
+  page count of a million), ever-new page tokens, and poisoned records;
 - admin endpoints under ``/_sandbox/``: ``GET health``, ``GET stats``, ``GET orders``
   (the full truth, for tests), ``POST faults`` (JSON knobs), ``POST clock``
   (``{"frozen_at": epoch}`` or ``{"advance": seconds}``), and channel extras;
@@ -48,6 +50,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, Protocol
 from urllib.parse import parse_qsl, urlsplit
 
+from connectors._sandbox import hostile
 from simpul.jsoncodec import dumps
 
 
@@ -75,7 +78,10 @@ class Reply:
             return bytes(self.body)
         if self.body is None:
             return b""
-        return dumps(self.body).encode()
+        try:
+            return dumps(self.body).encode()
+        except TypeError:  # a poisoned record carries raw JSON text (hostile.RawJson)
+            return hostile.encode(self.body)
 
 
 class SandboxApp(Protocol):
@@ -168,6 +174,18 @@ class Faults:
     - ``changes``: ``[{"after_pages": n, "action": "mutate", "body": {...}}]``: admin
       actions the sandbox runs by itself right after serving its n-th listing page, so
       the data changes while a sync pages through it.
+
+    Hostile replies (a channel that does not play fair):
+
+    - ``fail_next`` also takes ``"drip"`` (the reply's body sent one byte every
+      ``drip_interval`` seconds), ``"huge"`` (``huge_bytes`` of padding before the body,
+      without a Content-Length, then the connection closes), ``"huge_declared"`` (the
+      same with a Content-Length announcing it) and ``"redirect"`` (302 to
+      ``redirect_to`` + the same path and query).
+    - ``headers``: extra headers on every API reply (e.g. ``{"X-WP-TotalPages":
+      "1000000"}``).
+    - ``page_faults`` also takes ``"fresh"``: more to come under a page token never
+      seen before, and no records (a channel handing out ever-new cursors).
     """
 
     FIELDS = (
@@ -182,9 +200,14 @@ class Faults:
         "page_size",
         "page_faults",
         "changes",
+        "drip_interval",
+        "huge_bytes",
+        "redirect_to",
+        "headers",
     )
     _LISTS = ("fail_next", "page_faults", "changes")
-    PAGE_FAULTS = (None, "empty", "repeat")
+    PAGE_FAULTS = (None, "empty", "repeat", "fresh")
+    HOSTILE = ("drip", "huge", "huge_declared", "redirect")  # fail_next kinds the HTTP handler renders
 
     def __init__(self, seed: int = 0) -> None:
         self.latency_ms = 0.0
@@ -198,6 +221,10 @@ class Faults:
         self.page_size: int | None = None
         self.page_faults: list[str | None] = []
         self.changes: list[dict[str, Any]] = []
+        self.drip_interval = 0.05
+        self.huge_bytes = 64 * 1024 * 1024
+        self.redirect_to = "http://127.0.0.2:9"
+        self.headers: dict[str, str] = {}
         self._pages_served = 0
         self._rng = random.Random(seed)
         self._lock = threading.Lock()
@@ -316,7 +343,7 @@ class Shop:
             # Slept in this request's thread, holding no lock: other requests go on meanwhile.
             with self.stats.track(), (self._host_stats.track() if self._host_stats is not None else nullcontext()):
                 time.sleep(self.faults.latency_ms / 1000.0)
-        if fault in ("reset", "truncate"):
+        if fault in ("reset", "truncate", *Faults.HOSTILE):
             return fault
         if fault == "stall":  # the client gives up meanwhile; the late reply finds no reader
             time.sleep(self.faults.stall_seconds)
@@ -589,6 +616,10 @@ def _make_handler(server: SandboxServer) -> type[BaseHTTPRequestHandler]:
                     stats.count(request.path, 0)
                 self._reset()
                 return
+            if outcome in Faults.HOSTILE:
+                assert shop is not None
+                self._hostile(shop, str(outcome), request)
+                return
             if outcome == "truncate":
                 assert shop is not None
                 reply = shop.app.handle(request)
@@ -605,12 +636,53 @@ def _make_handler(server: SandboxServer) -> type[BaseHTTPRequestHandler]:
             if stats is not None and not request.path.startswith("/_sandbox/"):
                 stats.count(request.path, outcome.status)
             self.send_response(outcome.status)
-            headers = {"Content-Type": "application/json; charset=UTF-8", **outcome.headers}
+            extra = shop.faults.headers if shop is not None and not request.path.startswith("/_sandbox/") else {}
+            headers = {"Content-Type": "application/json; charset=UTF-8", **outcome.headers, **extra}
             for key, value in headers.items():
                 self.send_header(key, value)
             self.send_header("Content-Length", str(len(payload)))
             self.end_headers()
             self.wfile.write(payload)
+
+        def _hostile(self, shop: Shop, kind: str, request: Request) -> None:
+            """A reply that does not play fair (see ``Faults``); stops when the client leaves."""
+            faults, path = shop.faults, request.path
+            if kind == "redirect":
+                shop.stats.count(path, 302)
+                self.send_response(302)
+                self.send_header("Location", faults.redirect_to.rstrip("/") + self.path)
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+                return
+            reply = shop.app.handle(request)
+            payload = reply.encode()
+            shop.stats.count(path, reply.status)
+            self.send_response(reply.status)
+            for key, value in {"Content-Type": "application/json; charset=UTF-8", **reply.headers, **faults.headers}.items():
+                self.send_header(key, value)
+            try:
+                if kind == "drip":
+                    self.send_header("Content-Length", str(len(payload)))
+                    self.end_headers()
+                    for i in range(len(payload)):
+                        self.wfile.write(payload[i : i + 1])
+                        self.wfile.flush()
+                        time.sleep(faults.drip_interval)
+                    return
+                padding = faults.huge_bytes
+                if kind == "huge_declared":
+                    self.send_header("Content-Length", str(padding + len(payload)))
+                else:
+                    self.send_header("Connection", "close")
+                    self.close_connection = True
+                self.end_headers()
+                block = b" " * (256 * 1024)
+                while padding > 0:
+                    self.wfile.write(block[: min(padding, len(block))])
+                    padding -= len(block)
+                self.wfile.write(payload)
+            except (BrokenPipeError, ConnectionResetError):
+                self.close_connection = True
 
         def _reset(self) -> None:
             # Promise a body, send half of nothing, then drop the connection.

@@ -8,6 +8,9 @@ A channel's sandbox subclasses ``SeededShop`` and supplies:
 - ``_apply(order, at, step)``: carry out one scheduled step of its life cycle;
 - ``_mutate(body)`` and ``_corrupt(body)``: the ``mutate``/``corrupt`` admin actions.
 
+The ``poison`` admin action (``hostile.py``) is shared: a poisoned order's API renderings
+pass through ``_with_poisons`` (``dump_orders`` shows the order unpoisoned, as the truth).
+
 Steps are a heap of ``(epoch, order id, plan, step)``; an admin override bumps the order's
 ``plan`` so the steps it scheduled before go stale and are skipped.
 """
@@ -20,6 +23,7 @@ import threading
 from collections.abc import Callable, Hashable, Iterable
 from typing import Any
 
+from connectors._sandbox import hostile
 from connectors._sandbox.server import Reply, Request, SandboxClock
 
 
@@ -31,6 +35,7 @@ class SeededShop:
         self._index: list[tuple[int, Hashable]] = []
         self._due: list[tuple[int, Hashable, int, str]] = []
         self._now = int(self.clock.now())
+        self._poisons: dict[str, list[tuple[str, Any]]] = {}  # order id (as text) -> (field path, value)
 
     # -- supplied by the channel ----------------------------------------------------------
     def _index_key(self, order: Any) -> tuple[int, Hashable] | None:
@@ -47,7 +52,7 @@ class SeededShop:
 
     # -- shared ---------------------------------------------------------------------------
     def admin(self, action: str, request: Request) -> Reply | None:
-        handlers = {"mutate": self._mutate, "corrupt": self._corrupt}
+        handlers = {"mutate": self._mutate, "corrupt": self._corrupt, "poison": self._poison}
         if action not in handlers:
             return None
         body = request.json() or {}
@@ -56,6 +61,22 @@ class SeededShop:
         with self._lock:
             self._advance()
             return Reply(200, handlers[action](body))
+
+    def _poison(self, body: dict[str, Any]) -> dict[str, Any]:
+        """``{"id", "field", "value"|"raw", "touch": true}`` or ``{"id", "clear": true}``."""
+        key = str(body["id"])
+        if body.get("clear"):
+            self._poisons.pop(key, None)
+        else:
+            self._poisons.setdefault(key, []).append((str(body["field"]), hostile.poison_value(body)))
+        touched = self._mutate({"touch": [body["id"]]}) if body.get("touch", True) else None
+        return {"id": key, "poisons": len(self._poisons.get(key, ())), "touched": bool(touched)}
+
+    def _with_poisons(self, key: Any, rendered: dict[str, Any]) -> dict[str, Any]:
+        """An order's API rendering with its poisons applied (the rendering is a fresh dict)."""
+        for path, value in self._poisons.get(str(key), ()):
+            hostile.set_path(rendered, path, value)
+        return rendered
 
     def _advance(self) -> None:
         """Apply every scheduled step that the data clock has reached."""

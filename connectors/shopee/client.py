@@ -50,6 +50,17 @@ TikTok Shop documents for the same kind of seller API), which syncs ~250 orders/
 page costs ~4 calls); ``error_rate_limit`` is still retried with backoff if the real
 budget is lower. Override with ``SIMPUL_RATE_LIMITS=shopee=RATE[:BURST]``.
 
+Limits (``limits``): the orders API cannot hold an order from before Shopee began (2015;
+assumed from the company's public history, not from our sources); a list page holds at
+most ``page_size`` 100 orders [S8] and costs at most 5 requests (the list, 2 detail
+batches of 50, 2 tracking batches of 50); the documented 15-day window has no documented
+order count, so its ceiling is assumed at 1,500,000 (100,000 orders a day, above the
+busiest shops we know of). A reply with more orders than asked for, or with orders nobody
+asked for, is implausible and fails the run (``ImplausibleReply``). A detail batch whose
+reply cannot be parsed is asked again in halves down to single orders
+(``connectors._http.batches``); an order whose own reply still cannot be parsed is
+reported as unreadable, not missing, and the engine quarantines it.
+
 Errors (HTTP status of errors is undocumented; the envelope decides): ``error_auth``
 (an expired or revoked access token) refreshes once and retries, and is a credential
 error if it persists; ``error_sign``, ``refresh_token_expired`` and the other
@@ -75,17 +86,20 @@ from connectors._http import (
     ConnectorError,
     CredentialError,
     HttpClient,
+    ImplausibleReply,
     LoopGuard,
     Outgoing,
+    ReplyLimits,
     Resolution,
     RetryConfig,
     TokenBucket,
     TokenExpired,
     Unlimited,
 )
+from connectors._http.batches import isolate_unreadable
 from connectors._http.secret import reveal
 from connectors._http.urls import require_https
-from connectors.contract import CredentialExpiry, CredentialSink, Page, Position, RateLimit, Window
+from connectors.contract import ChannelLimits, CredentialExpiry, CredentialSink, Page, Position, RateLimit, Window
 from connectors.shopee import api
 
 REFRESH_MARGIN = timedelta(minutes=10)  # refresh this long before the access token expires
@@ -162,6 +176,12 @@ class ShopeeConnector:
     max_window: ClassVar[timedelta | None] = timedelta(seconds=api.MAX_RANGE_SECONDS)
     lookback: ClassVar[timedelta] = timedelta(minutes=10)
     rate_limit: ClassVar[RateLimit | None] = RateLimit(per_second=10)  # assumed, see the module docstring
+    limits: ClassVar[ChannelLimits] = ChannelLimits(
+        since=datetime(2015, 1, 1, tzinfo=timezone.utc),  # assumed, see the module docstring
+        page_size=api.PAGE_SIZE,
+        requests_per_page=1 + 2 * math.ceil(api.PAGE_SIZE / api.DETAIL_BATCH),
+        orders_per_window=1_500_000,
+    )
 
     def __init__(
         self,
@@ -171,6 +191,7 @@ class ShopeeConnector:
         on_credentials: CredentialSink | None = None,
         bucket: TokenBucket | Unlimited | None = None,
         retry: RetryConfig | None = None,
+        reply: ReplyLimits | None = None,
     ) -> None:
         try:
             partner_id, shop_id = int(credentials["partner_id"]), int(credentials["shop_id"])
@@ -185,7 +206,7 @@ class ShopeeConnector:
         self._refresh_lock = threading.Lock()
         self._auth = ShopeeAuth(partner_id, partner_key, shop_id, self._tokens)
         base_url = require_https(base_url, "shopee", "signatures and access tokens travel in the query")
-        self._http = HttpClient(base_url, self._auth, policy=POLICY, envelope=envelope, bucket=bucket, retry=retry or RetryConfig())
+        self._http = HttpClient(base_url, self._auth, policy=POLICY, envelope=envelope, bucket=bucket, retry=retry or RetryConfig(), reply=reply)
 
     # -- contract ---------------------------------------------------------------------------
     def check(self) -> None:
@@ -238,11 +259,19 @@ class ShopeeConnector:
                     "response_optional_fields": "order_status",
                 },
             )
-            order_sns = [o.get("order_sn") for o in listed.get("order_list") or [] if isinstance(o, Mapping)]
-            records, _ = self._details([sn for sn in order_sns if isinstance(sn, str) and sn])
+            order_list = listed.get("order_list") or []
+            if not isinstance(order_list, list) or len(order_list) > api.PAGE_SIZE:
+                raise ImplausibleReply(f"GET {api.ORDER_LIST}: asked for {api.PAGE_SIZE} orders a page, the reply lists more (or no list)")
+            order_sns = [o.get("order_sn") for o in order_list if isinstance(o, Mapping)]
+            records, _, unreadable = self._details(list(dict.fromkeys(sn for sn in order_sns if isinstance(sn, str) and sn)))
             more = bool(listed.get("more"))  # an empty page with more to come follows next_cursor
             following = cursor.after(records, str(listed.get("next_cursor") or ""), time_to) if more else None
-            yield Page(records=cursor.unseen(records), position=following.dump() if following else None, requests=self._http.requests_sent - sent)
+            yield Page(
+                records=cursor.unseen(records),
+                position=following.dump() if following else None,
+                requests=self._http.requests_sent - sent,
+                unreadable=unreadable,
+            )
             if following is None:
                 return
             cursor = following
@@ -252,29 +281,41 @@ class ShopeeConnector:
         for start in range(0, len(wanted), api.DETAIL_BATCH):
             batch = wanted[start : start + api.DETAIL_BATCH]
             sent = self._http.requests_sent
-            records, missing = self._details(batch)
-            yield Page(records=records, position=None, missing=missing, requests=self._http.requests_sent - sent)
+            records, missing, unreadable = self._details(batch)
+            yield Page(records=records, position=None, missing=missing, requests=self._http.requests_sent - sent, unreadable=unreadable)
 
     # -- calls ------------------------------------------------------------------------------
-    def _details(self, order_sns: list[str]) -> tuple[list[dict[str, Any]], list[str]]:
-        """Detail payloads (in batches of 50) with tracking numbers merged, and unknown sns."""
+    def _details(self, order_sns: list[str]) -> tuple[list[dict[str, Any]], list[str], list[tuple[str, str]]]:
+        """Detail payloads (in batches of 50) with tracking numbers merged, unknown sns, and
+        sns whose reply could not be parsed (with the reason)."""
         records: list[dict[str, Any]] = []
+        unreadable: list[tuple[str, str]] = []
         for start in range(0, len(order_sns), api.DETAIL_BATCH):
-            batch = order_sns[start : start + api.DETAIL_BATCH]
-            try:
-                body = self._call(
-                    "GET",
-                    api.ORDER_DETAIL,
-                    params={"order_sn_list": ",".join(batch), "response_optional_fields": ",".join(api.DETAIL_FIELDS)},
-                )
-            except ApiError as exc:
-                if exc.code == "error_not_found":  # none of the batch belongs to the shop
-                    continue
-                raise
-            records.extend(o for o in body.get("order_list") or [] if isinstance(o, dict))
+            replies, lost = isolate_unreadable(order_sns[start : start + api.DETAIL_BATCH], self._detail_batch)
+            records.extend(r for batch in replies for r in batch)
+            unreadable.extend(lost)
         self._merge_tracking(records)
-        found = {r.get("order_sn") for r in records}
-        return records, [sn for sn in order_sns if sn not in found]
+        found = {r.get("order_sn") for r in records} | {sn for sn, _ in unreadable}
+        return records, [sn for sn in order_sns if sn not in found], unreadable
+
+    def _detail_batch(self, batch: list[str], attempts: int | None) -> list[dict[str, Any]]:
+        """One get_order_detail call; only the orders asked for (anything else is implausible)."""
+        try:
+            body = self._call(
+                "GET",
+                api.ORDER_DETAIL,
+                params={"order_sn_list": ",".join(batch), "response_optional_fields": ",".join(api.DETAIL_FIELDS)},
+                attempts=attempts,
+            )
+        except ApiError as exc:
+            if exc.code == "error_not_found":  # none of the batch belongs to the shop
+                return []
+            raise
+        orders = [o for o in body.get("order_list") or [] if isinstance(o, dict)]
+        asked = set(batch)
+        if len(orders) > len(batch) or any(o.get("order_sn") not in asked for o in orders):
+            raise ImplausibleReply(f"GET {api.ORDER_DETAIL}: the reply holds orders that were not asked for")
+        return orders
 
     def _merge_tracking(self, records: list[dict[str, Any]]) -> None:
         packages = [p for r in records for p in r.get("package_list") or [] if isinstance(p, dict) and api.needs_tracking(p)]
@@ -289,7 +330,9 @@ class ShopeeConnector:
             for package in batch:
                 package["tracking_number"] = numbers.get(package["package_number"], "")
 
-    def _call(self, method: str, path: str, *, params: Mapping[str, Any] | None = None, json_body: Any = None, unwrap: bool = True) -> dict[str, Any]:
+    def _call(
+        self, method: str, path: str, *, params: Mapping[str, Any] | None = None, json_body: Any = None, unwrap: bool = True, attempts: int | None = None
+    ) -> dict[str, Any]:
         """A shop API call's ``response`` object (the whole body if not ``unwrap``).
 
         An access token about to expire is refreshed first; one Shopee refuses anyway is
@@ -299,11 +342,11 @@ class ShopeeConnector:
             self._refresh(self._tokens.access_token)
         token_used = self._tokens.access_token
         try:
-            body, _ = self._http.request(method, path, params=params, json_body=json_body)
+            body, _ = self._http.request(method, path, params=params, json_body=json_body, attempts=attempts)
         except TokenExpired:
             self._refresh(token_used)
             try:
-                body, _ = self._http.request(method, path, params=params, json_body=json_body)
+                body, _ = self._http.request(method, path, params=params, json_body=json_body, attempts=attempts)
             except TokenExpired as exc:
                 raise CredentialError(f"shopee: access token refused right after a refresh ({exc})", code=exc.code) from None
         response = body if not unwrap else body.get("response") if isinstance(body, Mapping) else None

@@ -1,12 +1,19 @@
 """The Shopee sandbox: a local twin of the Open Platform v2 order APIs with seeded orders.
 
-It enforces the contract the sources document (citations in ``client.py`` and ``api.py``):
+It enforces the contract the sources document (shared/reference/marketplaces.md §1; the
+source keys [S1]... are listed there and in ``client.py``), implemented here on its own:
+the sandbox shares no code with the connector it tests, only the plain constants it
+imports from ``api`` (paths and documented limits), each pinned to the documentation by
+``tests/shopee/test_sandbox.py``. Its signer and its list of optional detail fields are
+its own, written from the documentation, so a client that gets either wrong is refused
+here instead of agreeing with itself.
 
-- **Signing**: ``partner_id``, ``timestamp`` and ``sign`` in the query of every call, plus
-  ``access_token`` and ``shop_id`` for shop APIs; the lowercase-hex HMAC-SHA256 over the
-  documented base string. A wrong signature is ``error_sign`` "Wrong sign."; a timestamp
-  more than 5 minutes from the real clock is ``error_param`` "Timestamp is expired"; an
-  unknown or expired access token is ``error_auth`` "Invalid access_token."
+- **Signing** ([S1], [S2]; ``signature_base``/``signature``): ``partner_id``,
+  ``timestamp`` and ``sign`` in the query of every call, plus ``access_token`` and
+  ``shop_id`` for shop APIs; the lowercase-hex HMAC-SHA256 over the documented base
+  string. A wrong signature is ``error_sign`` "Wrong sign."; a timestamp more than 5
+  minutes from the real clock (``real_time``) is ``error_param`` "Timestamp is expired";
+  an unknown or expired access token is ``error_auth`` "Invalid access_token."
 - **Tokens**: access tokens live 4 hours (``expire_in`` 14400); ``POST
   /api/v2/auth/access_token/get`` (a public API) trades a refresh token for a new pair
   and retires it (single use); the previous access token stays valid 5 more minutes.
@@ -15,9 +22,11 @@ It enforces the contract the sources document (citations in ``client.py`` and ``
   ``time_from``/``time_to`` at most 15 days apart (``order.order_list_invalid_time``),
   ``page_size`` 1..100 (``error_param`` "Wrong parameters, detail: page_size must be 100
   or less."), ``cursor``/``more``/``next_cursor`` (``""`` at the end).
-- **get_order_detail**: ``order_sn_list`` of 1..50; default fields always, optional fields
-  only when named in ``response_optional_fields``; ``error_not_found`` when no order of the
-  list belongs to the shop.
+- **get_order_detail**: ``order_sn_list`` of 1..50; the default fields ([S8]:
+  ``DEFAULT_FIELDS``) always, optional fields only when named in
+  ``response_optional_fields`` (the sandbox serves ``OPTIONAL_FIELDS``, the part of the
+  documented list [S10] it has data for; other documented names are ignored, unknown
+  ones too); ``error_not_found`` when no order of the list belongs to the shop.
 - **get_mass_tracking_number**: ``success_list`` with ``tracking_number`` ``""`` until the
   courier assigns one, ``fail_list`` for unknown packages.
 - **get_shop_info**: a cheap authenticated call (top-level fields, no ``response``), with
@@ -40,14 +49,16 @@ later *without* a new ``update_time`` -> SHIPPED -> TO_CONFIRM_RECEIVE -> COMPLE
 are never paid and cancelled by the system, some cancelled by the buyer (IN_CANCEL first),
 some COD parcels refused at the door (CANCELLED with ``LOGISTICS_DELIVERY_FAILED``), some
 returned (TO_RETURN). Buyers are masked the way Shopee masks them (``B**********o``,
-``******64``). ``dump_orders()`` returns each order exactly as the connector yields it:
-the detail with ``api.DETAIL_FIELDS`` and ``tracking_number`` merged into arranged
-packages.
+``******64``). ``dump_orders()`` returns each order as a complete client should yield it:
+the detail with every optional field the sandbox serves, and ``tracking_number`` (``""``
+until the courier assigns one) merged into the package once its shipment is arranged.
 
 Admin actions (``POST /_sandbox/<action>``):
 
 - ``mutate``: ``{"touch": [order_sn], "at": epoch|null}`` sets ``update_time`` (default
-  now); ``{"insert": n, "at": epoch|null}`` creates n orders.
+  now); ``{"insert": n, "at": epoch|null}`` creates n orders; ``{"insert_as": [order_sn]}``
+  creates orders with exactly these numbers (hostile ones, e.g. 10 kB long).
+- ``poison``: see ``connectors._sandbox.hostile``.
 - ``corrupt``: ``{"id": order_sn, "field": "total_amount"|"currency"|"quantity"}`` makes
   one order unmappable (an update, so ``update_time`` moves to now).
 
@@ -55,7 +66,8 @@ Paging faults (``SandboxApp.page_fault``, on ``get_order_list``): ``empty`` answ
 ``more: true`` with no orders and a ``next_cursor`` that names the same offset in
 another spelling (``"0"`` + the cursor sent: cursors are opaque to clients), so nothing
 is skipped; ``repeat`` is a stuck API: ``more: true``, no orders, and the very cursor it
-was sent.
+was sent; ``fresh`` is a channel handing out ever-new cursors: ``more: true``, no
+orders, and a cursor it never gave before.
 """
 
 from __future__ import annotations
@@ -73,9 +85,66 @@ from typing import Any
 
 from connectors._sandbox import Reply, Request, SandboxClock
 from connectors._sandbox.shop import SeededShop
-from connectors.shopee import api
+
+# Plain constants shared with the client, each pinned to the documentation by a test
+# (tests/shopee/test_sandbox.py); nothing else of the client's is used here.
+from connectors.shopee.api import (
+    ACCESS_TOKEN_SECONDS,
+    DETAIL_BATCH,
+    MASS_TRACKING,
+    MAX_RANGE_SECONDS,
+    OLD_TOKEN_GRACE,
+    ORDER_DETAIL,
+    ORDER_LIST,
+    PAGE_SIZE,
+    PUBLIC_PATHS,
+    REFRESH,
+    SHOP_INFO,
+    TIMESTAMP_TOLERANCE,
+    TRACKING_BATCH,
+)
 
 MINUTE, HOUR, DAY = 60, 3600, 86400
+
+# get_order_detail, as [S8]/[S10] list them (marketplaces.md §1.3).
+DEFAULT_FIELDS = ("order_sn", "region", "currency", "cod", "order_status", "message_to_seller", "create_time", "update_time", "days_to_ship", "ship_by_date", "booking_sn")
+OPTIONAL_FIELDS = (  # the documented optional fields this sandbox has data for
+    "buyer_user_id",
+    "buyer_username",
+    "estimated_shipping_fee",
+    "recipient_address",
+    "actual_shipping_fee",
+    "note",
+    "item_list",
+    "pay_time",
+    "buyer_cancel_reason",
+    "cancel_by",
+    "cancel_reason",
+    "actual_shipping_fee_confirmed",
+    "pickup_done_time",
+    "package_list",
+    "shipping_carrier",
+    "payment_method",
+    "total_amount",
+)
+
+
+def signature_base(partner_id: int | str, path: str, timestamp: int | str, access_token: str | None = None, shop_id: int | str | None = None) -> str:
+    """[S1] "API calls", step 1: the API path (no host) and the common parameters joined
+    with no separator, strictly in this order: partner_id, api path, timestamp, then for a
+    Shop API access_token and shop_id (a Public API stops after the timestamp)."""
+    parts = [str(partner_id), path, str(timestamp)]
+    if access_token is not None or shop_id is not None:
+        parts += [str(access_token), str(shop_id)]
+    return "".join(parts)
+
+
+def signature(partner_key: str, base: str) -> str:
+    """[S1] step 2 and [S2]: HMAC-SHA256 of the base string keyed with the partner key (the
+    key's UTF-8 text as the demos use it, not hex-decoded), as all-lowercase hex."""
+    mac = hmac.new(key=partner_key.encode("utf-8"), msg=base.encode("utf-8"), digestmod=hashlib.sha256)
+    return mac.hexdigest().lower()
+
 HISTORY = 45 * DAY
 AUTHORIZATION_DAYS = 365  # [S2]: an authorisation lasts at most 365 days
 ALPHABET = "0123456789ABCDEFGHJKLMNPQRSTUVWXYZ"
@@ -194,7 +263,7 @@ def _life_cycle(rng: random.Random, cod: bool, t: int) -> list[tuple[int, str]]:
 class OrderState:
     """What has happened to one order so far; the rest is re-derived from its blueprint."""
 
-    __slots__ = ("index", "sn", "created", "status", "logistics", "updated", "paid", "ready", "awb", "pickup_done", "cancel", "fee_confirmed", "corrupt", "plan")
+    __slots__ = ("index", "sn", "created", "status", "logistics", "updated", "paid", "ready", "arranged", "awb", "pickup_done", "cancel", "fee_confirmed", "corrupt", "plan")
 
     def __init__(self, index: int, sn: str, created: int, cod: bool) -> None:
         self.index, self.sn, self.created = index, sn, created
@@ -202,6 +271,7 @@ class OrderState:
         self.updated = created
         self.paid: int | None = None
         self.ready: int | None = created if cod else None
+        self.arranged = False  # the seller arranged the shipment (ship_order): a tracking number may follow
         self.awb = False
         self.pickup_done = 0
         self.cancel: tuple[str, str, str] = ("", "", "")
@@ -218,6 +288,8 @@ class OrderState:
         self.logistics = logistics or self.logistics
         if step == "paid":
             self.paid = self.ready = at
+        elif step == "processed":
+            self.arranged = True
         elif step == "shipped":
             self.pickup_done = at
         elif step == "delivered":
@@ -249,8 +321,11 @@ class ShopeeSandbox(SeededShop):
         self._partner_key = "shpk" + hashlib.sha256(f"partner-key:{seed}".encode()).hexdigest()[:60]
         self._access: dict[str, float] = {}  # access token -> real expiry (epoch s)
         self._refresh: dict[str, float] = {}  # unused refresh tokens -> real expiry
-        self.authorized_at = int(time.time())  # the seller's grant (get_shop_info auth_time)
-        self._current = self._issue(time.time())
+        # The real clock: clients sign with real time, so timestamps and token lives are
+        # checked against it (the data follows ``clock``). Tests may replace it.
+        self.real_time: Callable[[], float] = time.time
+        self.authorized_at = int(self.real_time())  # the seller's grant (get_shop_info auth_time)
+        self._current = self._issue(self.real_time())
         self._blueprints: dict[str, Blueprint] = {}
         self._packages: dict[str, str] = {}  # package_number -> order_sn
         rng = random.Random(seed)
@@ -258,11 +333,11 @@ class ShopeeSandbox(SeededShop):
             self._create(created, index=False)
         self._build_index()
         self._routes = {
-            api.ORDER_LIST: ("GET", self._order_list),
-            api.ORDER_DETAIL: ("GET", self._order_detail),
-            api.MASS_TRACKING: ("POST", self._mass_tracking),
-            api.SHOP_INFO: ("GET", self._shop_info),
-            api.REFRESH: ("POST", self._refresh_token),
+            ORDER_LIST: ("GET", self._order_list),
+            ORDER_DETAIL: ("GET", self._order_detail),
+            MASS_TRACKING: ("POST", self._mass_tracking),
+            SHOP_INFO: ("GET", self._shop_info),
+            REFRESH: ("POST", self._refresh_token),
         }
 
     def demo_credentials(self) -> dict[str, Any]:
@@ -290,14 +365,15 @@ class ShopeeSandbox(SeededShop):
                 return _error("error_param", f"Wrong parameters, detail: {exc}")
 
     def is_listing(self, request: Request) -> bool:
-        return request.path.rstrip("/") == api.ORDER_LIST
+        return request.path.rstrip("/") == ORDER_LIST
 
     def page_fault(self, kind: str, request: Request) -> Reply:
         reply = self.handle(request)  # signature, token and parameters are checked as usual
         if not isinstance(reply.body, dict) or not isinstance(reply.body.get("response"), dict):
             return reply  # an error stays an error
         sent = request.query.get("cursor", "")
-        next_cursor = {"empty": "0" + (sent or "0"), "repeat": sent}[kind]
+        fresh = str(int(sent or "0") + 1 + int(request.query.get("page_size") or 1))  # an offset never handed out before
+        next_cursor = {"empty": "0" + (sent or "0"), "repeat": sent, "fresh": fresh}[kind]
         reply.body["response"] = {"more": True, "next_cursor": next_cursor, "order_list": []}
         return reply
 
@@ -313,9 +389,9 @@ class ShopeeSandbox(SeededShop):
             self._advance()
             out = []
             for order in self._orders.values():
-                body = self._render(order, api.DETAIL_FIELDS)
-                for package in body["package_list"]:
-                    if api.needs_tracking(package):
+                body = self._render(order, OPTIONAL_FIELDS)
+                if order.arranged:
+                    for package in body["package_list"]:
                         package["tracking_number"] = self._tracking(order)
                 out.append(body)
             return out
@@ -323,7 +399,7 @@ class ShopeeSandbox(SeededShop):
     # -- auth -----------------------------------------------------------------------------------
     def _issue(self, now: float) -> tuple[str, str]:
         access, refresh = uuid.uuid4().hex, uuid.uuid4().hex
-        self._access[access] = now + api.ACCESS_TOKEN_SECONDS
+        self._access[access] = now + ACCESS_TOKEN_SECONDS
         self._refresh[refresh] = now + 30 * DAY
         self._current = (access, refresh)
         return access, refresh
@@ -335,21 +411,24 @@ class ShopeeSandbox(SeededShop):
                 return _error("error_param", f"Wrong parameters, detail: {name} is required.")
         if not q["timestamp"].isdigit():
             return _error("error_param", "Invalid timestamp")
-        if abs(time.time() - int(q["timestamp"])) > api.TIMESTAMP_TOLERANCE:
+        if abs(self.real_time() - int(q["timestamp"])) > TIMESTAMP_TOLERANCE:
             return _error("error_param", "Timestamp is expired")
         if q["partner_id"] != str(self.partner_id):
             return _error("error_auth", "partner_id is invalid")
-        public = request.path in api.PUBLIC_PATHS
+        public = request.path in PUBLIC_PATHS
         if not public and not (q.get("access_token") and q.get("shop_id")):
             return _error("error_param", "Wrong parameters, detail: access_token and shop_id are required.")
-        base = api.base_string(q["partner_id"], request.path, int(q["timestamp"]), *(() if public else (q["access_token"], q["shop_id"])))
-        if not hmac.compare_digest(q["sign"], api.sign(self._partner_key, base)):
+        if public:
+            base = signature_base(q["partner_id"], request.path, q["timestamp"])
+        else:
+            base = signature_base(q["partner_id"], request.path, q["timestamp"], q["access_token"], q["shop_id"])
+        if not hmac.compare_digest(q["sign"], signature(self._partner_key, base)):
             return _error("error_sign", "Wrong sign.")
         if public:
             return None
         if q["shop_id"] != str(self.shop_id):
             return _error("shop_no_linked", "The shop is not linked to this partner.")
-        if self._access.get(q["access_token"], 0.0) <= time.time():
+        if self._access.get(q["access_token"], 0.0) <= self.real_time():
             return _error("error_auth", "Invalid access_token.")
         return None
 
@@ -360,13 +439,13 @@ class ShopeeSandbox(SeededShop):
             raise _ParamError("the body is not JSON") from None
         if not isinstance(body, dict) or str(body.get("partner_id")) != str(self.partner_id) or str(body.get("shop_id")) != str(self.shop_id):
             raise _ParamError("partner_id and shop_id in the body must match the shop.")
-        now = time.time()
+        now = self.real_time()
         if self._refresh.pop(str(body.get("refresh_token")), 0.0) <= now:
             return _error("error_auth", "Invalid refresh_token.")
         for token, expiry in self._access.items():  # the old access token lives 5 more minutes
-            self._access[token] = min(expiry, now + api.OLD_TOKEN_GRACE)
+            self._access[token] = min(expiry, now + OLD_TOKEN_GRACE)
         access, refresh = self._issue(now)
-        return Reply(200, {**_envelope("", ""), "access_token": access, "refresh_token": refresh, "expire_in": api.ACCESS_TOKEN_SECONDS, "partner_id": self.partner_id, "shop_id": self.shop_id})
+        return Reply(200, {**_envelope("", ""), "access_token": access, "refresh_token": refresh, "expire_in": ACCESS_TOKEN_SECONDS, "partner_id": self.partner_id, "shop_id": self.shop_id})
 
     # -- endpoints --------------------------------------------------------------------------
     def _shop_info(self, request: Request) -> Reply:
@@ -381,10 +460,10 @@ class ShopeeSandbox(SeededShop):
         if field not in ("create_time", "update_time"):
             raise _ParamError("time_range_field should be create_time or update_time.")
         time_from, time_to = _int(q, "time_from"), _int(q, "time_to")
-        if time_from > time_to or time_to - time_from > api.MAX_RANGE_SECONDS:
+        if time_from > time_to or time_to - time_from > MAX_RANGE_SECONDS:
             return _error("order.order_list_invalid_time", "Start time must be earlier than end time and diff in 15days.")
         page_size = _int(q, "page_size")
-        if page_size > api.PAGE_SIZE:
+        if page_size > PAGE_SIZE:
             raise _ParamError("page_size must be 100 or less.")
         if page_size < 1:
             raise _ParamError("page_size must be greater than 0.")
@@ -412,10 +491,10 @@ class ShopeeSandbox(SeededShop):
 
     def _order_detail(self, request: Request) -> Reply:
         sns = [s for s in request.query.get("order_sn_list", "").split(",") if s]
-        if not 1 <= len(sns) <= api.DETAIL_BATCH:
+        if not 1 <= len(sns) <= DETAIL_BATCH:
             raise _ParamError("order_sn_list should have 1 to 50 order_sn.")
         fields = set(filter(None, request.query.get("response_optional_fields", "").split(",")))
-        found = [self._render(self._orders[sn], fields) for sn in dict.fromkeys(sns) if sn in self._orders]
+        found = [self._with_poisons(sn, self._render(self._orders[sn], fields)) for sn in dict.fromkeys(sns) if sn in self._orders]
         if not found:
             return _error("error_not_found", "Wrong parameters, detail: the order is not found.")
         return _ok({"order_list": found})
@@ -426,7 +505,7 @@ class ShopeeSandbox(SeededShop):
         except ValueError:
             raise _ParamError("the body is not JSON") from None
         packages = body.get("package_list") if isinstance(body, dict) else None
-        if not isinstance(packages, list) or not 1 <= len(packages) <= api.TRACKING_BATCH:
+        if not isinstance(packages, list) or not 1 <= len(packages) <= TRACKING_BATCH:
             raise _ParamError("package_list should have 1 to 50 packages.")
         success, fail = [], []
         for item in packages:
@@ -435,7 +514,7 @@ class ShopeeSandbox(SeededShop):
             if sn is None:
                 fail.append({"package_number": number, "fail_error": "logistics.package_not_exist", "fail_message": "Package not found."})
             else:
-                tracking = self._tracking(self._orders[sn]) if self._orders[sn].logistics not in api.NOT_ARRANGED else ""
+                tracking = self._tracking(self._orders[sn])  # "" until the courier assigns one
                 success.append({"package_number": number, "tracking_number": tracking, "first_mile_tracking_number": "", "hint": "", "pickup_code": ""})
         return _ok({"success_list": success, "fail_list": fail})
 
@@ -449,10 +528,10 @@ class ShopeeSandbox(SeededShop):
     def _apply(self, order: OrderState, at: int, step: str) -> None:
         order.apply(at, step, self._blueprints[order.sn].cod)
 
-    def _create(self, created: int, *, index: bool = True) -> OrderState:
+    def _create(self, created: int, *, index: bool = True, sn: str | None = None) -> OrderState:
         number = len(self._orders)
         blueprint = Blueprint.make(self.seed, number, created)
-        sn = self._order_sn(number, created)
+        sn = sn or self._order_sn(number, created)
         order = OrderState(number, sn, created, blueprint.cod)
         self._orders[sn], self._blueprints[sn] = order, blueprint
         self._packages[blueprint.package_number] = sn
@@ -476,6 +555,7 @@ class ShopeeSandbox(SeededShop):
         for order in touched:
             self._reindex(order, lambda o: setattr(o, "updated", at))
         inserted = [self._create(at).sn for _ in range(int(body.get("insert") or 0))]
+        inserted += [self._create(at, sn=str(sn)).sn for sn in body.get("insert_as") or []]  # hostile order numbers
         return {"touched": len(touched), "inserted": inserted, "now": self._now}
 
     def _corrupt(self, body: dict[str, Any]) -> dict[str, Any]:

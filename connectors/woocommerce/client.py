@@ -63,6 +63,19 @@ Where the sources are silent, we assume:
   query at page 1, so no chunking is needed; ``lookback`` of 10 minutes covers a save
   whose ``date_modified`` was stamped before a slow request committed.
 
+Limits (``limits``): no order predates WooCommerce (first released September 2011;
+assumed from its public history); a page holds at most 100 orders and costs one request;
+a window (which has no documented size) plausibly holds at most 2,000,000 orders, far
+above the biggest shops on the platform (assumed). What a reply says is checked against
+them: ``X-WP-TotalPages`` must lie between ``ceil(X-WP-Total / 100)`` (``get_items``
+computes ``ceil(total / per_page)``; a host may cap ``per_page`` lower) and one order a
+page, the total must stay under the ceiling, and a page may not hold more orders than
+asked for; otherwise the run fails (``ImplausibleReply``) instead of walking a million
+claimed pages. The checked page count goes to the engine (``Page.reported_pages``), which
+derives the window's page budget from it. A lookup batch (``include=``) whose reply
+cannot be parsed is asked again in halves down to single orders
+(``connectors._http.batches``); a listing page cannot be split that way and fails the run.
+
 Real WooCommerce accepts Basic auth only over HTTPS (plain HTTP needs OAuth 1.0a), so a
 base URL must be ``https://``; plain ``http://`` is accepted for loopback hosts only, where
 the sandbox stands in for HTTPS.
@@ -84,15 +97,18 @@ from connectors._http import (
     ConnectorError,
     CredentialError,
     HttpClient,
+    ImplausibleReply,
     LoopGuard,
+    ReplyLimits,
     Resolution,
     RetryConfig,
     TokenBucket,
     Unlimited,
 )
+from connectors._http.batches import isolate_unreadable
 from connectors._http.secret import reveal
 from connectors._http.urls import require_https
-from connectors.contract import CredentialSink, Page, Position, RateLimit, Window
+from connectors.contract import ChannelLimits, CredentialSink, Page, Position, RateLimit, Window
 
 ORDERS = "/wp-json/wc/v3/orders"
 PER_PAGE = 100  # the API's maximum
@@ -122,6 +138,9 @@ class WooCommerceConnector:
     max_window: ClassVar[timedelta | None] = None
     lookback: ClassVar[timedelta] = timedelta(minutes=10)
     rate_limit: ClassVar[RateLimit | None] = RateLimit(per_second=5)  # assumed, see the module docstring
+    limits: ClassVar[ChannelLimits] = ChannelLimits(
+        since=datetime(2011, 9, 1, tzinfo=timezone.utc), page_size=PER_PAGE, requests_per_page=1, orders_per_window=2_000_000
+    )  # assumed, see the module docstring
 
     def __init__(
         self,
@@ -131,6 +150,7 @@ class WooCommerceConnector:
         on_credentials: CredentialSink | None = None,
         bucket: TokenBucket | Unlimited | None = None,
         retry: RetryConfig | None = None,
+        reply: ReplyLimits | None = None,
     ) -> None:
         key, secret = reveal(credentials.get("consumer_key")), reveal(credentials.get("consumer_secret"))
         if not (key and secret):
@@ -142,6 +162,7 @@ class WooCommerceConnector:
             envelope=envelope,
             bucket=bucket,
             retry=retry or RetryConfig(),
+            reply=reply,
         )
 
     def check(self) -> None:
@@ -167,8 +188,11 @@ class WooCommerceConnector:
                     "page": cursor.page,
                 }
             )
-            following = None if _is_last(cursor.page, records, response) else cursor.after(records)
-            yield Page(records=cursor.unseen(records), position=following.dump() if following else None, requests=self._http.requests_sent - sent)
+            pages = self._reported_pages(response)
+            following = None if _is_last(cursor.page, records, response) else cursor.after(records, _ceil_second(window.until))
+            yield Page(
+                records=cursor.unseen(records), position=following.dump() if following else None, requests=self._http.requests_sent - sent, reported_pages=pages
+            )
             if following is None:
                 return
             cursor = following
@@ -184,16 +208,45 @@ class WooCommerceConnector:
         for start in range(0, len(ids), PER_PAGE):
             batch = ids[start : start + PER_PAGE]
             sent = self._http.requests_sent
-            records, _ = self._get({"include": ",".join(batch), "per_page": len(batch), "status": "any", "orderby": "id", "order": "asc"})
-            found = {str(r.get("id")) for r in records}
+            replies, unreadable = isolate_unreadable(batch, self._include)
+            records = [r for batch_records in replies for r in batch_records]
+            found = {str(r.get("id")) for r in records} | {i for i, _ in unreadable}
             missing = (malformed if start == 0 else []) + [i for i in batch if i not in found]
-            yield Page(records=records, position=None, missing=missing, requests=self._http.requests_sent - sent)
+            yield Page(records=records, position=None, missing=missing, requests=self._http.requests_sent - sent, unreadable=unreadable)
 
-    def _get(self, params: dict[str, Any]) -> tuple[list[dict[str, Any]], requests.Response]:
-        body, response = self._http.request("GET", ORDERS, params=params)
+    def _include(self, batch: list[str], attempts: int | None) -> list[dict[str, Any]]:
+        records, _ = self._get({"include": ",".join(batch), "per_page": len(batch), "status": "any", "orderby": "id", "order": "asc"}, attempts=attempts)
+        asked = set(batch)
+        if any(str(r.get("id")) not in asked for r in records):
+            raise ImplausibleReply(f"GET {ORDERS}: the reply holds orders that were not asked for")
+        return records
+
+    def _get(self, params: dict[str, Any], *, attempts: int | None = None) -> tuple[list[dict[str, Any]], requests.Response]:
+        body, response = self._http.request("GET", ORDERS, params=params, attempts=attempts)
         if not isinstance(body, list):
             raise ConnectorError(f"GET {ORDERS}: expected a JSON list of orders, got {type(body).__name__}")
+        if len(body) > int(params.get("per_page", 10)):
+            raise ImplausibleReply(f"GET {ORDERS}: asked for {params.get('per_page', 10)} orders a page, the reply holds {len(body)}")
         return body, response
+
+    def _reported_pages(self, response: requests.Response) -> int | None:
+        """``X-WP-TotalPages``, checked against ``X-WP-Total`` and the window's ceiling.
+
+        ``get_items`` computes ``ceil(total / per_page)``; a host may cap ``per_page`` below
+        what we ask, so any count from ``ceil(total / 100)`` to one order a page is plausible.
+        """
+        total, pages = (response.headers.get(h, "").strip() for h in ("X-WP-Total", "X-WP-TotalPages"))
+        if not pages.isdigit():
+            return None
+        ceiling = self.limits.orders_per_window
+        if total.isdigit():
+            if int(total) > ceiling:
+                raise ImplausibleReply(f"GET {ORDERS}: X-WP-Total says {int(total):,} orders, more than a window plausibly holds ({ceiling:,})")
+            if not -(-int(total) // PER_PAGE) <= int(pages) <= max(int(total), 1):
+                raise ImplausibleReply(f"GET {ORDERS}: X-WP-TotalPages says {int(pages):,} pages for X-WP-Total {int(total):,} orders")
+        elif int(pages) > ceiling:
+            raise ImplausibleReply(f"GET {ORDERS}: X-WP-TotalPages says {int(pages):,} pages, more than a window plausibly holds")
+        return int(pages)
 
 
 @dataclass(frozen=True, slots=True)
@@ -225,10 +278,15 @@ class Cursor:
         again = self.modified_after + ONE_SECOND
         return [r for r in records if not (str(r.get("id")) in self.seen and _modified(r) == again)]
 
-    def after(self, records: Sequence[Mapping[str, Any]]) -> "Cursor":
+    def after(self, records: Sequence[Mapping[str, Any]], before: datetime) -> "Cursor":
         """The cursor that follows a page with more to come: restart one second before its
-        newest order, or go on at the next page number when the page gives no time."""
-        stamps = [_modified(r) for r in records]
+        newest order, or go on at the next page number when the page gives no usable time.
+
+        A time at or after ``before`` cannot be the record's real position in this
+        listing (a channel sending a year-9999 update time): restarting from it would skip
+        the rest of the window, so such a page is followed by page number instead.
+        """
+        stamps = [t if t is None or t < before else None for t in map(_modified, records)]
         if not stamps or None in stamps:
             return Cursor(self.modified_after, self.page + 1, self.seen)
         newest = max(stamps)

@@ -51,6 +51,7 @@ Admin actions (``POST /_sandbox/<action>``):
   creates n new orders created at ``at``.
 - ``corrupt``: ``{"id": ..., "field": "total"|"currency"|"quantity"}`` makes one order
   unmappable (a save, so ``date_modified`` moves to now).
+- ``poison``: see ``connectors._sandbox.hostile``.
 
 Paging faults (``SandboxApp.page_fault``, on listings by modification time): ``empty``
 answers with an empty page while ``X-WP-TotalPages`` says more follow. WooCommerce's
@@ -285,6 +286,7 @@ class WooCommerceSandbox(SeededShop):
         return request.path.rstrip("/") == ORDERS_ROUTE and request.method == "GET" and "include" not in request.query
 
     def page_fault(self, kind: str, request: Request) -> Reply:
+        kind = "empty" if kind == "fresh" else kind  # a new page number is WooCommerce's ever-new cursor
         if kind == "repeat":
             with self._lock:
                 last = self._last_listing
@@ -348,7 +350,7 @@ class WooCommerceSandbox(SeededShop):
         link = _link_header(request, q.page, pages)
         if link:
             headers["Link"] = link
-        reply = Reply(200, [self._render(self._orders[i]) for i in ids], headers)
+        reply = Reply(200, [self._with_poisons(i, self._render(self._orders[i])) for i in ids], headers)
         if q.include is None:
             self._last_listing = reply
         return reply

@@ -1,4 +1,7 @@
-"""``simpul accounts``: add, list and refresh seller accounts; credentials never come from argv."""
+"""``simpul accounts``: add, list, refresh, disable, enable and remove seller accounts.
+
+Credentials never come from argv.
+"""
 
 from __future__ import annotations
 
@@ -9,7 +12,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
-from simpul.cli.common import EXIT_FAILED, EXIT_OK, UsageError, print_table
+from simpul.cli.common import EXIT_FAILED, EXIT_OK, UsageError, bounded_int, print_table
 
 
 def _read_credentials(path: str | None, channel: str) -> dict[str, Any]:
@@ -41,8 +44,8 @@ def _read_credentials_file(path: str) -> dict[str, Any]:
         values = json.loads(text)
     except OSError as exc:
         raise UsageError(f"cannot read credentials file: {exc.strerror}") from None
-    except ValueError:
-        raise UsageError("credentials file is not valid JSON") from None
+    except (ValueError, RecursionError):
+        raise UsageError("credentials file is not valid JSON (or nested too deeply)") from None
     if not isinstance(values, dict):
         raise UsageError("credentials file must hold a JSON object")
     return values
@@ -72,6 +75,14 @@ def cmd_accounts(args: argparse.Namespace) -> int:
             checked = "not verified (--no-verify)" if args.no_verify else f"verified with {info.channel}"
             print(f"account {info.id} ({info.channel}) stored; credentials {checked} and encrypted")
             return EXIT_OK
+        if args.accounts_cmd in ("disable", "enable", "remove"):
+            change = getattr(hub.accounts, args.accounts_cmd)
+            for account_id in args.accounts:
+                info = change(account_id)
+                note = {"disable": "syncs skip it until `simpul accounts enable`", "enable": "syncs include it again",
+                        "remove": "credentials dropped; its orders and audit entries are kept"}[args.accounts_cmd]
+                print(f"account {info.id} {info.status}: {note}")
+            return EXIT_OK
         if args.accounts_cmd == "refresh":
             from datetime import timedelta
 
@@ -96,7 +107,7 @@ def cmd_accounts(args: argparse.Namespace) -> int:
                 "grant_expires_in": countdown(a.authorization_expires_at, now),
                 "reason": a.status_reason,
             }
-            for a in hub.accounts.list()
+            for a in hub.accounts.list(include_removed=args.all)
         ]
         if args.json:
             print(json.dumps(rows, default=str, indent=2))
@@ -119,10 +130,18 @@ def register(sub, channels: list[str]) -> None:  # noqa: ANN001 - argparse's pri
     )
     a.add_argument("--no-verify", action="store_true", help="store without the one authenticated check call (offline set-up)")
     a.add_argument("--title", help="display name (default: the account id)")
-    a.add_argument("--history-days", type=int, default=30, help="how far back the first sync reaches (default 30)")
-    a.add_argument("--replace", action="store_true", help="overwrite an existing account (resets a credential error)")
+    a.add_argument("--history-days", type=bounded_int(1, 10_000), default=30, help="how far back the first sync reaches (1 to 10,000; default 30)")
+    a.add_argument("--replace", action="store_true", help="new credentials for an existing account of the same channel (resets a credential error, brings back a removed one)")
     a = asub.add_parser("list", help="show accounts, status, last sync, cursor and token expiry")
     a.add_argument("--json", action="store_true")
+    a.add_argument("--all", action="store_true", help="include removed accounts")
+    for name, text in (
+        ("disable", "stop syncing accounts until `enable` (the schedule and `simpul sync` skip them)"),
+        ("enable", "sync disabled accounts again"),
+        ("remove", "drop accounts' credentials and hide them; their orders and audit entries stay (audited)"),
+    ):
+        a = asub.add_parser(name, help=text)
+        a.add_argument("accounts", nargs="+", metavar="ACCOUNT")
     a = asub.add_parser("refresh", help="refresh access tokens that expire soon (what the refresh-tokens flow does)")
     a.add_argument("accounts", nargs="*", metavar="ACCOUNT", help="account ids (default: all)")
     a.add_argument("--horizon-minutes", type=int, help="refresh tokens expiring within this many minutes (default: the refresh-tokens flow's, 45)")

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from datetime import datetime, timezone
 
-from simpul.cli.common import EXIT_OK
+from simpul.cli.common import EXIT_OK, bounded_int
 
 
 def cmd_pii(args: argparse.Namespace) -> int:
@@ -26,5 +26,5 @@ def register(sub, channels: list[str]) -> None:  # noqa: ANN001 - argparse's pri
     p = sub.add_parser("pii", help="buyer data retention")
     asub = p.add_subparsers(dest="pii_cmd", required=True, metavar="ACTION")
     k = asub.add_parser("purge", help="remove buyer data from finished orders older than the retention period")
-    k.add_argument("--retention-days", type=int, help="days after an order's last change (default: the purge-pii flow's, 365)")
+    k.add_argument("--retention-days", type=bounded_int(0, 36_500), help="days after an order's last change (0 to 36,500; default: the purge-pii flow's, 365)")
     p.set_defaults(func=cmd_pii)

@@ -1,11 +1,15 @@
 """Concurrency on a real PostgreSQL server (reliability.md F-9, INV-14, A-3).
 
-- Two syncs of one account started together: the account lock refuses one, and no two
-  runs of the account are ever in flight at once (checked from ``sync_run`` times), both
-  through threads released by a barrier and through two ``simpul sync`` processes.
+- Two syncs of one account at once: the account lock refuses one, and no two runs of the
+  account are ever in flight at once (checked from ``sync_run`` times), both through
+  threads released by a barrier and through two ``simpul sync`` processes. The sandbox
+  holds the first sync's first request until the second has been refused (``Gate``), so
+  "both completed, one after the other" cannot pass for a refusal.
 - Workers syncing different accounts at the same time (two WooCommerce shops whose order
   ids coincide, and a Shopee shop): each account ends equal to its own shop, with its own
-  cursor, and nothing of one account lands in another.
+  cursor, and nothing of one account lands in another. Each shop holds its first request
+  until all three workers have sent theirs, so they are in flight together by
+  construction, not by timing.
 - Concurrent audit writers still form one linear chain that ``verify()`` accepts.
 - Workers starting together on a fresh database agree on the hub secrets (the first sync
   of each creates the buyer-matching pepper if it is missing).
@@ -35,7 +39,52 @@ from tests.oracle import stored_state
 
 pytestmark = pytest.mark.postgres
 
-LATENCY_MS = 20  # a sync lasts long enough for its rivals to start meanwhile
+GUARD = 60  # seconds a held request waits at most: only reached when the code under test is broken
+
+
+class Gate:
+    """Holds the first API request a sandbox receives until ``release`` is set: the sync
+    that sent it is then in flight, holding its account's lock, as long as the test wants.
+    Sandbox admin calls pass. ``timed_out`` says the guard, not the test, let it go."""
+
+    def __init__(self, server: SandboxServer) -> None:
+        self.entered, self.release = threading.Event(), threading.Event()
+        self.timed_out = False
+        self._claimed = threading.Lock()
+        self._used = False
+        forward = server.dispatch
+
+        def dispatch(request: Any) -> Any:
+            if not request.path.startswith("/_sandbox/") and self._first():
+                self.entered.set()
+                self.timed_out = not self.release.wait(GUARD)
+            return forward(request)
+
+        server.dispatch = dispatch  # type: ignore[method-assign]
+
+    def _first(self) -> bool:
+        with self._claimed:
+            first, self._used = not self._used, True
+            return first
+
+
+def hold_until_all_arrive(servers: list[SandboxServer]) -> threading.Barrier:
+    """Each server holds its first API request until every server has received one."""
+    barrier = threading.Barrier(len(servers), timeout=GUARD)
+    for server in servers:
+        forward, claimed = server.dispatch, threading.Event()
+
+        def dispatch(request: Any, forward: Any = forward, claimed: threading.Event = claimed) -> Any:
+            if not request.path.startswith("/_sandbox/") and not claimed.is_set():
+                claimed.set()
+                try:
+                    barrier.wait()
+                except threading.BrokenBarrierError:
+                    pass  # reported by the test through barrier.broken
+            return forward(request)
+
+        server.dispatch = dispatch  # type: ignore[method-assign]
+    return barrier
 
 
 def in_threads(jobs: list[Callable[[], Any]]) -> list[Any]:
@@ -82,7 +131,6 @@ def assert_never_two_at_once(runs: list[RunRecord]) -> None:
 @pytest.fixture
 def shop() -> Iterator[SandboxServer]:
     server = start_sandbox("shopee", orders=300, seed=8)
-    server.faults.update({"latency_ms": LATENCY_MS})
     yield server
     server.stop()
 
@@ -91,13 +139,21 @@ def test_two_runs_of_one_account_started_together_one_is_refused(pg_db, keyring,
     setup = make_hub(pg_db, keyring)
     account = add_account(setup, shop, "same-shop")
     hubs = [worker_hub(pg_db, keyring) for _ in range(2)]
+    gate = Gate(shop)  # whoever takes the lock waits at its first request...
 
-    outcomes = in_threads([lambda h=h: locked_sync(h, account) for h in hubs])
+    def attempt(hub: Hub) -> RunSummary | str:
+        outcome = locked_sync(hub, account)
+        if isinstance(outcome, str):
+            gate.release.set()  # ...until the other one has been refused
+        return outcome
+
+    outcomes = in_threads([lambda h=h: attempt(h) for h in hubs])
 
     done = [o for o in outcomes if isinstance(o, RunSummary)]
     skipped = [o for o in outcomes if isinstance(o, str)]
     assert len(done) == 1 and done[0].status == "completed", outcomes
     assert len(skipped) == 1 and "already running" in skipped[0]
+    assert gate.entered.is_set() and not gate.timed_out
     assert [r.status for r in run_records(pg_db, account)] == ["completed"]
     assert_synced(pg_db, account, shop)
     for hub in hubs:
@@ -107,23 +163,29 @@ def test_two_runs_of_one_account_started_together_one_is_refused(pg_db, keyring,
 def test_two_sync_processes_of_one_account_never_interleave(pg_db, keyring, shop, tmp_path: Path) -> None:  # noqa: ANN001
     """The real entry point: two `simpul sync` processes, a PostgreSQL advisory lock."""
     env = cli_env(tmp_path, pg_db.url)
-    keyring_file = KeyRing.load(tmp_path / "keyring.json")  # the processes' key ring
+    keyring_file = KeyRing.create(tmp_path / "keyring.json")  # the processes' key ring
     setup = make_hub(pg_db, keyring_file)
     account = add_account(setup, shop, "same-shop")
 
-    procs = [spawn_sync(env, account) for _ in range(2)]
+    gate = Gate(shop)
+
+    first = spawn_sync(env, account)
+    assert gate.entered.wait(GUARD), "the first sync never reached the channel"  # it holds the lock now
+    second = spawn_sync(env, account)
+    second_out, second_err = second.communicate(timeout=180)
+    gate.release.set()
+    first_out, first_err = first.communicate(timeout=180)
+
     rows = []
-    for proc in procs:
-        out, err = proc.communicate(timeout=180)
+    for proc, out, err in ((first, first_out, first_err), (second, second_out, second_err)):
         assert proc.returncode == 0, err.decode()[-2000:]
         [row] = json.loads(out)
         rows.append(row)
-
-    statuses = sorted(r["status"] for r in rows)
-    assert statuses in (["completed", "skipped"], ["completed", "completed"]), rows
-    assert all("already running" in r["error"] for r in rows if r["status"] == "skipped")
+    assert [r["status"] for r in rows] == ["completed", "skipped"], rows
+    assert "already running" in rows[1]["error"]
+    assert not gate.timed_out
     runs = run_records(pg_db, account)
-    assert [r.status for r in runs] == ["completed"] * statuses.count("completed")
+    assert [r.status for r in runs] == ["completed"]
     assert_never_two_at_once(runs)
     assert_synced(pg_db, account, shop)
     with pg_db.connect() as conn:
@@ -139,13 +201,14 @@ def test_workers_syncing_different_accounts_keep_them_apart(pg_db, keyring) -> N
     try:
         setup = make_hub(pg_db, keyring)
         for account, server in servers.items():
-            # Small pages and a slow first reply keep every worker in flight at once.
-            server.faults.update({"latency_ms": LATENCY_MS, "page_size": 20, "fail_next": ["stall"], "stall_seconds": 0.5})
+            server.faults.update({"page_size": 20})  # many commits, interleaved between the workers
             add_account(setup, server, account)
         hubs = {account: worker_hub(pg_db, keyring) for account in servers}
+        together = hold_until_all_arrive(list(servers.values()))
 
         outcomes = in_threads([lambda a=a: locked_sync(hubs[a], a) for a in servers])
 
+        assert not together.broken, "a worker never reached its shop while the others waited"
         assert all(isinstance(o, RunSummary) and o.status == "completed" for o in outcomes), outcomes
         runs = {account: run_records(pg_db, account) for account in servers}
         assert all(len(r) == 1 for r in runs.values()), runs
@@ -177,9 +240,15 @@ def test_concurrent_audit_writers_form_one_linear_chain(pg_db) -> None:  # noqa:
     assert outcomes == [None] * writers
     with pg_db.connect() as conn:
         verdict = audit.verify(conn)
-        seqs = [e["seq"] for e in audit.entries(conn, action_prefix="test.")]
+        written = audit.entries(conn, action_prefix="test.")
     assert verdict.ok, str(verdict)
-    assert len(seqs) == writers * entries and seqs == sorted(seqs)
+    # One chain without gaps or doubled sequence numbers, every entry of every writer in it
+    # once, and each writer's entries in the order it committed them.
+    assert [e["seq"] for e in written] == list(range(1, writers * entries + 1))
+    by_writer: dict[str, list[int]] = {}
+    for e in written:
+        by_writer.setdefault(e["actor"], []).append(json.loads(e["summary"])["n"])
+    assert by_writer == {f"writer-{w}": list(range(entries)) for w in range(writers)}
     for db in databases:
         db.dispose()
 
@@ -190,7 +259,7 @@ def test_workers_starting_together_agree_on_the_hub_secrets(pg_db, keyring) -> N
     databases = [Database(pg_db.url) for _ in range(6)]
     vault = Vault(keyring)
 
-    secrets = in_threads([lambda db=db: keys.hub_secret(db, vault, keys.PII_PEPPER) for db in databases])
+    secrets = in_threads([lambda db=db: keys.hub_secret(db, vault, keys.PII_PEPPER, create=True) for db in databases])
 
     assert all(isinstance(s, bytes) for s in secrets), secrets
     assert len(set(secrets)) == 1

@@ -65,7 +65,7 @@ def test_kill_minus_nine_during_runs_and_reruns_then_rerun_converges(channel: st
     server = start_sandbox(channel, orders=ORDERS, seed=11)
     url = request.getfixturevalue("pg_db").url if database == "postgres" else f"sqlite:///{tmp_path / 'simpul.db'}"
     env = cli_env(tmp_path, url)
-    keyring = KeyRing.load(tmp_path / "keyring.json")
+    keyring = KeyRing.create(tmp_path / "keyring.json")
     hub = open_hub(env["SIMPUL_DATABASE_URL"], keyring=keyring, rate_limits={"*": None})
     try:
         account = add_account(hub, server, f"kill-{channel}")

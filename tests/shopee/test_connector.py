@@ -14,6 +14,7 @@ from connectors._http.secret import plain
 from connectors.contract import OrderSource, Window
 from connectors.shopee import api
 from connectors.shopee.client import ShopeeConnector
+from simpul import store
 from simpul.engine import SyncRequest
 from simpul.model import Shipment
 from tests.shopee.support import FROZEN, admin
@@ -198,24 +199,38 @@ def test_bad_credentials_and_plain_http_give_clear_errors() -> None:
 
 
 def test_the_engine_picks_up_a_tracking_number_that_came_without_an_update(hub, server) -> None:  # noqa: ANN001
+    """Shopee assigns the number after the shipment is arranged, without a new update_time
+    ([S3]/[S4], marketplaces.md §1.5). The order is synced while it waits, more than a
+    lookback after its last update, so no later list by update time reaches back to it:
+    only the follow-up phase, which re-reads waiting orders by number, can bring the number."""
     hub.accounts.add("s1", "shopee", "Shopee", server.url, server.app.demo_credentials(), history_days=60)
-    [sn] = admin(server, "mutate", {"insert": 1, "at": FROZEN})["inserted"]
+    lookback = ShopeeConnector.lookback.total_seconds()
+    inserted = set(admin(server, "mutate", {"insert": 8, "at": FROZEN})["inserted"])
     order = None
-    for _ in range(200):  # walk the clock until the new order is arranged but has no number yet
+    for _ in range(400):  # the data clock in 5-minute steps until an order has waited a lookback
         server.app.clock.advance(300)
-        order = next(o for o in server.app.dump_orders() if o["order_sn"] == sn)
-        if order["order_status"] != "UNPAID" and order["package_list"][0].get("tracking_number") == "":
+        now = server.app.clock.now()
+        order = next(
+            (o for o in server.app.dump_orders()
+             if o["order_sn"] in inserted and o["order_status"] == "PROCESSED"
+             and o["package_list"][0].get("tracking_number") == "" and now - o["update_time"] > lookback),
+            None,
+        )  # fmt: skip
+        if order is not None:
             break
-    if order is None or order["package_list"][0].get("tracking_number") != "":
-        pytest.fail(f"seeded order {sn} never waited for a tracking number")
+    if order is None:
+        pytest.fail("no seeded order waited a whole lookback for its tracking number")
+    sn, update_time = order["order_sn"], order["update_time"]
     hub.engine.clock = lambda: at(server.app.clock.now())
     hub.engine.run(SyncRequest("s1"))
     assert stored_tracking(hub, sn) is None
-    update_time = order["update_time"]
     while not next(o for o in server.app.dump_orders() if o["order_sn"] == sn)["package_list"][0]["tracking_number"]:
         server.app.clock.advance(300)
     final = next(o for o in server.app.dump_orders() if o["order_sn"] == sn)
-    assert final["update_time"] == update_time  # the list by update_time cannot see the change
+    assert final["update_time"] == update_time  # the number came without an update...
+    with hub.db.connect() as conn:
+        cursor = store.load_cursor(conn, "s1")
+    assert at(update_time) < cursor - ShopeeConnector.lookback  # ...and before the next list window: the list cannot see it
     run = hub.engine.run(SyncRequest("s1"))
     assert run.counts.changed >= 1
     assert stored_tracking(hub, sn) == final["package_list"][0]["tracking_number"]

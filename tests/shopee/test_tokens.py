@@ -5,6 +5,7 @@ Runs against the Shopee sandbox (4 h access tokens, single-use rotating refresh 
 
 from __future__ import annotations
 
+import time
 from datetime import datetime, timedelta, timezone
 
 from connectors.shopee.client import ShopeeConnector
@@ -27,15 +28,24 @@ def test_adding_verifies_and_records_the_grant_expiry(hub: Hub, server) -> None:
 
 def test_refresh_ahead_of_expiry_then_nothing_until_due(hub: Hub, server) -> None:  # noqa: ANN001
     _add(hub, server)
+    before = int(time.time())
     [first] = tokens.refresh_all(hub.engine)
+    after = int(time.time())
     assert first.result == "refreshed"  # expiry unknown: refreshed to learn it
     info = hub.accounts.get("s1")
-    assert timedelta(hours=3, minutes=59) < info.access_expires_at - datetime.now(timezone.utc) <= timedelta(hours=4)
-    assert timedelta(days=29) < info.refresh_expires_at - datetime.now(timezone.utc) <= timedelta(days=30)
+    # Issued during the refresh: 4 h access token (expire_in 14400), 30-day refresh token [S2].
+    # Bracketed by the clock read before and after, so however slow the call, no window.
+    issued = info.access_expires_at - timedelta(seconds=14400)
+    assert before <= issued.timestamp() <= after
+    assert info.refresh_expires_at == issued + timedelta(days=30)
     [second] = tokens.refresh_all(hub.engine)
     assert second.result == "still_valid"
-    row = second.as_row()
-    assert row["access_expires_in"].startswith("3h") and row["refresh_expires_in"].startswith("29d") and row["authorization_expires_in"].startswith("364d")
+    assert (second.expiry.access, second.expiry.refresh) == (info.access_expires_at, info.refresh_expires_at)
+    # The countdowns, read at an instant the test chooses (as_row takes the clock):
+    row = second.as_row(now=issued + timedelta(minutes=48))
+    assert (row["access_expires_in"], row["refresh_expires_in"]) == ("3h12m", "29d23h")
+    granted = datetime.fromtimestamp(server.app.authorized_at, timezone.utc)
+    assert second.as_row(now=granted + timedelta(days=1, hours=2))["authorization_expires_in"] == "363d22h"  # 365-day grant
     [due] = tokens.refresh_all(hub.engine, within=timedelta(hours=5))
     assert due.result == "refreshed"
     assert server.stats.snapshot()["by_path"]["/api/v2/auth/access_token/get"] == 2

@@ -1,8 +1,16 @@
-"""The WooCommerce mapping: golden files, the status table, refusals, scrubbing, stability."""
+"""The WooCommerce mapping: golden files, the status table, refusals, scrubbing, stability.
+
+Golden files are hand-written payloads in the documented shape (``cod_processing`` follows
+the sample of storefronts_couriers.md §2.7); every ``*.expected.json`` is a snapshot of
+what this mapping produced. A snapshot only proves the output did not change, so each
+case also has a short list of FACTS a person checked against §2: statuses, totals, COD,
+refunds, times. Those are typed here, not generated.
+"""
 
 from __future__ import annotations
 
 import json
+from decimal import Decimal
 from pathlib import Path
 
 import pytest
@@ -32,6 +40,101 @@ def canonical(payload: dict) -> dict:
 def test_golden_files(path: Path) -> None:
     expected = json.loads(path.with_name(path.stem + ".expected.json").read_text())
     assert canonical(loads(path.read_text())) == expected
+
+
+# What a person reads off each golden payload with storefronts_couriers.md §2 open, typed by hand:
+# - status: the raw status (§2.3 enum) and what it means on the order/payment/fulfillment axes;
+# - total: currency and total, money as strings with two decimals (§2.3), kept exact;
+# - cod: (is COD, COD amount): payment_method "cod" (§2.3, §14), the courier collects the total;
+# - refunds: embedded refunds[] carry negative totals (§2.3); a refund amount is positive;
+# - times: date_*_gmt is GMT (§2.3); with only the site-local date_* the site zone is
+#   Asia/Jakarta, WIB, +07:00 all year (§15), and the mapping records that zone.
+U = None  # unset
+FACTS = {
+    # §2.7's sample order: COD, processing, not paid until the cash arrives, a JNE waybill in meta.
+    "cod_processing": {
+        "status": ("processing", OrderStatus.OPEN, PaymentStatus.COD_PENDING),
+        "total": ("IDR", "413000.00"),
+        "cod": (True, "413000.00"),
+        "refunds": [],
+        "times": {"created_at": ("2025-03-01T03:00:00", "2025-03-01T03:00:00+00:00"), "updated_at": ("2025-03-01T09:40:12", "2025-03-01T09:40:12+00:00"), "paid_at": (U, U)},
+        "source_zone": U,
+        "tracking": "CGK0123456789012",  # meta _resi_jne
+    },
+    # Bank transfer, completed, then one line partly refunded (refunds[].total "-103500.00").
+    "completed_with_refund": {
+        "status": ("completed", OrderStatus.COMPLETED, PaymentStatus.PARTIALLY_REFUNDED),
+        "total": ("IDR", "556600.00"),
+        "cod": (False, U),
+        "refunds": ["103500.00"],
+        "times": {"created_at": ("2025-02-10T12:15:30", "2025-02-10T12:15:30+00:00"), "updated_at": ("2025-02-18T01:02:45", "2025-02-18T01:02:45+00:00"),
+                  "paid_at": ("2025-02-10T14:03:11", "2025-02-10T14:03:11+00:00")},
+        "source_zone": U,
+        "tracking": "002345678901",  # the Shipment Tracking extension's item
+    },
+    # Card payment never made, cancelled (the hold-stock timeout): nothing was paid.
+    "cancelled": {
+        "status": ("cancelled", OrderStatus.CANCELLED, PaymentStatus.VOIDED),
+        "total": ("IDR", "99000.00"),
+        "cod": (False, U),
+        "refunds": [],
+        "times": {"created_at": ("2025-03-05T16:40:05", "2025-03-05T16:40:05+00:00"), "updated_at": ("2025-03-05T17:40:05", "2025-03-05T17:40:05+00:00"), "paid_at": (U, U)},
+        "source_zone": U,
+        "tracking": U,
+    },
+    # Awaiting payment (the default status); the total includes total_tax "19250.00".
+    "pending": {
+        "status": ("pending", OrderStatus.PENDING, PaymentStatus.UNPAID),
+        "total": ("IDR", "212250.00"),
+        "cod": (False, U),
+        "refunds": [],
+        "times": {"created_at": ("2025-03-07T01:01:59", "2025-03-07T01:01:59+00:00"), "updated_at": ("2025-03-07T01:01:59", "2025-03-07T01:01:59+00:00"), "paid_at": (U, U)},
+        "source_zone": U,
+        "tracking": U,
+    },
+    # Refunded in full in two refunds (51000.00 + 50000.00 = the total), an old payload with
+    # only site-local times: 13:00 in Jakarta is 06:00 UTC. Its currency is written "idr".
+    "refunded_local_times_only": {
+        "status": ("refunded", OrderStatus.CANCELLED, PaymentStatus.REFUNDED),
+        "total": ("IDR", "101000.00"),
+        "cod": (False, U),
+        "refunds": ["51000.00", "50000.00"],
+        "times": {"created_at": ("2025-01-20T13:00:00", "2025-01-20T06:00:00+00:00"), "updated_at": ("2025-01-22T09:30:00", "2025-01-22T02:30:00+00:00"),
+                  "paid_at": ("2025-01-20T13:05:00", "2025-01-20T06:05:00+00:00")},
+        "source_zone": "Asia/Jakarta",
+        "tracking": "JP0000000505",
+    },
+}  # fmt: skip
+RAW_TIME_FIELDS = {"created_at": "date_created", "updated_at": "date_modified", "paid_at": "date_paid"}
+
+
+def test_every_golden_case_has_its_documented_facts() -> None:
+    assert set(FACTS) == {p.stem for p in RAW_FILES}
+
+
+@pytest.mark.parametrize("name", sorted(FACTS))
+def test_golden_cases_hold_the_facts_a_person_checked_against_the_documentation(name: str) -> None:
+    facts, payload = FACTS[name], raw(name)
+    bundle = mapping.map_order(payload)
+    order = bundle.order
+    raw_status, status, payment = facts["status"]
+    assert payload["status"] == raw_status and order.raw_status == raw_status
+    assert (order.status, order.payment_status) == (status, payment)
+    currency, total = facts["total"]
+    assert payload["total"] == total and (order.currency, order.total) == (currency, Decimal(total))
+    is_cod, cod_amount = facts["cod"]
+    assert (payload["payment_method"] == "cod") is is_cod and order.is_cod is is_cod
+    assert order.cod_amount == (None if cod_amount is None else Decimal(cod_amount))
+    assert [r["total"] for r in payload["refunds"]] == ["-" + amount for amount in facts["refunds"]]
+    assert [r.refund_amount for r in bundle.returns] == [Decimal(amount) for amount in facts["refunds"]]
+    local_only = facts["source_zone"] is not None
+    for field, (text, instant) in facts["times"].items():
+        name_in_payload = RAW_TIME_FIELDS[field] + ("" if local_only else "_gmt")
+        assert payload.get(name_in_payload) == text, field  # the table was read off this payload
+        value = getattr(order, field)
+        assert (value.isoformat() if value else None) == instant, field
+    assert order.source_zone == facts["source_zone"]
+    assert (bundle.shipments[0].tracking_number if bundle.shipments else None) == facts["tracking"]
 
 
 def test_there_are_goldens_for_the_main_shapes() -> None:

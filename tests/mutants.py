@@ -1,0 +1,311 @@
+"""Mutants: break one guarantee on purpose and check that the tests written for it fail.
+
+Run with ``make mutants`` or ``.venv/bin/python -m tests.mutants [NAME ...] [--list]
+[--jobs N]``. Not collected by pytest and not part of ``make test`` (a few minutes: each
+mutant starts its own pytest; ``--jobs`` runs several at once).
+
+Each mutant is a small text edit of the source, applied to a temporary copy of the
+project (the checkout itself is never touched), followed by the tests that should catch
+it, run in that copy (stopping at the first failure, ``-x``). A mutant is *caught* when
+those tests fail (pytest exit status 1),
+*survived* when they pass. First the same tests run on the unchanged copy and must pass,
+so a caught mutant was caught by the edit, not by a test that fails anyway. An edit
+whose text no longer matches the source (the code moved on) is reported as ``stale``,
+never as caught: update the mutant.
+
+The tests run against the PostgreSQL server of ``make test`` too
+(``SIMPUL_TEST_POSTGRES_URL``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+SKIP = shutil.ignore_patterns(".git", ".venv", "data", "secrets", "bench", "__pycache__", ".pytest_cache", "*.egg-info", ".mypy_cache", ".ruff_cache")
+
+CHECKPOINT_IN_THE_PAGE = '''            else:
+                store.save_checkpoint(conn, account.id, job, run_id, state, now=now)
+'''
+PAGE_TRANSACTION = '''        with self.db.begin() as conn:
+            counts = store.apply_page(conn, ctx, bundles, rejected, override=override)
+'''
+PAGE_TRANSACTION_END = '''            store.flush_audit(conn, ctx)
+        result.pages += 1
+'''
+CHECKPOINT_ALONE = '''        if not done:  # MUTANT: the checkpoint in a transaction of its own
+            with self.db.begin() as conn:
+                store.save_checkpoint(conn, account.id, job, run_id, state, now=now)
+'''
+
+
+@dataclass(frozen=True, slots=True)
+class Mutant:
+    name: str
+    guarantee: str
+    path: str
+    edits: tuple[tuple[str, str], ...]  # (exact text, replacement); each text must occur once
+    tests: tuple[str, ...]  # pytest arguments: files, node ids, -k expressions
+
+
+MUTANTS = (
+    Mutant(
+        "upsert-without-version-guard",
+        "the bulk upsert's WHERE repeats the version guard (older never overwrites newer)",
+        "simpul/store.py",
+        (("        where=guard if guarded else None,\n", ""),),
+        ("tests/test_store.py",),
+    ),
+    Mutant(
+        "page-keeps-the-older-copy",
+        "of two copies of one order in a page, the newer is written",
+        "simpul/store.py",
+        (("(b.order.updated_at, b.payload_hash) > (seen.order.updated_at, seen.payload_hash)", "(b.order.updated_at, b.payload_hash) < (seen.order.updated_at, seen.payload_hash)"),),
+        ("tests/test_store.py",),
+    ),
+    Mutant(
+        "audit-digest-without-ts",
+        "the audit hash covers the entry's time",
+        "simpul/audit.py",
+        (('        row["ts"],\n', ""),),
+        ("tests/test_audit.py",),
+    ),
+    Mutant(
+        "audit-digest-without-account",
+        "the audit hash covers the entry's account",
+        "simpul/audit.py",
+        (('        row["account_id"] or "",\n', ""),),
+        ("tests/test_audit.py",),
+    ),
+    Mutant(
+        "follow-up-phase-off",
+        "orders waiting for a tracking number are re-read by number (late airway bills)",
+        "simpul/engine.py",
+        (('        if state["follow_up"]:\n', "        if False:  # MUTANT\n"),),
+        ("tests/shopee/test_connector.py::test_the_engine_picks_up_a_tracking_number_that_came_without_an_update",),
+    ),
+    Mutant(
+        "follow-up-finds-nothing",
+        "the follow-up phase finds the orders waiting for a tracking number",
+        "simpul/engine.py",
+        (("            return [r[0] for r in conn.execute(query)]\n", "            return []  # MUTANT\n"),),
+        ("tests/shopee/test_connector.py::test_the_engine_picks_up_a_tracking_number_that_came_without_an_update",),
+    ),
+    Mutant(
+        "checkpoint-committed-before-its-page",
+        "a page and its checkpoint commit together (here: the checkpoint first, alone), Shopee",
+        "simpul/engine.py",
+        ((CHECKPOINT_IN_THE_PAGE, ""), (PAGE_TRANSACTION, CHECKPOINT_ALONE + PAGE_TRANSACTION)),
+        ("tests/faults/test_page_commit.py", "-k", "shopee"),
+    ),
+    Mutant(
+        "checkpoint-committed-after-its-page",
+        "a page and its checkpoint commit together (here: the checkpoint after, alone), Shopee",
+        "simpul/engine.py",
+        ((CHECKPOINT_IN_THE_PAGE, ""), (PAGE_TRANSACTION_END, PAGE_TRANSACTION_END.replace("        result.pages", CHECKPOINT_ALONE + "        result.pages"))),
+        ("tests/faults/test_page_commit.py", "-k", "shopee"),
+    ),
+    Mutant(
+        "shopee-sandbox-signs-another-base-string",
+        "the Shopee sandbox verifies the documented base string with its own signer",
+        "connectors/shopee/sandbox.py",
+        (("        parts += [str(access_token), str(shop_id)]\n", "        parts += [str(shop_id), str(access_token)]  # MUTANT\n"),),
+        ("tests/shopee/test_sandbox.py",),
+    ),
+    Mutant(
+        "lease-of-a-live-holder-taken-over",
+        "a SQLite lease is taken over only from a dead process on this host",
+        "simpul/locks.py",
+        (("        return host == socket.gethostname() and pid.isdigit() and not _pid_alive(int(pid))\n", "        return True  # MUTANT\n"),),
+        ("tests/test_locks.py",),
+    ),
+    Mutant(
+        "advisory-lock-never-refuses",
+        "two syncs of one account never run at once (PostgreSQL advisory lock)",
+        "simpul/locks.py",
+        (("            if not got:\n", "            if False:  # MUTANT\n"),),
+        ("tests/faults/test_concurrency.py", "-k", "two_sync_processes"),
+    ),
+    # -- hostile channels (issue 9; tests/hostile/README.md) --------------------------------
+    Mutant(
+        "boundary-check-skipped",
+        "every mapped value must fit the canonical model and both databases, or the order is quarantined by field",
+        "simpul/engine.py",
+        (("bundles.append(boundary.check(bundle) if boundary is not None else bundle)", "bundles.append(bundle)"),),
+        ("tests/hostile/test_records.py", "-k", "quarantined_by_field"),
+    ),
+    Mutant(
+        "boundary-fast-path-lets-nul-through",
+        "the boundary check's inline fast path never passes a value its rule refuses",
+        "simpul/limits.py",
+        (('v.isascii() and "\\\\x00" not in v)', "v.isascii())"),),
+        ("tests/hostile/test_limits.py",),
+    ),
+    Mutant(
+        "long-json-integer-unreadable",
+        "a 5,000-digit integer costs its own order, not the whole reply",
+        "simpul/jsoncodec.py",
+        (('if "integer string conversion" not in str(exc):', "if True:"),),
+        ("tests/hostile/test_records.py", "-k", "quarantined_by_field and shopee"),
+    ),
+    Mutant(
+        "unreadable-batch-not-split",
+        "a lookup batch whose reply cannot be parsed is split down to the one unreadable order",
+        "connectors/_http/batches.py",
+        (("            if len(batch) == 1:\n", "            raise\n            if len(batch) == 1:\n"),),
+        ("tests/hostile/test_records.py", "-k", "split"),
+    ),
+    Mutant(
+        "reply-without-size-cap",
+        "a reply is read up to its size cap, no further",
+        "connectors/_http/reply.py",
+        (("        if size > limits.max_bytes:\n            raise ReplyTooLarge(None)\n", ""),),
+        ("tests/hostile/test_budgets.py", "-k", "huge_body or reading_stops"),
+    ),
+    Mutant(
+        "redirects-followed",
+        "a redirect off the account's base URL is never followed",
+        "connectors/_http/client.py",
+        (("                    allow_redirects=False,\n", "                    allow_redirects=True,\n"),),
+        ("tests/hostile/test_budgets.py", "-k", "redirect_to_another_host"),
+    ),
+    Mutant(
+        "window-budget-never-checked",
+        "a window's pages, requests and time are budgeted",
+        "simpul/budget.py",
+        (('    limits = limits_for(policy, channel, state.get("reported"), rate)\n', "    return\n"),),
+        ("tests/hostile/test_budgets.py", "-k", "ever_new or inventing or request_and_time"),
+    ),
+    Mutant(
+        "idle-cursors-trusted",
+        "a run stopped by idle pages resumes from before them, not from a made-up cursor",
+        "simpul/budget.py",
+        (('    return state.get("resume") if state.get("idle") else position\n', "    return position\n"),),
+        ("tests/hostile/test_budgets.py", "-k", "ever_new"),
+    ),
+    Mutant(
+        "woocommerce-restarts-from-year-9999",
+        "a time beyond the window on a WooCommerce page does not make the walk skip the rest",
+        "connectors/woocommerce/client.py",
+        (("        stamps = [t if t is None or t < before else None for t in map(_modified, records)]", "        stamps = list(map(_modified, records))"),),
+        ("tests/hostile/test_records.py", "-k", "far_future"),
+    ),
+    Mutant(
+        "database-error-leaves-with-its-parameters",
+        "a database error leaves the engine described, without its statement and parameters",
+        "simpul/engine.py",
+        (("        raise failures.StoreError(failures.describe(exc)) from None\n", "        raise\n"),),
+        ("tests/hostile/test_errors.py",),
+    ),
+    Mutant(
+        "repair-through-the-version-guard",
+        "a repair of named orders writes the channel's payload even over a newer stored version",
+        "simpul/store.py",
+        (("        _upsert_orders(conn, ctx, forced, guarded=False)", "        _upsert_orders(conn, ctx, forced)"),),
+        ("tests/hostile/test_repair.py", "-k", "sqlite"),
+    ),
+)
+
+
+class Stale(Exception):
+    """The mutant's text is not (exactly once) in the source any more."""
+
+
+def copy_project(into: Path) -> Path:
+    target = into / "project"
+    shutil.copytree(ROOT, target, ignore=SKIP)
+    return target
+
+
+def apply(mutant: Mutant, project: Path) -> None:
+    path = project / mutant.path
+    text = path.read_text()
+    for old, new in mutant.edits:
+        found = text.count(old)
+        if found != 1:
+            raise Stale(f"{mutant.path}: expected the text once, found it {found} times: {old.strip().splitlines()[0]!r}")
+        text = text.replace(old, new)
+    path.write_text(text)
+
+
+def pytest(project: Path, args: tuple[str, ...]) -> tuple[int, str, float]:
+    """Run pytest in the copy (its packages shadow the editable install); (status, summary, seconds)."""
+    env = {**os.environ, "PYTHONPATH": str(project), "PYTHONDONTWRITEBYTECODE": "1"}
+    started = time.monotonic()
+    done = subprocess.run(
+        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-x", *args],
+        cwd=project,
+        env=env,
+        capture_output=True,
+        text=True,
+    )
+    lines = [line for line in done.stdout.splitlines() if re.search(r"\b(passed|failed|error|no tests ran)\b", line)]
+    return done.returncode, (lines[-1].strip("= ") if lines else done.stderr.strip()[-300:]), time.monotonic() - started
+
+
+def check_it_is_the_copy(project: Path) -> None:
+    env = {**os.environ, "PYTHONPATH": str(project)}
+    where = subprocess.run([sys.executable, "-c", "import simpul.store; print(simpul.store.__file__)"], cwd=project, env=env, capture_output=True, text=True, check=True)
+    if not Path(where.stdout.strip()).is_relative_to(project):
+        raise SystemExit(f"the copy does not shadow the installed package (simpul imported from {where.stdout.strip()})")
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m tests.mutants", description=__doc__.split("\n\n")[0])
+    parser.add_argument("names", nargs="*", help="mutants to run (default: all)")
+    parser.add_argument("--list", action="store_true", help="list the mutants and exit")
+    parser.add_argument("--jobs", type=int, default=1, help="mutants tested at once (default 1)")
+    args = parser.parse_args(argv)
+    chosen = [m for m in MUTANTS if not args.names or m.name in args.names]
+    unknown = set(args.names) - {m.name for m in MUTANTS}
+    if unknown:
+        parser.error(f"unknown mutants: {', '.join(sorted(unknown))}")
+    if args.list:
+        for m in chosen:
+            print(f"{m.name:42} {m.path:30} {m.guarantee}")
+        return 0
+
+    with tempfile.TemporaryDirectory(prefix="simpul-mutants-") as tmp, ThreadPoolExecutor(max(1, args.jobs)) as pool:
+        pristine = copy_project(Path(tmp))
+        check_it_is_the_copy(pristine)
+        # The unchanged code must pass every test a mutant relies on.
+        suites = list(dict.fromkeys(m.tests for m in chosen))
+        for test_args, (status, summary, _) in zip(suites, pool.map(lambda t: pytest(pristine, t), suites)):
+            if status != 0:
+                print(f"the unchanged code fails {' '.join(test_args)}: {summary}", file=sys.stderr)
+                return 2
+
+        def run(m: Mutant) -> tuple[Mutant, str, str, float]:
+            work = Path(tmp) / m.name
+            shutil.copytree(pristine, work)
+            try:
+                apply(m, work)
+            except Stale as exc:
+                return m, "stale", str(exc), 0.0
+            status, summary, seconds = pytest(work, m.tests)
+            shutil.rmtree(work, ignore_errors=True)
+            return m, {0: "SURVIVED", 1: "caught"}.get(status, f"error ({status})"), summary, seconds
+
+        results = list(pool.map(run, chosen))
+
+    width = max(len(m.name) for m, *_ in results)
+    print(f"{'mutant':{width}}  {'result':9} {'seconds':>7}  tests run -> outcome")
+    for m, verdict, summary, seconds in results:
+        print(f"{m.name:{width}}  {verdict:9} {seconds:7.1f}  {' '.join(m.tests)} -> {summary}")
+    caught = sum(v == "caught" for _, v, *_ in results)
+    print(f"{len(results)} mutants: {caught} caught, {len(results) - caught} not caught")
+    return 0 if caught == len(results) else 1
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
