@@ -85,19 +85,43 @@ def wait_for(condition, what: str, timeout: float = 30.0):  # noqa: ANN001, ANN2
         time.sleep(0.2)
 
 
-def field_labels(driver) -> list[str]:  # noqa: ANN001
-    """The parameter fields' titles, top to bottom as rendered."""
+def field_labels(driver) -> list[str] | None:  # noqa: ANN001
+    """The parameter fields' titles, top to bottom as rendered, once all are there (None
+    while the page is still rendering them)."""
+    from selenium.common.exceptions import StaleElementReferenceException
     from selenium.webdriver.common.by import By
 
     wanted = {"Account", "Since (Optional)", "Until (Optional)", "Order Numbers (Optional)", "Override Version (Optional)", "Pages Per Task (Optional)"}
-    found = [e for e in driver.find_elements(By.XPATH, "//*[not(*) and normalize-space(text())!='']") if e.text.strip() in wanted]
-    return [e.text.strip().removesuffix(" (Optional)") for e in sorted(found, key=lambda e: e.location["y"])]
+    try:
+        found = [(e.location["y"], e.text.strip()) for e in driver.find_elements(By.XPATH, "//*[not(*) and normalize-space(text())!='']") if e.text.strip() in wanted]
+    except StaleElementReferenceException:  # re-rendered under our feet: look again
+        return None
+    labels = [text.removesuffix(" (Optional)") for _, text in sorted(found)]
+    return labels if len(labels) == len(wanted) else None
 
 
 def button(driver, text: str):  # noqa: ANN001, ANN201
     from selenium.webdriver.common.by import By
 
     return wait_for(lambda: driver.find_elements(By.XPATH, f"//button[normalize-space(.)='{text}']"), f"button {text!r}")
+
+
+def click(driver, text: str) -> None:  # noqa: ANN001
+    """Click the button labelled ``text`` (again, if the page re-rendered it meanwhile)."""
+    from selenium.common.exceptions import ElementClickInterceptedException, StaleElementReferenceException
+
+    def clicked() -> bool:
+        try:
+            element = button(driver, text)[0]
+            try:
+                element.click()
+            except ElementClickInterceptedException:  # the refusal's toast covers Submit
+                driver.execute_script("arguments[0].click()", element)
+        except StaleElementReferenceException:
+            return False
+        return True
+
+    wait_for(clicked, f"a click on {text!r}")
 
 
 def test_the_v2_form_puts_account_first_offers_a_time_of_day_and_refuses_a_resync_that_cannot_run(
@@ -107,24 +131,24 @@ def test_the_v2_form_puts_account_first_offers_a_time_of_day_and_refuses_a_resyn
     from selenium.webdriver.common.keys import Keys
 
     browser.get(f"{real_prefect.url}/v2/deployments/deployment/{resync_deployment.id}/run")
-    wait_for(lambda: len(field_labels(browser)) == len(FIELDS), "the form's fields")
+    labels = wait_for(lambda: field_labels(browser), "the form's fields")
 
-    assert field_labels(browser) == FIELDS
-    button(browser, "date-time")[0].click()  # the window's start: a date and a time of day, with its zone
+    assert labels == FIELDS
+    click(browser, "date-time")  # the window's start: a date and a time of day, with its zone
     picker = wait_for(lambda: [b for b in browser.find_elements(By.TAG_NAME, "button") if "hh:mm" in b.text], "the date-time picker")
     assert "MM/DD/YYYY hh:mm" in picker[0].text
-    button(browser, "None")[0].click()  # back to no window
+    click(browser, "None")  # back to no window
 
     before = len(runs_of(resync_deployment))
     account = browser.find_element(By.TAG_NAME, "textarea")
     account.send_keys("shop-a")
-    button(browser, "Submit")[0].click()
+    click(browser, "Submit")
     toast = wait_for(lambda: [e for e in browser.find_elements(By.CSS_SELECTOR, "[data-sonner-toast][data-type=error]") if "order_numbers" in e.text], "the refusal")
     assert "Error creating flow run" in toast[0].text and "'order_numbers' is a required property" in toast[0].text  # the server's 409
     assert [e for e in browser.find_elements(By.XPATH, "//*[normalize-space(text())=\"'order_numbers' is a required property\"]") if e.is_displayed()]  # at the field
     assert "/run" in browser.current_url and len(runs_of(resync_deployment)) == before  # nothing was created
 
-    button(browser, "Add item")[0].click()
+    click(browser, "Add item")
     item = wait_for(lambda: browser.find_elements(By.XPATH, "//textarea")[1:], "an order number field")
     item[0].send_keys("2601310ABC")
     item[0].send_keys(Keys.TAB)
@@ -133,7 +157,7 @@ def test_the_v2_form_puts_account_first_offers_a_time_of_day_and_refuses_a_resyn
         # After a refusal Prefect's v2 form checks the values from before the last edit on
         # the next click (measured: it posts nothing), so a person clicks Submit again.
         if "/run" in browser.current_url:
-            browser.execute_script("arguments[0].click()", button(browser, "Submit")[0])  # the refusal's toast covers it
+            click(browser, "Submit")
             time.sleep(1.0)
         return [r for r in runs_of(resync_deployment) if r.parameters.get("params", {}).get("order_numbers") == ["2601310ABC"]]
 
@@ -145,8 +169,8 @@ def test_the_v2_form_puts_account_first_offers_a_time_of_day_and_refuses_a_resyn
 
 def test_the_v1_form_puts_account_first_and_offers_a_time_of_day(browser, real_prefect: RealPrefect, resync_deployment) -> None:  # noqa: ANN001
     browser.get(f"{real_prefect.url}/deployments/deployment/{resync_deployment.id}/run")
-    wait_for(lambda: len(field_labels(browser)) == len(FIELDS), "the form's fields")
+    labels = wait_for(lambda: field_labels(browser), "the form's fields")
 
-    assert field_labels(browser) == FIELDS
-    button(browser, "date-time")[0].click()
+    assert labels == FIELDS
+    click(browser, "date-time")
     button(browser, "Select date and time")  # the picker has a time of day, not only a date
