@@ -27,8 +27,9 @@ from pydantic import ValidationError
 import tests.fakes as fakes
 from connectors._http.secret import reveal
 from flows._artifacts import KEY_COLUMNS
+from flows._states import Incomplete
 from flows.params import ResyncParams
-from flows.sync_orders import resync, run_sync_flow, sync_orders
+from flows.sync_orders import resync, run_sync_flow, sync_all, sync_orders
 from simpul import store
 from simpul.channels import CHANNELS, Channel
 from simpul.engine import SyncRequest
@@ -218,6 +219,20 @@ def test_sync_all_reports_every_account_and_leaks_no_credential(flow_hub: Hub) -
     dump = json.dumps(stored, default=str)
     assert CANARY not in dump
     assert WRONG not in dump
+
+
+@pytest.mark.prefect
+def test_a_failed_runs_state_resolves_to_an_exception_carrying_its_rows(flow_hub: Hub) -> None:
+    """Prefect raises a Failed state's data as its exception: it must be one (a dict there
+    made every deployed failed run log ``TypeError: Unexpected result for failed state``)."""
+    add_account(flow_hub, "shop-1-bad", token=WRONG)
+
+    state = sync_all(accounts=["shop-1-bad"], return_state=True)
+
+    assert state.is_failed() and state.message == "1 of 1 account(s) failed: shop-1-bad"
+    with pytest.raises(Incomplete, match="1 of 1 account") as raised:
+        state.result()
+    assert [r["account"] for r in raised.value.rows] == ["shop-1-bad"]
 
 
 def test_resync_params_validate_the_window_and_normalise_to_utc() -> None:
