@@ -112,7 +112,7 @@ def main(argv: list[str] | None = None) -> int:
             figures.append(Figure(f"hub_scale_wall_seconds_{label}", run["wall_seconds"], 300.0, "lower", "the same run's wall time, against one 5-minute schedule interval", {}))
         figures.append(Figure("hub_scale_per_account", hub["per_account"]["sync_cpu_ms"], None, "info", "CPU ms per synced account in the sync process (PostgreSQL and sandbox CPU in detail)", hub["per_account"]))
         figures.append(Figure("hub_scale_10k_shard_processes", hub["extrapolation_10k"]["shard_processes_needed"], None, "info",
-                              "10,000 accounts on paper: shard processes (cores) one 5-minute interval needs", hub["extrapolation_10k"]))
+                              "10,000 accounts on paper: shard processes (8 accounts in flight each) one 5-minute interval needs", hub["extrapolation_10k"]))
 
     elapsed = time.perf_counter() - started
     print()

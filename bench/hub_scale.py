@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import base64
 import json
+import math
 import os
 import resource
 import shutil
@@ -168,7 +169,7 @@ def _one_sync_all(server: dict[str, Any], hub_url: str, n_workers: int, slots: i
             created = time.perf_counter()
             run = client.create_flow_run_from_deployment(deployment.id, parameters={"shard_size": shard_size, "concurrency": concurrency}, state=Scheduled(scheduled_time=at))
             time.sleep(max(0.0, (at - datetime.now(timezone.utc)).total_seconds()))
-            cpu0 = _cpu_times()
+            cpu0, load0 = _cpu_times(), os.getloadavg()[0]
             while True:
                 run = client.read_flow_run(run.id)
                 if run.state.is_final():
@@ -204,6 +205,7 @@ def _one_sync_all(server: dict[str, Any], hub_url: str, n_workers: int, slots: i
         "shard_runs_per_worker": on_worker,
         "shard_phase_seconds": round((last - first).total_seconds(), 2) if first and last else None,
         "machine_cpu_busy": round(busy, 3),
+        "load_average_1min_before_after": [round(load0, 2), round(os.getloadavg()[0], 2)],
     }
 
 
@@ -297,27 +299,32 @@ def per_account_costs(accounts: int, concurrency: int, postgres_url: str, *, log
     return out
 
 
-def extrapolate(result: dict[str, Any], accounts: int) -> dict[str, Any]:
-    """10,000 accounts on paper, from the measured per-account costs."""
+def extrapolate(result: dict[str, Any], accounts: int, *, interval: float = 300.0, concurrency: int = 8) -> dict[str, Any]:
+    """``accounts`` on paper, from what was measured: the seconds an account holds one
+    in-flight slot in a deployed shard run (the run with the fewest shard processes per
+    core, so CPU did not limit it), and the CPU an account costs (the in-process sample)."""
     per = result["per_account"]
-    requests = per["requests"] * accounts
-    sync_cpu = per["sync_cpu_ms"] * accounts / 1000
-    pg_cpu = per["postgres_cpu_ms"] * accounts / 1000
-    interval = 300.0
-    # One shard process runs Python on one core at a time (the GIL): its ceiling is
-    # 1 / sync CPU per account, whatever its concurrency.
-    per_process = 1000.0 / per["sync_cpu_ms"]
-    processes = -(-accounts // int(per_process * interval * 0.8))  # 80% of the interval, to leave room for start-up and the slowest shard
-    in_flight = -(-int(requests * LATENCY_MS / 1000) // int(interval * 0.8))
+    base = min(result["runs"], key=lambda r: r["configured_concurrency"])
+    slot_seconds = base["shard_phase_seconds"] * base["configured_concurrency"] / result["accounts"]
+    usable = interval * 0.8  # room for the shards' start (~5-10 s) and the slowest account
+    in_flight = math.ceil(accounts * slot_seconds / usable)
+    processes = math.ceil(in_flight / concurrency)
+    process_rate = concurrency / slot_seconds  # accounts/s of one shard process at that concurrency
     return {
         "accounts": accounts,
-        "requests": round(requests),
-        "sync_cpu_seconds": round(sync_cpu),
-        "postgres_cpu_seconds": round(pg_cpu),
-        "one_process_accounts_per_s": round(per_process, 1),
-        "shard_processes_needed": processes,
+        "interval_seconds": interval,
+        "seconds_per_account_slot": round(slot_seconds, 3),
+        "latency_seconds_per_account": round(per["requests"] * LATENCY_MS / 1000, 3),
+        "requests": round(per["requests"] * accounts),
         "accounts_in_flight_needed": in_flight,
+        "shard_processes_needed": processes,
+        "concurrency_per_shard": concurrency,
+        "core_share_per_shard_process": round(process_rate * per["sync_cpu_ms"] / 1000, 2),
         "db_slots_needed": in_flight * 2,
+        "sync_cpu_seconds": round(per["sync_cpu_ms"] * accounts / 1000),
+        "postgres_cpu_seconds": round(per["postgres_cpu_ms"] * accounts / 1000),
+        "postgres_cores_over_the_interval": round(per["postgres_cpu_ms"] * accounts / 1000 / usable, 2),
+        "flow_runs_per_schedule_at_shard_size_250": 1 + math.ceil(accounts / 250),
     }
 
 
