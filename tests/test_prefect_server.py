@@ -28,7 +28,7 @@ from connectors.woocommerce.sandbox import WooCommerceSandbox
 from simpul.engine import SyncRequest
 from simpul.model import Order, SyncRun
 from simpul.runtime import Hub, open_hub
-from tests.prefect_server import RealPrefect, Worker
+from tests.prefect_server import RealPrefect
 
 pytestmark = [pytest.mark.prefect, pytest.mark.postgres]
 
