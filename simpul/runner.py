@@ -16,7 +16,10 @@ When the thread waiting in ``run_all`` is interrupted (Prefect turns a SIGTERM i
 exception there), accounts not yet started are dropped and the running ones stop before
 their next step (``stopped``, their run row says so); what they committed stays, and the
 next run resumes each from its checkpoint. So a process told to stop exits within one
-step of each running account instead of after every account of the batch.
+step of each running account instead of after every account of the batch. (Under
+Prefect, once the run is marked Crashed the process ends by the signal itself, mid-step:
+a page is one transaction, so that is safe too.) ``run_all`` waits in short slices, so a
+signal the kernel hands to one of the account threads is still acted on at once.
 """
 
 from __future__ import annotations
@@ -26,7 +29,7 @@ import logging
 import threading
 import uuid
 from collections.abc import Callable, Sequence
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import ThreadPoolExecutor, wait
 from dataclasses import dataclass
 from typing import Any
 
@@ -38,6 +41,7 @@ from simpul.store import PageCounts
 log = logging.getLogger("simpul.runner")
 
 DEFAULT_PAGES_PER_STEP = 50
+WAKE_SECONDS = 0.5  # how long run_all waits before it looks for a signal (see run_all)
 STOPPED = "stopped before it finished: the process was told to stop; the next run resumes from the last committed page"
 
 
@@ -138,6 +142,11 @@ class Runner:
         try:
             # Each account runs in a copy of the caller's context (Prefect's run context, for logs).
             futures = [pool.submit(contextvars.copy_context().run, one, r) for r in requests]
+            pending = set(futures)
+            while pending:
+                # Wait in slices: a signal the kernel hands to another thread runs its Python
+                # handler only when this thread wakes up, so it must wake up now and then.
+                _, pending = wait(pending, timeout=WAKE_SECONDS)
             summaries = [f.result() for f in futures]
         except BaseException:
             # Interrupted (a termination signal, KeyboardInterrupt): start nothing new, and

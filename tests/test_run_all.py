@@ -3,13 +3,14 @@ end at their next step (``stopped``), so the process can exit without syncing ev
 account of its batch first; the next run resumes each from its checkpoint.
 
 The interruption is a real signal whose handler raises, as Prefect's SIGTERM handler
-does in a flow-run process (or KeyboardInterrupt at a terminal).
+does in a flow-run process (or KeyboardInterrupt at a terminal). It is sent to an
+account's thread, the worst case of a process-directed signal: Python runs the handler
+in the main thread only when that thread wakes up.
 """
 
 from __future__ import annotations
 
 import json
-import os
 import signal
 import threading
 from datetime import datetime, timedelta, timezone
@@ -47,7 +48,7 @@ def test_an_interrupted_run_all_starts_nothing_new_and_stops_its_accounts_at_the
     def on_step(request: SyncRequest, step) -> None:  # noqa: ANN001 - in an account's thread
         if not interrupted.is_set():
             interrupted.set()
-            os.kill(os.getpid(), signal.SIGTERM)  # lands in the main thread, waiting in run_all
+            signal.pthread_kill(threading.get_ident(), signal.SIGTERM)  # the handler runs in the main thread, waiting in run_all
         resumed_test.wait(30)  # hold every account here until run_all has given up on them
 
     def handler(signum, frame) -> None:  # noqa: ANN001
