@@ -11,6 +11,7 @@ from __future__ import annotations
 import os
 import uuid
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
@@ -105,6 +106,18 @@ def fake_channel(monkeypatch) -> Iterator:  # noqa: ANN001
     monkeypatch.setitem(CHANNELS, "fake", FAKE)
     monkeypatch.setattr(fakes, "SOURCE", fakes.FakeSource())
     yield fakes.SOURCE
+
+
+@pytest.fixture
+def cli_home(tmp_path, monkeypatch) -> Path:  # noqa: ANN001
+    """An empty home for the command line and its processes: a SQLite database and a key
+    ring path under tmp_path, no master key, no debug tracebacks. Nothing is created yet."""
+    monkeypatch.setenv("SIMPUL_HOME", str(tmp_path))
+    monkeypatch.setenv("SIMPUL_DATABASE_URL", f"sqlite:///{tmp_path / 'simpul.db'}")
+    monkeypatch.setenv("SIMPUL_KEYRING", str(tmp_path / "keyring.json"))
+    monkeypatch.delenv("SIMPUL_MASTER_KEY", raising=False)
+    monkeypatch.delenv("SIMPUL_DEBUG", raising=False)
+    return tmp_path
 
 
 def pytest_collection_finish(session: pytest.Session) -> None:

@@ -18,13 +18,9 @@ ROOT = Path(__file__).resolve().parents[1]
 
 
 @pytest.fixture
-def home(tmp_path, monkeypatch) -> Path:  # noqa: ANN001
-    monkeypatch.setenv("SIMPUL_HOME", str(tmp_path))
-    monkeypatch.setenv("SIMPUL_DATABASE_URL", f"sqlite:///{tmp_path / 'simpul.db'}")
-    monkeypatch.setenv("SIMPUL_KEYRING", str(tmp_path / "keyring.json"))
-    monkeypatch.delenv("SIMPUL_MASTER_KEY", raising=False)
+def home(cli_home: Path) -> Path:
     assert main(["keys", "init"]) == 0  # set-up: the one command that creates a key ring
-    return tmp_path
+    return cli_home
 
 
 def test_help_lists_every_command() -> None:

@@ -23,14 +23,9 @@ CREDS = {"consumer_key": "ck_1234567890", "consumer_secret": "cs_1234567890"}
 
 
 @pytest.fixture
-def home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    monkeypatch.setenv("SIMPUL_HOME", str(tmp_path))
-    monkeypatch.setenv("SIMPUL_DATABASE_URL", f"sqlite:///{tmp_path / 'simpul.db'}")
-    monkeypatch.setenv("SIMPUL_KEYRING", str(tmp_path / "keyring.json"))
-    monkeypatch.delenv("SIMPUL_MASTER_KEY", raising=False)
-    monkeypatch.delenv("SIMPUL_DEBUG", raising=False)
-    (tmp_path / "c.json").write_text(json.dumps(CREDS))
-    return tmp_path
+def home(cli_home: Path) -> Path:
+    (cli_home / "c.json").write_text(json.dumps(CREDS))
+    return cli_home
 
 
 @pytest.fixture

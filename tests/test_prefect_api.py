@@ -25,17 +25,13 @@ SERVER_MARK = "prefect.server.api.server:create_app"
 
 
 @pytest.fixture
-def home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+def home(cli_home: Path) -> Path:
     """A set-up home (key ring, one account at a dead URL) and the env of its `simpul` processes."""
-    monkeypatch.setenv("SIMPUL_HOME", str(tmp_path))
-    monkeypatch.setenv("SIMPUL_DATABASE_URL", f"sqlite:///{tmp_path / 'simpul.db'}")
-    monkeypatch.setenv("SIMPUL_KEYRING", str(tmp_path / "keyring.json"))
-    monkeypatch.delenv("SIMPUL_MASTER_KEY", raising=False)
     assert main(["keys", "init"]) == 0
-    creds = tmp_path / "c.json"
+    creds = cli_home / "c.json"
     creds.write_text(json.dumps({"consumer_key": "ck_1234567890", "consumer_secret": "cs_1234567890"}))
     assert main(["accounts", "add", "woocommerce", "toko-a", "--base-url", "http://127.0.0.1:9", "--credentials-file", str(creds), "--no-verify"]) == 0
-    return tmp_path
+    return cli_home
 
 
 def simpul_env(home: Path, **extra: str) -> dict[str, str]:
