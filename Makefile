@@ -4,6 +4,8 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 BENCH_STAMP := $(VENV)/.installed-bench
+# tests/test_prefect_browser.py drives Prefect's UI in headless Chromium (Debian packages).
+CHROMEDRIVER := /usr/bin/chromedriver
 
 export DO_NOT_TRACK := 1
 export PREFECT_SERVER_ANALYTICS_ENABLED := false
@@ -21,8 +23,15 @@ install: $(STAMP)
 demo: $(STAMP)
 	$(BIN)/simpul demo
 
-test: $(STAMP)
+test: $(STAMP) $(CHROMEDRIVER)
 	$(BIN)/python -m pytest -q
+
+$(CHROMEDRIVER):
+	@if [ "$$(id -u)" = 0 ]; then \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver; \
+	else \
+		echo "make test needs Chromium for the browser test: run it as root, or: sudo apt-get install -y chromium chromium-driver" >&2; exit 1; \
+	fi
 
 # Benchmarks (bench/README.md): not part of `make test`. The quick run writes to bench/out/
 # (git-ignored) so the committed bench/results.json stays the full run the README quotes.

@@ -15,7 +15,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
-from bench import memory, peer_dlt, prefect_cost, rate_limit, results, throughput
+from bench import hub_scale, memory, peer_dlt, prefect_cost, rate_limit, results, throughput
 from bench.databases import DEFAULT_POSTGRES_URL
 from bench.results import Figure
 
@@ -29,6 +29,8 @@ FULL = {
     "rate_limit_accounts": [("shopee", 2000), ("shopee", 1500), ("woocommerce", 5000)],
     "memory_sizes": [10_000, 100_000],
     "prefect_orders": 10_000,
+    "hub_accounts": 1_000,
+    "hub_sample": 200,
 }
 QUICK = {
     "sizes": [3_000],
@@ -37,8 +39,11 @@ QUICK = {
     "rate_limit_accounts": [("shopee", 800), ("shopee", 600), ("woocommerce", 2000)],
     "memory_sizes": [2_000, 20_000],
     "prefect_orders": 4_000,
+    "hub_accounts": 200,
+    "hub_sample": 50,
 }
-FIGURES = ("throughput", "dlt", "rate-limit", "memory", "prefect")
+FIGURES = ("throughput", "dlt", "rate-limit", "memory", "prefect", "hub-scale")
+HUB_CONCURRENCY = 2  # accounts in flight per shard run (see bench/README.md, figure 7)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -51,6 +56,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--databases", default="sqlite,postgresql", help="for the throughput and dlt figures (default: sqlite,postgresql)")
     parser.add_argument("--postgres-url", default=DEFAULT_POSTGRES_URL, help="server for PostgreSQL runs; a temporary schema is used and dropped")
     parser.add_argument("--out", type=Path, default=HERE / "results.json", help="where to write the figures (default bench/results.json)")
+    parser.add_argument("--merge", action="store_true", help="keep the figures already in --out that this run does not measure")
     args = parser.parse_args(argv)
 
     warnings.filterwarnings("ignore")  # dlt's SQLAlchemy 2.1 deprecation chatter
@@ -95,13 +101,31 @@ def main(argv: list[str] | None = None) -> int:
         figures.append(Figure("prefect_api_start_s", row["api_start_s"], None, "info", "starting the temporary Prefect API server of a process", {}))
         figures.append(Figure("prefect_first_flow_s", row["first_flow_s"], None, "info", "the first flow of a process, once its API server is up", {}))
 
+    if "hub-scale" in chosen:
+        print("figure 7: a thousand shops per schedule (real Prefect server and workers, PostgreSQL)", flush=True)
+        hub = hub_scale.measure(plan["hub_accounts"], concurrency=HUB_CONCURRENCY, per_account_sample=plan["hub_sample"], postgres_url=args.postgres_url, log=_log)
+        for run in hub["runs"]:
+            label = f"{run['workers']}_worker{'s' if run['workers'] > 1 else ''}"
+            detail = {k: v for k, v in hub.items() if k not in ("runs", "per_account", "extrapolation_10k")} | {"run": run, "machine": results.machine()}
+            figures.append(Figure(f"hub_scale_wall_vs_bound_{label}", run["ratio"], 1.25, "lower",
+                                  f"{hub['accounts']:,} accounts: sync-all wall ({run['wall_seconds']:.1f} s) / bound ({run['bound_seconds']:.1f} s), {run['workers']} worker(s)", detail))
+            figures.append(Figure(f"hub_scale_wall_seconds_{label}", run["wall_seconds"], 300.0, "lower", "the same run's wall time, against one 5-minute schedule interval", {}))
+        figures.append(Figure("hub_scale_per_account", hub["per_account"]["sync_cpu_ms"], None, "info", "CPU ms per synced account in the sync process (PostgreSQL and sandbox CPU in detail)", hub["per_account"]))
+        figures.append(Figure("hub_scale_10k_shard_processes", hub["extrapolation_10k"]["shard_processes_needed"], None, "info",
+                              "10,000 accounts on paper: shard processes (8 accounts in flight each) one 5-minute interval needs", hub["extrapolation_10k"]))
+
     elapsed = time.perf_counter() - started
     print()
     print(results.table(figures))
     print(f"\n{sum(f.met is True for f in figures)} of {sum(f.met is not None for f in figures)} targets met in {elapsed:.0f} s ({'quick' if args.quick else 'full'} run)")
+    if args.merge and args.out.exists():
+        measured = {f.name for f in figures}
+        kept = [Figure(**{k: v for k, v in f.items() if k != "met"}) for f in json.loads(args.out.read_text()) if f["name"] not in measured]
+        figures = kept + figures
     results.write(args.out, figures)
     meta = {**results.machine(), "mode": "quick" if args.quick else "full", "seconds": round(elapsed), "finished_at": datetime.now(timezone.utc).isoformat(timespec="seconds")}
-    args.out.with_name("machine.json").write_text(json.dumps(meta, indent=2) + "\n")
+    if not args.merge:  # a merged partial run keeps the full run's machine.json; its own is in its figures
+        args.out.with_name("machine.json").write_text(json.dumps(meta, indent=2) + "\n")
     print(f"wrote {args.out}")
     return 0
 

@@ -86,6 +86,9 @@ def _child(channel: str, url: str) -> None:
     api_started = time.perf_counter()
     with prefect_api():  # a temporary API started up front, long wait, visible line (simpul.prefect_api)
         api_start = time.perf_counter() - api_started
+        from flows._limits import ensure_database_limit
+
+        ensure_database_limit()  # sync runs take their database slots from it (what `simpul prefect setup` does)
         first_flow = _seconds(empty)
 
         def flow_run(account: str, pages: int) -> tuple[float, dict[str, Any]]:

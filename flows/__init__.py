@@ -1,6 +1,13 @@
-"""Prefect flows: thin wiring over ``simpul.engine``.
+"""Prefect flows: thin wiring over ``simpul.runner`` and ``simpul.engine``.
 
-``sync_orders`` holds the flows (``sync-orders``, ``sync-all``, ``resync``) and
-``run_sync_flow``, the in-process entry the CLI uses; ``params`` their typed parameters;
-``_artifacts`` what a run publishes. Deployments are in ``prefect.yaml`` at the project root.
+``sync_orders`` holds the flows (``sync-all``, ``sync-shard``, ``sync-orders``, ``resync``)
+and ``run_sync_flow``, the in-process entry the CLI uses; ``params`` their typed
+parameters; ``_artifacts`` what a run publishes; ``_limits`` the database concurrency
+limit; ``_engine_log`` keeps a Failed run's log free of Prefect's false "unexpected
+exception" (installed on import, as the engine imports the flow before running it).
+Deployments are in ``prefect.yaml`` at the project root.
 """
+
+from flows import _engine_log
+
+_engine_log.install()

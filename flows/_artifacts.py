@@ -1,4 +1,11 @@
-"""What a run shows ops: a progress bar per account, a summary table and a short report.
+"""What a run shows ops: progress, a summary table and a report.
+
+The table has the key columns only (``KEY_COLUMNS``: account, status, new, changed,
+quarantined, seconds, error), so it fits a 1,400 px screen without scrolling; everything
+else (channel, unchanged, stale, pages, requests, order numbers the channel did not
+know) is in the markdown report. Rows come failing accounts first, then the slowest,
+then accounts that were skipped, so what needs attention is at the top even for a
+thousand accounts.
 
 Artifact keys must match ``^[a-z0-9-]*$`` or Prefect refuses them, so every id is
 slugified. Keys are ``<kind>-<what>-<account>`` with fixed words before the account id,
@@ -9,15 +16,23 @@ counts and redacted error texts go in: never a payload, buyer data or a credenti
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+import threading
+from collections.abc import Mapping, Sequence
+from typing import Any
 from uuid import UUID
 
 from prefect.artifacts import create_markdown_artifact, create_progress_artifact, create_table_artifact, update_progress_artifact
 
-from simpul.engine import RESYNC, RunSummary
+from simpul.engine import RESYNC
 
 KEY_PATTERN = re.compile(r"^[a-z0-9-]*$")
+KEY_COLUMNS = ("account", "status", "new", "changed", "quarantined", "seconds", "error")
 MISSING_SHOWN = 20
+LISTED = 10  # slowest accounts named in a report; every failing account is named
+EVERY_ACCOUNT_UP_TO = 50  # a report lists each account when there are at most this many
+STATUS_ORDER = {"failed": 0, "completed": 1, "skipped": 2}
+
+Row = Mapping[str, Any]
 
 
 def slug(text: str) -> str:
@@ -30,36 +45,99 @@ def key(job: str, what: str, account: str | None = None) -> str:
 
 
 class Progress:
-    """One progress artifact per account and run, updated once per batch of pages."""
+    """A progress artifact, updated at most ``steps`` times however much work there is."""
 
-    def __init__(self, job: str, account: str) -> None:
-        self.id: UUID = create_progress_artifact(0.0, key=key(job, "progress", account), description=f"{job} of {account}")
+    def __init__(self, artifact_key: str, description: str, *, total: int = 1, steps: int = 20) -> None:
+        self.id: UUID = create_progress_artifact(0.0, key=artifact_key, description=description)
+        self.total = max(1, total)
+        self.every = max(1, self.total // steps)
+        self.done = 0
+        self._lock = threading.Lock()
 
     def update(self, fraction: float) -> None:
         update_progress_artifact(self.id, round(100.0 * fraction, 1))
 
+    def advance(self) -> None:
+        """One unit of ``total`` done (called from any thread)."""
+        with self._lock:
+            self.done += 1
+            due = self.done % self.every == 0 or self.done == self.total
+            fraction = self.done / self.total
+        if due:
+            self.update(fraction)
 
-def publish(summary_key: str, report_key: str, title: str, summaries: Sequence[RunSummary]) -> None:
-    create_table_artifact([s.as_row() for s in summaries], key=summary_key, description=title)
-    create_markdown_artifact(report(title, summaries), key=report_key, description=title)
+
+def ordered(rows: Sequence[Row]) -> list[Row]:
+    """Failing accounts first, then the slowest first, skipped accounts last."""
+    return sorted(rows, key=lambda r: (STATUS_ORDER.get(r["status"], 0), -float(r.get("seconds") or 0.0), r["account"]))
 
 
-def report(title: str, summaries: Sequence[RunSummary]) -> str:
+def key_row(row: Row) -> dict[str, Any]:
+    return {c: row.get(c, "") if c != "error" else (row.get("error") or "") for c in KEY_COLUMNS}
+
+
+def publish(summary_key: str, report_key: str, title: str, rows: Sequence[Row], *, notes: Sequence[str] = ()) -> list[dict[str, Any]]:
+    """The summary table (key columns, ordered) and the report; returns the table's rows."""
+    table = [key_row(r) for r in ordered(rows)]
+    create_table_artifact(table, key=summary_key, description=title)
+    create_markdown_artifact(report(title, rows, notes=notes), key=report_key, description=title)
+    return table
+
+
+def report(title: str, rows: Sequence[Row], *, notes: Sequence[str] = ()) -> str:
+    rows = ordered(rows)
+    by_status = {s: [r for r in rows if r["status"] == s] for s in ("failed", "completed", "skipped")}
+    total = {c: sum(int(r.get(c) or 0) for r in rows) for c in ("new", "changed", "quarantined")}
     lines = [f"### {title}", ""]
-    for s in summaries:
-        c = s.counts
-        counts = f"{c.new} new, {c.changed} changed, {c.unchanged} unchanged, {c.stale} stale, {c.quarantined} quarantined ({s.pages} pages, {s.requests} requests)"
-        if s.status == "completed":
-            text = f"completed in {s.seconds:.1f} s: {counts}"
-        else:
-            text = f"{s.status}: {s.error}" + (f"; before that: {counts}" if s.pages else "")
-        lines.append(f"- **{s.account_id}** ({s.channel or '?'}) {text}")
-        if s.missing:
-            more = f" and {len(s.missing) - MISSING_SHOWN} more" if len(s.missing) > MISSING_SHOWN else ""
-            lines.append(f"  - not found at the channel: {', '.join(s.missing[:MISSING_SHOWN])}{more}")
+    lines.append(
+        f"{len(rows)} account(s): {len(by_status['completed'])} completed, {len(by_status['failed'])} failed, {len(by_status['skipped'])} skipped; "
+        f"{total['new']} new, {total['changed']} changed, {total['quarantined']} quarantined."
+    )
     lines.append("")
-    if any(s.status == "failed" for s in summaries):
+    if len(rows) <= EVERY_ACCOUNT_UP_TO:
+        lines += [_line(r) for r in rows]
+    else:
+        if by_status["failed"]:
+            lines.append("**Failed**")
+            lines += [_line(r) for r in by_status["failed"]]
+            lines.append("")
+        slowest = by_status["completed"][:LISTED]
+        if slowest:
+            lines.append(f"**Slowest {len(slowest)}**")
+            lines += [_line(r) for r in slowest]
+            lines.append("")
+        reasons: dict[str, list[str]] = {}
+        for r in by_status["skipped"]:
+            reasons.setdefault(str(r.get("error") or "no reason"), []).append(r["account"])
+        if reasons:
+            lines.append("**Skipped**")
+            for reason, accounts in sorted(reasons.items(), key=lambda kv: -len(kv[1])):
+                more = f" and {len(accounts) - MISSING_SHOWN} more" if len(accounts) > MISSING_SHOWN else ""
+                lines.append(f"- {reason}: {', '.join(accounts[:MISSING_SHOWN])}{more}")
+    lines.append("")
+    lines += list(notes)
+    if by_status["failed"]:
         lines.append("A failed account resumes from its last committed page on the next run.")
-    if any(s.counts.quarantined for s in summaries):
+    if total["quarantined"]:
         lines.append("Quarantined payloads: `simpul quarantine list`; after fixing the mapping, `simpul quarantine replay`.")
     return "\n".join(lines).rstrip() + "\n"
+
+
+def _line(r: Row) -> str:
+    counts = f"{r.get('new', 0)} new, {r.get('changed', 0)} changed"
+    if "unchanged" in r:
+        counts += f", {r['unchanged']} unchanged, {r.get('stale', 0)} stale"
+    counts += f", {r.get('quarantined', 0)} quarantined"
+    if "pages" in r:
+        counts += f" ({r['pages']} pages, {r.get('requests', 0)} requests)"
+    channel = f" ({r['channel'] or '?'})" if "channel" in r else ""
+    if r["status"] == "completed":
+        text = f"completed in {float(r.get('seconds') or 0):.1f} s: {counts}"
+    else:
+        text = f"{r['status']}: {r.get('error') or ''}" + (f"; before that: {counts}" if r.get("pages") else "")
+    line = f"- **{r['account']}**{channel} {text}"
+    missing = list(r.get("missing") or ())
+    if missing:
+        more = f" and {len(missing) - MISSING_SHOWN} more" if len(missing) > MISSING_SHOWN else ""
+        line += f"\n  - not found at the channel: {', '.join(missing[:MISSING_SHOWN])}{more}"
+    return line

@@ -21,11 +21,11 @@ HUB: ContextVar[Hub] = ContextVar("simpul_hub")
 
 
 @contextmanager
-def run_hub(flow_name: str) -> Iterator[Hub]:
+def run_hub(flow_name: str, *, pool_size: int | None = None) -> Iterator[Hub]:
     """The hub for one flow run; its actor names the run in the audit log."""
     protect_handlers()
     run_id = flow_run.get_id()
-    hub = open_hub(actor=f"prefect:{flow_name}:{run_id}" if run_id else f"prefect:{flow_name}")
+    hub = open_hub(actor=f"prefect:{flow_name}:{run_id}" if run_id else f"prefect:{flow_name}", pool_size=pool_size)
     token = HUB.set(hub)
     try:
         yield hub

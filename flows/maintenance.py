@@ -17,9 +17,10 @@ from typing import Annotated, Any
 
 from prefect import flow, get_run_logger
 from prefect.artifacts import create_markdown_artifact, create_table_artifact
-from prefect.states import Failed, State
+from prefect.states import State
 from pydantic import Field
 
+from flows import _states
 from flows._hub import run_hub
 from flows.params import AccountId
 from simpul import pii, tokens
@@ -51,7 +52,7 @@ def refresh_tokens(
     create_table_artifact(rows, key="tokens-expiry", description="Token expiry per account after this run")
     failed = [o.account_id for o in outcomes if o.result == "failed"]
     if failed:
-        return Failed(message=f"token refresh failed for {', '.join(failed)}; see the tokens-expiry artifact", data=rows)
+        return _states.failed(f"token refresh failed for {', '.join(failed)}; see the tokens-expiry artifact", rows)
     return rows
 
 

@@ -66,7 +66,9 @@ def _create_private(path: Path) -> None:
 class Database:
     """An engine plus the few helpers the hub needs."""
 
-    def __init__(self, url: str | None = None, *, echo: bool = False) -> None:
+    def __init__(self, url: str | None = None, *, echo: bool = False, pool_size: int | None = None) -> None:
+        """``pool_size``: connections kept open (SQLAlchemy's default is 5, plus 10 overflow
+        beyond it); a run syncing many accounts at once needs about two each."""
         self.url = url or default_url()
         parsed = sa.engine.make_url(self.url)
         if parsed.get_backend_name() == "sqlite" and parsed.database not in (None, "", ":memory:"):
@@ -74,6 +76,8 @@ class Database:
         kwargs: dict = {"echo": echo, "future": True}
         if parsed.get_backend_name() == "postgresql":
             kwargs["pool_pre_ping"] = True
+        if pool_size is not None:
+            kwargs["pool_size"] = pool_size
         self.engine = sa.create_engine(self.url, **kwargs)
         if self.dialect == "sqlite":
             _sqlite_setup(self.engine)

@@ -40,14 +40,16 @@ def open_hub(
     keyring: KeyRing | None = None,
     connector_options: Mapping[str, Any] | None = None,
     rate_limits: Mapping[str, RateLimit | None] | None = None,
+    pool_size: int | None = None,
 ) -> Hub:
     """The hub, refused (``VaultError``) before anything is written when there is no key
     ring (it is never created here: that is set-up's job) or when the ring opens none of
-    the database's sealed values."""
+    the database's sealed values. ``pool_size``: database connections kept open (a run
+    syncing many accounts at once needs about two each)."""
     from simpul.keys import check_ring
 
     vault = Vault(keyring or KeyRing.load())
-    db = Database(url)
+    db = Database(url, pool_size=pool_size)
     try:
         if migrate:
             db.migrate()

@@ -28,7 +28,7 @@ from simpul.db import Database  # noqa: E402
 from simpul.engine import Engine  # noqa: E402
 from simpul.runtime import Hub  # noqa: E402
 from simpul.vault import KeyRing, Vault  # noqa: E402
-from tests.prefect_harness import prefect_api  # noqa: E402, F401 - the one session-wide Prefect API
+from tests.prefect_harness import SERVER, prefect_api, real_prefect  # noqa: E402, F401 - the one session-wide Prefect server
 
 POSTGRES_URL = os.environ.get("SIMPUL_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
 FAKE = Channel("fake", "Fake", "tests.fakes:FakeConnector", "tests.fakes:FakeConnector", "tests.fakes", ("token",), ("token",))
@@ -118,3 +118,14 @@ def cli_home(tmp_path, monkeypatch) -> Path:  # noqa: ANN001
     monkeypatch.delenv("SIMPUL_MASTER_KEY", raising=False)
     monkeypatch.delenv("SIMPUL_DEBUG", raising=False)
     return tmp_path
+
+
+def pytest_collection_finish(session: pytest.Session) -> None:
+    """Start the session's Prefect server now if any selected test needs it (it comes up
+    while the tests before the first Prefect test run)."""
+    if any(item.get_closest_marker("prefect") for item in session.items):
+        SERVER.start()
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    SERVER.stop()  # stops the server (and drops its database) even if no test used it

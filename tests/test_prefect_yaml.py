@@ -12,6 +12,7 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
+import jsonschema
 import pytest
 import yaml
 from prefect.cli.deploy._models import PrefectYamlModel, RawScheduleConfig
@@ -22,7 +23,7 @@ from prefect.utilities.templating import apply_values
 
 from flows import _artifacts
 from flows.params import ACCOUNT_PATTERN
-from flows.sync_orders import resync
+from flows.sync_orders import SHARD_DEPLOYMENT, resync
 from simpul.accounts import _ID as ACCOUNT_ID_RULE
 from simpul.engine import INCREMENTAL, RESYNC
 
@@ -30,7 +31,7 @@ ROOT = Path(__file__).resolve().parents[1]
 RAW = yaml.safe_load((ROOT / "prefect.yaml").read_text())
 CONFIG = PrefectYamlModel.model_validate(RAW)
 DEPLOYMENTS = {d.name: d for d in CONFIG.deployments}
-FLOW_OF = {"every-5-minutes": "sync-all", "demo-shopee": "sync-orders", "manual": "resync", "refresh-tokens": "refresh-tokens", "purge-pii": "purge-pii"}
+FLOW_OF = {"every-5-minutes": "sync-all", "shard": "sync-shard", "demo-shopee": "sync-orders", "manual": "resync", "refresh-tokens": "refresh-tokens", "purge-pii": "purge-pii"}
 ONE_AT_A_TIME = {"limit": 1, "collision_strategy": "CANCEL_NEW"}
 
 
@@ -101,6 +102,53 @@ def test_the_resync_form_is_typed_and_the_server_rejects_what_the_flow_would() -
     ):
         assert validate({"params": bad}, schema(resync)), bad
     assert not validate({"params": {"account": "shop-a", "since": "2026-01-01T00:00:00+07:00"}}, schema(resync))
+
+
+GOOD_RESYNCS = [
+    {"account": "shop-a", "since": "2026-01-31T08:00:00+07:00"},
+    {"account": "shop-a", "since": "2026-01-31T08:00:00Z", "until": "2026-02-01T08:00:00+07:00"},
+    {"account": "shop-a", "order_numbers": ["2601310ABC"]},
+    {"account": "shop-a", "order_numbers": ["2601310ABC"], "since": None, "until": None},  # what the form sends for empty times
+    {"account": "shop-a", "order_numbers": ["2601310ABC"], "since": "2026-01-31T08:00:00+07:00"},
+    {"account": "shop-a", "order_numbers": ["2601310ABC"], "override_version": True, "since": None},
+]
+BAD_RESYNCS = [
+    {"account": "shop-a"},  # neither window nor order numbers
+    {"account": "shop-a", "since": None, "order_numbers": []},
+    {"account": "shop-a", "order_numbers": ["2601310ABC"], "until": "2026-02-01T08:00:00Z"},  # until without since
+    {"account": "shop-a", "since": "2026-01-31T08:00:00"},  # no offset
+    {"account": "shop-a", "since": "2026-01-31"},  # no time of day
+    {"account": "shop-a", "since": "2026-01-31T08:00:00Z", "override_version": True},  # a repair names its orders
+]
+
+
+@pytest.mark.parametrize("params", GOOD_RESYNCS)
+def test_the_resync_schema_accepts_a_window_or_order_numbers(params: dict) -> None:
+    assert not validate({"params": params}, schema(resync))
+    resync.validate_parameters({"params": params})  # and the flow agrees
+
+
+@pytest.mark.parametrize("params", BAD_RESYNCS)
+def test_the_resync_schema_refuses_what_cannot_run_even_without_format_checks(params: dict) -> None:
+    """The server refuses these at submit (enforce_parameter_schema); the rules are in the
+    schema itself, so a validator that skips ``format`` (the UI's, say) refuses them too."""
+    assert validate({"params": params}, schema(resync)), params
+    definition = schema(resync)["definitions"]["ResyncParams"]
+    assert not jsonschema.Draft202012Validator(definition).is_valid(params), params  # no format checker
+    with pytest.raises(Exception):
+        resync.validate_parameters({"params": params})
+
+
+def test_the_resync_form_puts_account_first() -> None:
+    """Prefect keeps the schema as PostgreSQL jsonb, which reorders keys (Since, Until,
+    Account...); the UI orders fields by ``position``."""
+    properties = schema(resync)["definitions"]["ResyncParams"]["properties"]
+    assert sorted(properties, key=lambda p: properties[p]["position"]) == ["account", "since", "until", "order_numbers", "override_version", "pages_per_task"]
+
+
+def test_the_shard_deployment_is_the_one_sync_all_starts() -> None:
+    assert SHARD_DEPLOYMENT == f"{FLOW_OF['shard']}/shard"
+    assert not DEPLOYMENTS["shard"].schedules and DEPLOYMENTS["shard"].concurrency_limit is None
 
 
 def test_flow_account_ids_follow_the_accounts_rule() -> None:

@@ -12,13 +12,28 @@ envelope, dump its data). This module adds what every twin shares:
   page count of a million), ever-new page tokens, and poisoned records;
 - admin endpoints under ``/_sandbox/``: ``GET health``, ``GET stats``, ``GET orders``
   (the full truth, for tests), ``POST faults`` (JSON knobs), ``POST clock``
-  (``{"frozen_at": epoch}`` or ``{"advance": seconds}``), and channel extras.
+  (``{"frozen_at": epoch}`` or ``{"advance": seconds}``), and channel extras;
+- **many shops in one process** (``SandboxServer.hosting``): ``/shops/<n>/...`` is shop
+  *n*, an app instance created on first use from ``make_app(n)`` with its own seeded
+  data, credentials, fault knobs and counters. A connector whose base URL is
+  ``<server>/shops/<n>`` works unchanged: the app sees the API path without the prefix,
+  so signatures stay over the API path (as the real host serves it) and each shop
+  enforces its own contract, request budget (``max_rps``) included. ``POST
+  /_sandbox/faults`` at the root sets the knobs of every shop, present and future;
+  ``GET /_sandbox/shops?first=0&count=100`` lists shops with their credentials (creating
+  them); ``GET /_sandbox/stats`` sums every shop's counters.
+
+Latency (``latency_ms``) is slept in the request's own thread, outside every lock, and
+the server is threaded, so concurrent requests overlap instead of queueing.
 
 Example::
 
     with SandboxServer(ShopeeSandbox(seed=7, orders=500)) as server:
-        client = ShopeeConnector(server.url, server.app.credentials())
+        client = ShopeeConnector(server.url, server.app.demo_credentials())
         server.faults.update({"fail_next": [503, 429]})
+
+    with SandboxServer.hosting(lambda n: ShopeeSandbox(seed=n, orders=20)) as hub:
+        shop = hub.shop(3)   # base URL hub.shop_url(3), credentials shop.app.demo_credentials()
 """
 
 from __future__ import annotations
@@ -28,7 +43,8 @@ import random
 import socket
 import threading
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, Protocol
@@ -45,6 +61,7 @@ class Request:
     query: dict[str, str]
     headers: Mapping[str, str]
     body: bytes
+    base_path: str = ""  # the shop prefix the request came through (``/shops/<n>``), not part of ``path``
 
     def json(self) -> Any:
         return json.loads(self.body or b"null")
@@ -261,11 +278,27 @@ class Faults:
 
 
 class Stats:
+    """Requests served by status and path, and the most that were inside their added
+    latency at the same moment (``peak_in_flight``)."""
+
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self.requests = 0
         self.by_status: dict[int, int] = {}
         self.by_path: dict[str, int] = {}
+        self.in_flight = 0
+        self.peak_in_flight = 0
+
+    @contextmanager
+    def track(self) -> Iterator[None]:
+        with self._lock:
+            self.in_flight += 1
+            self.peak_in_flight = max(self.peak_in_flight, self.in_flight)
+        try:
+            yield
+        finally:
+            with self._lock:
+                self.in_flight -= 1
 
     def count(self, path: str, status: int) -> None:
         with self._lock:
@@ -275,43 +308,31 @@ class Stats:
 
     def snapshot(self) -> dict[str, Any]:
         with self._lock:
-            return {"requests": self.requests, "by_status": dict(self.by_status), "by_path": dict(self.by_path)}
+            return {"requests": self.requests, "by_status": dict(self.by_status), "by_path": dict(self.by_path), "peak_in_flight": self.peak_in_flight}
+
+    @staticmethod
+    def total(snapshots: list[dict[str, Any]]) -> dict[str, Any]:
+        out: dict[str, Any] = {"requests": 0, "by_status": {}, "by_path": {}, "peak_in_flight": 0}
+        for snap in snapshots:
+            out["peak_in_flight"] = max(out["peak_in_flight"], snap["peak_in_flight"])
+            out["requests"] += snap["requests"]
+            for key in ("by_status", "by_path"):
+                for k, v in snap[key].items():
+                    out[key][k] = out[key].get(k, 0) + v
+        return out
 
 
-class SandboxServer:
-    def __init__(self, app: SandboxApp, *, port: int = 0, host: str = "127.0.0.1", seed: int = 0) -> None:
+class Shop:
+    """One channel twin with its own fault knobs and counters.
+
+    A plain ``SandboxServer`` serves one shop at its root; ``SandboxServer.hosting`` serves
+    one per ``/shops/<n>`` prefix."""
+
+    def __init__(self, app: SandboxApp, *, seed: int = 0, host_stats: Stats | None = None) -> None:
         self.app = app
         self.faults = Faults(seed)
         self.stats = Stats()
-        self._httpd = ThreadingHTTPServer((host, port), _make_handler(self))
-        self._httpd.daemon_threads = True
-        self._thread: threading.Thread | None = None
-
-    @property
-    def url(self) -> str:
-        host, port = self._httpd.server_address[:2]
-        return f"http://{host}:{port}"
-
-    def start(self) -> "SandboxServer":
-        # A short poll interval makes stop() return in ~50 ms instead of 0.5 s per test.
-        self._thread = threading.Thread(target=self._httpd.serve_forever, kwargs={"poll_interval": 0.05}, name=f"sandbox-{self.app.channel}", daemon=True)
-        self._thread.start()
-        return self
-
-    def serve_forever(self) -> None:
-        self._httpd.serve_forever()
-
-    def stop(self) -> None:
-        self._httpd.shutdown()
-        self._httpd.server_close()
-        if self._thread is not None:
-            self._thread.join(timeout=5)
-
-    def __enter__(self) -> "SandboxServer":
-        return self.start()
-
-    def __exit__(self, *exc: object) -> None:
-        self.stop()
+        self._host_stats = host_stats  # the hosting server's, for its in-flight gauge
 
     # -- dispatch -----------------------------------------------------------------------
     def dispatch(self, request: Request) -> Reply | str:
@@ -319,7 +340,9 @@ class SandboxServer:
             return self._admin(request)
         fault = self.faults.draw()
         if self.faults.latency_ms:
-            time.sleep(self.faults.latency_ms / 1000.0)
+            # Slept in this request's thread, holding no lock: other requests go on meanwhile.
+            with self.stats.track(), (self._host_stats.track() if self._host_stats is not None else nullcontext()):
+                time.sleep(self.faults.latency_ms / 1000.0)
         if fault in ("reset", "truncate", *Faults.HOSTILE):
             return fault
         if fault == "stall":  # the client gives up meanwhile; the late reply finds no reader
@@ -354,6 +377,12 @@ class SandboxServer:
         if hasattr(self.app, "expire_tokens"):
             self.app.expire_tokens()
 
+    def set_faults(self, knobs: Mapping[str, Any]) -> dict[str, Any]:
+        self.faults.update(knobs)
+        if knobs.get("expire_tokens"):
+            self._expire_tokens()  # tokens issued from now on are valid again
+        return self.faults.snapshot()
+
     def _admin(self, request: Request) -> Reply:
         action = request.path[len("/_sandbox/") :].strip("/")
         try:
@@ -364,13 +393,11 @@ class SandboxServer:
             if action == "orders":
                 return Reply(200, {"orders": self.app.dump_orders(), "now": self.app.clock.now()})
             if action == "faults" and request.method == "POST":
-                knobs = request.json() or {}
-                self.faults.update(knobs)
-                if knobs.get("expire_tokens"):
-                    self._expire_tokens()  # tokens issued from now on are valid again
-                return Reply(200, self.faults.snapshot())
+                return Reply(200, self.set_faults(request.json() or {}))
             if action == "faults":
                 return Reply(200, self.faults.snapshot())
+            if action == "credentials":
+                return Reply(200, self.app.demo_credentials())
             if action == "clock" and request.method == "POST":
                 knobs = request.json() or {}
                 if "frozen_at" in knobs:
@@ -384,6 +411,177 @@ class SandboxServer:
         except (ValueError, KeyError, TypeError) as exc:
             return Reply(400, {"error": str(exc)})
         return reply if reply is not None else Reply(404, {"error": f"no admin action {action!r}"})
+
+
+class ShopDirectory:
+    """Shops behind ``/shops/<n>``, each created on first use by ``make_app(n)``."""
+
+    PREFIX = "/shops/"
+    MAX_SHOPS = 1_000_000
+
+    def __init__(self, make_app: Callable[[int], SandboxApp], *, seed: int = 0) -> None:
+        self.make_app = make_app
+        self.seed = seed
+        self.knobs: dict[str, Any] = {}  # applied to every shop, present and future
+        self.load = Stats()  # requests in flight across all shops
+        self._shops: dict[int, Shop] = {}
+        self._lock = threading.Lock()
+
+    def get(self, number: int) -> Shop:
+        if not 0 <= number < self.MAX_SHOPS:
+            raise KeyError(number)
+        with self._lock:
+            shop = self._shops.get(number)
+            if shop is None:
+                shop = Shop(self.make_app(number), seed=self.seed + number, host_stats=self.load)
+                shop.faults.update(self.knobs)
+                self._shops[number] = shop
+            return shop
+
+    def shops(self) -> list[Shop]:
+        with self._lock:
+            return list(self._shops.values())
+
+    def route(self, request: Request) -> tuple[Shop, Request] | None:
+        """The shop a ``/shops/<n>/...`` request is for, and the request as that shop sees it."""
+        if not request.path.startswith(self.PREFIX):
+            return None
+        number, sep, rest = request.path[len(self.PREFIX) :].partition("/")
+        if not number.isdigit() or not sep:
+            return None
+        try:
+            shop = self.get(int(number))
+        except KeyError:
+            return None
+        request.base_path = f"{self.PREFIX}{number}"
+        request.path = "/" + rest
+        return shop, request
+
+    def set_faults(self, knobs: Mapping[str, Any]) -> dict[str, Any]:
+        Faults().update(knobs)  # refuse unknown knobs before touching any shop
+        with self._lock:
+            self.knobs.update(knobs)
+        for shop in self.shops():
+            shop.set_faults(knobs)
+        return dict(self.knobs)
+
+    def admin(self, action: str, request: Request) -> Reply | None:
+        if action == "faults" and request.method == "POST":
+            return Reply(200, self.set_faults(request.json() or {}))
+        if action == "faults":
+            return Reply(200, dict(self.knobs))
+        if action == "stats":
+            shops = self.shops()
+            return Reply(200, {**Stats.total([s.stats.snapshot() for s in shops]), "peak_in_flight": self.load.peak_in_flight, "shops": len(shops)})
+        if action == "shops":
+            first, count = int(request.query.get("first", "0")), int(request.query.get("count", "100"))
+            if count < 0 or count > 10_000:
+                raise ValueError("count must be 0..10000")
+            listed = [(n, self.get(n)) for n in range(first, first + count)]
+            return Reply(200, {"shops": [{"shop": n, "path": f"{self.PREFIX}{n}", "channel": s.app.channel, "credentials": s.app.demo_credentials()} for n, s in listed]})
+        if action == "health":
+            return Reply(200, {"ok": True, "shops": len(self.shops())})
+        return None
+
+
+class SandboxServer:
+    """A threaded HTTP server for one shop at its root, or for many (``hosting``)."""
+
+    def __init__(self, app: SandboxApp | None = None, *, port: int = 0, host: str = "127.0.0.1", seed: int = 0, shops: ShopDirectory | None = None) -> None:
+        if (app is None) == (shops is None):
+            raise ValueError("give one app, or a ShopDirectory (SandboxServer.hosting)")
+        self.root = Shop(app, seed=seed) if app is not None else None
+        self.directory = shops
+        self._httpd = _Server((host, port), _make_handler(self))
+        self._httpd.daemon_threads = True
+        self._thread: threading.Thread | None = None
+
+    @classmethod
+    def hosting(cls, make_app: Callable[[int], SandboxApp], *, port: int = 0, host: str = "127.0.0.1", seed: int = 0) -> "SandboxServer":
+        """Many shops in this process: ``/shops/<n>`` is ``make_app(n)``, made on first use."""
+        return cls(port=port, host=host, shops=ShopDirectory(make_app, seed=seed))
+
+    # A single shop's server keeps its old attributes.
+    @property
+    def app(self) -> SandboxApp:
+        return self._root().app
+
+    @property
+    def faults(self) -> Faults:
+        return self._root().faults
+
+    @property
+    def stats(self) -> Stats:
+        return self._root().stats
+
+    def _root(self) -> Shop:
+        if self.root is None:
+            raise AttributeError("this server hosts many shops: use shop(n)")
+        return self.root
+
+    def shop(self, number: int) -> Shop:
+        if self.directory is None:
+            raise AttributeError("this server hosts one shop at its root")
+        return self.directory.get(number)
+
+    def shop_url(self, number: int) -> str:
+        return f"{self.url}{ShopDirectory.PREFIX}{number}"
+
+    @property
+    def url(self) -> str:
+        host, port = self._httpd.server_address[:2]
+        return f"http://{host}:{port}"
+
+    def start(self) -> "SandboxServer":
+        # A short poll interval makes stop() return in ~50 ms instead of 0.5 s per test.
+        name = f"sandbox-{self.root.app.channel}" if self.root is not None else "sandbox-shops"
+        self._thread = threading.Thread(target=self._httpd.serve_forever, kwargs={"poll_interval": 0.05}, name=name, daemon=True)
+        self._thread.start()
+        return self
+
+    def serve_forever(self) -> None:
+        self._httpd.serve_forever()
+
+    def stop(self) -> None:
+        self._httpd.shutdown()
+        self._httpd.server_close()
+        if self._thread is not None:
+            self._thread.join(timeout=5)
+
+    def __enter__(self) -> "SandboxServer":
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    # -- dispatch -----------------------------------------------------------------------
+    def route(self, request: Request) -> tuple[Shop | None, Request]:
+        """The shop that answers ``request`` (None: the host's own admin or an unknown path)."""
+        if self.root is not None:
+            return self.root, request
+        assert self.directory is not None
+        routed = self.directory.route(request)
+        return routed if routed is not None else (None, request)
+
+    def dispatch(self, request: Request) -> Reply | str:
+        shop, request = self.route(request)
+        if shop is not None:
+            return shop.dispatch(request)
+        assert self.directory is not None
+        if request.path.startswith("/_sandbox/"):
+            try:
+                reply = self.directory.admin(request.path[len("/_sandbox/") :].strip("/"), request)
+            except (ValueError, KeyError, TypeError) as exc:
+                return Reply(400, {"error": str(exc)})
+            if reply is not None:
+                return reply
+        return Reply(404, {"error": "no such shop: use /shops/<n>/..."})
+
+
+class _Server(ThreadingHTTPServer):
+    # Many clients open connections at once (a thousand shops, dozens at a time): the
+    # default listen backlog of 5 would drop SYNs and cost a 1 s retransmit each.
+    request_queue_size = 1024
 
 
 def _make_handler(server: SandboxServer) -> type[BaseHTTPRequestHandler]:
@@ -410,18 +608,26 @@ def _make_handler(server: SandboxServer) -> type[BaseHTTPRequestHandler]:
                 headers={k: v for k, v in self.headers.items()},
                 body=body,
             )
-            outcome = server.dispatch(request)
+            if server.root is not None:  # one shop: through server.dispatch, which tests may wrap
+                shop, outcome = server.root, server.dispatch(request)
+            else:
+                shop, request = server.route(request)
+                outcome = shop.dispatch(request) if shop is not None else server.dispatch(request)
+            stats = shop.stats if shop is not None else None
             if outcome == "reset":
-                server.stats.count(parts.path, 0)
+                if stats is not None:
+                    stats.count(request.path, 0)
                 self._reset()
                 return
             if outcome in Faults.HOSTILE:
-                self._hostile(str(outcome), request, parts.path)
+                assert shop is not None
+                self._hostile(shop, str(outcome), request)
                 return
             if outcome == "truncate":
-                reply = server.app.handle(request)
+                assert shop is not None
+                reply = shop.app.handle(request)
                 payload = reply.encode()
-                server.stats.count(parts.path, reply.status)
+                shop.stats.count(request.path, reply.status)
                 self.send_response(reply.status)
                 self.send_header("Content-Type", "application/json")
                 self.send_header("Content-Length", str(len(payload) // 2))
@@ -430,10 +636,10 @@ def _make_handler(server: SandboxServer) -> type[BaseHTTPRequestHandler]:
                 return
             assert isinstance(outcome, Reply)
             payload = outcome.encode()
-            if not request.path.startswith("/_sandbox/"):
-                server.stats.count(parts.path, outcome.status)
+            if stats is not None and not request.path.startswith("/_sandbox/"):
+                stats.count(request.path, outcome.status)
             self.send_response(outcome.status)
-            extra = server.faults.headers if not request.path.startswith("/_sandbox/") else {}
+            extra = shop.faults.headers if shop is not None and not request.path.startswith("/_sandbox/") else {}
             headers = {"Content-Type": "application/json; charset=UTF-8", **outcome.headers, **extra}
             for key, value in headers.items():
                 self.send_header(key, value)
@@ -441,19 +647,19 @@ def _make_handler(server: SandboxServer) -> type[BaseHTTPRequestHandler]:
             self.end_headers()
             self.wfile.write(payload)
 
-        def _hostile(self, kind: str, request: Request, path: str) -> None:
+        def _hostile(self, shop: Shop, kind: str, request: Request) -> None:
             """A reply that does not play fair (see ``Faults``); stops when the client leaves."""
-            faults = server.faults
+            faults, path = shop.faults, request.path
             if kind == "redirect":
-                server.stats.count(path, 302)
+                shop.stats.count(path, 302)
                 self.send_response(302)
                 self.send_header("Location", faults.redirect_to.rstrip("/") + self.path)
                 self.send_header("Content-Length", "0")
                 self.end_headers()
                 return
-            reply = server.app.handle(request)
+            reply = shop.app.handle(request)
             payload = reply.encode()
-            server.stats.count(path, reply.status)
+            shop.stats.count(path, reply.status)
             self.send_response(reply.status)
             for key, value in {"Content-Type": "application/json; charset=UTF-8", **reply.headers, **faults.headers}.items():
                 self.send_header(key, value)

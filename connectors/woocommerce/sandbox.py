@@ -683,4 +683,4 @@ def _link_header(request: Request, page: int, pages: int) -> str:
         links.append((min(page - 1, pages), "prev"))
     if pages > page:
         links.append((page + 1, "next"))
-    return ", ".join(f'<http://{host}{request.path}?{urlencode({**params, "page": n})}>; rel="{rel}"' for n, rel in links)
+    return ", ".join(f'<http://{host}{request.base_path}{request.path}?{urlencode({**params, "page": n})}>; rel="{rel}"' for n, rel in links)
