@@ -33,6 +33,7 @@ import logging
 
 MESSAGE = "Engine execution exited with unexpected exception"
 LOGGER = "prefect.flow_runs"
+TASK_LOGGER = "prefect.task_runs"
 
 
 def _concluded() -> bool:
@@ -50,7 +51,18 @@ class ConcludedRunReraise(logging.Filter):
         return not (record.msg == MESSAGE and record.exc_info and _concluded())
 
 
+class NoTracebackWithoutException(logging.Filter):
+    """Prefect logs a task that returned a Failed state with ``exc_info=True`` outside any
+    exception, which prints a stray ``NoneType: None`` line under the reason."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if record.exc_info and record.exc_info[0] is None:
+            record.exc_info = None
+        return True
+
+
 def install() -> None:
-    logger = logging.getLogger(LOGGER)
-    if not any(isinstance(f, ConcludedRunReraise) for f in logger.filters):
-        logger.addFilter(ConcludedRunReraise())
+    for name, cls in ((LOGGER, ConcludedRunReraise), (TASK_LOGGER, NoTracebackWithoutException)):
+        logger = logging.getLogger(name)
+        if not any(isinstance(f, cls) for f in logger.filters):
+            logger.addFilter(cls())

@@ -50,7 +50,7 @@ from prefect.client.schemas.filters import ArtifactFilter, ArtifactFilterFlowRun
 from prefect.deployments import run_deployment
 from prefect.exceptions import ObjectNotFound
 from prefect.runtime import flow_run
-from prefect.states import State
+from prefect.states import Failed, State
 
 from flows import _artifacts, _states
 from flows._hub import HUB, run_hub
@@ -67,7 +67,9 @@ from flows.params import (
     ShardLabel,
     ShardSize,
 )
-from simpul.engine import INCREMENTAL, RESYNC, RunSummary, StepResult, SyncRequest
+from connectors._http.errors import ConnectorError
+from simpul import failures
+from simpul.engine import INCREMENTAL, RESYNC, AccountUnavailable, RunSummary, StepResult, SyncRequest
 from simpul.runner import Runner, Steps
 from simpul.runtime import Hub
 
@@ -75,22 +77,37 @@ SHARD_DEPLOYMENT = "sync-shard/shard"
 SHARD_SUMMARY_KEY = "sync-shard-summary"
 SHARD_POLL_SECONDS = 1.0
 SHARD_WAIT_SECONDS = 3600.0  # a shard not final by then is reported as not finished
+EXPECTED = (ConnectorError, failures.SafeError, AccountUnavailable)  # reported without a traceback
 
 
 # -- one account, a task per batch --------------------------------------------------------
 @task(name="plan", task_run_name="plan-{request.account_id}", cache_policy=NO_CACHE, persist_result=False)
-def plan(request: SyncRequest, run_id: str) -> dict[str, int]:
+def plan(request: SyncRequest, run_id: str) -> dict[str, int] | State:
     """Save the run's plan as its checkpoint (or take over a killed run's) before any request."""
-    state = HUB.get().engine.plan(request, run_id)
+    try:
+        state = HUB.get().engine.plan(request, run_id)
+    except EXPECTED as exc:
+        return _task_failed(exc)
     shape = {"windows": len(state["windows"]), "order_numbers": len(state["ids"])}
     get_run_logger().info("%s: %s run planned: %d window(s), %d order number(s)", request.account_id, request.job, shape["windows"], shape["order_numbers"])
     return shape
 
 
 @task(name="advance", task_run_name="advance-{account}", cache_policy=NO_CACHE, persist_result=False)
-def advance(account: str, job: str, run_id: str, max_pages: int) -> StepResult:
+def advance(account: str, job: str, run_id: str, max_pages: int) -> StepResult | State:
     """One batch: up to ``max_pages`` pages, each committed with its checkpoint."""
-    return HUB.get().engine.step(account, job, run_id, max_pages)
+    try:
+        return HUB.get().engine.step(account, job, run_id, max_pages)
+    except EXPECTED as exc:
+        return _task_failed(exc)
+
+
+def _task_failed(exc: Exception) -> State:
+    """An expected failure (the channel refused or broke a budget, the database refused a
+    row) ends the task Failed with the reason and no traceback in the run's log; the
+    runner, calling the task, gets the exception back and reports the account failed.
+    Anything else (a bug) still raises with its traceback."""
+    return Failed(message=failures.describe(exc), data=exc)
 
 
 def _sync_account(hub: Hub, request: SyncRequest, pages_per_task: int) -> RunSummary:
@@ -100,17 +117,28 @@ def _sync_account(hub: Hub, request: SyncRequest, pages_per_task: int) -> RunSum
     bars: dict[str, _artifacts.Progress] = {}
 
     def planned(request: SyncRequest, run_id: str) -> dict[str, int]:
-        shape = plan(request, run_id)
+        shape = _value(plan(request, run_id, return_state=True))
         bars[request.account_id] = _artifacts.Progress(_artifacts.key(request.job, "progress", request.account_id), f"{request.job} of {request.account_id}")
         return shape
+
+    def advanced(account: str, job: str, run_id: str, max_pages: int) -> StepResult:
+        return _value(advance(account, job, run_id, max_pages, return_state=True))
 
     def on_step(request: SyncRequest, step: StepResult) -> None:
         bars[request.account_id].update(step.progress)
         logger.info("%s: %d page(s), %d row(s) written in this batch (%.0f%%)", request.account_id, step.pages, step.counts.written, 100 * step.progress)
 
-    summary = Runner(hub.engine, steps=Steps(plan=planned, advance=advance)).run(request, pages_per_step=pages_per_task, on_step=on_step)
+    summary = Runner(hub.engine, steps=Steps(plan=planned, advance=advanced)).run(request, pages_per_step=pages_per_task, on_step=on_step)
     _log_outcome(summary)
     return summary
+
+
+def _value(state: State) -> Any:
+    """A task's result; the exception of a Failed task is raised here, for the runner."""
+    value = state.result(raise_on_failure=False)
+    if isinstance(value, BaseException):
+        raise value
+    return value
 
 
 def _one_account(flow_name: str, request: SyncRequest, pages_per_task: int) -> dict[str, Any] | State:

@@ -19,12 +19,13 @@ import pytest
 import sqlalchemy as sa
 from prefect.artifacts import Artifact
 from prefect.client.orchestration import get_client
-from prefect.client.schemas.filters import ArtifactFilter, ArtifactFilterFlowRunId, LogFilter, LogFilterFlowRunId
+from prefect.client.schemas.filters import ArtifactFilter, ArtifactFilterFlowRunId, FlowRunFilter, FlowRunFilterId, LogFilter, LogFilterFlowRunId
 from prefect.logging.handlers import APILogWorker
 from prefect.states import State
 from pydantic import ValidationError
 
 import tests.fakes as fakes
+from connectors._http.errors import TransientError
 from connectors._http.secret import reveal
 from flows._artifacts import KEY_COLUMNS
 from flows._states import Incomplete
@@ -233,6 +234,31 @@ def test_a_failed_runs_state_resolves_to_an_exception_carrying_its_rows(flow_hub
     with pytest.raises(Incomplete, match="1 of 1 account") as raised:
         state.result()
     assert [r["account"] for r in raised.value.rows] == ["shop-1-bad"]
+
+
+
+@pytest.mark.prefect
+def test_an_expected_failure_in_a_batch_task_is_reported_without_a_traceback(flow_hub: Hub) -> None:
+    """A channel that refuses mid-resync fails the task and the run with the reason, and
+    nothing Prefect logged for the run carries a traceback (ops read those as crashes);
+    the runner still records the account as failed with the channel's reason."""
+    add_account(flow_hub, "shop-a")
+    seed()
+    fakes.SOURCE.fail_after_pages, fakes.SOURCE.fail_with = 0, TransientError
+
+    state = resync(ResyncParams(account="shop-a", order_numbers=["o1"]), return_state=True)
+
+    assert state.is_failed() and "TransientError: fake: injected failure" in state.message
+    [row] = state.result(raise_on_failure=False).rows
+    assert (row["status"], row["error"]) == ("failed", "TransientError: fake: injected failure")
+    APILogWorker.drain_all(timeout=5)
+    with get_client(sync_client=True) as client:
+        run = client.read_flow_run(state.state_details.flow_run_id)
+        tasks = client.read_task_runs(flow_run_filter=FlowRunFilter(id=FlowRunFilterId(any_=[run.id])))
+        logs = [log.message for log in client.read_logs(LogFilter(flow_run_id=LogFilterFlowRunId(any_=[run.id])))]
+    assert sorted((t.name.split("-")[0], t.state.type.value) for t in tasks) == [("advance", "FAILED"), ("plan", "COMPLETED")]
+    assert any("Task run failed with state" in m and "injected failure" in m for m in logs)
+    assert not [m for m in logs if "Traceback" in m or "NoneType: None" in m]
 
 
 def test_resync_params_validate_the_window_and_normalise_to_utc() -> None:
