@@ -181,6 +181,48 @@ class OrderSource(Protocol):
 
 
 @dataclass(frozen=True, slots=True)
+class ParcelKey:
+    """One parcel as a tracking stream is asked for it: the courier's code and airway bill.
+
+    ``courier`` is Simpul's courier code (``jne``, ``jnt``, ``sicepat``, ...: the table in
+    ``mappings.couriers``); the connector translates it to its own code where it differs.
+    ``text`` is how the key appears in ``Page.missing`` and in the engine's work list.
+    """
+
+    courier: str
+    tracking_number: str
+
+    @property
+    def text(self) -> str:
+        return f"{self.courier}:{self.tracking_number}"
+
+    @classmethod
+    def parse(cls, text: str) -> "ParcelKey":
+        courier, sep, number = text.partition(":")
+        if not sep or not courier or not number:
+            raise ValueError("a parcel key is COURIER:AIRWAY_BILL")
+        return cls(courier, number)
+
+
+@runtime_checkable
+class TrackingSource(Protocol):
+    """What the engine needs from a courier or aggregator connector: parcels read by key.
+
+    ``parcels(keys)`` yields pages whose ``records`` are the channel's tracking replies, one
+    per parcel it knows, and whose ``missing`` holds the ``ParcelKey.text`` of each parcel
+    it does not know (an unknown airway bill is an answer, not an error). The engine chooses
+    the keys and commits each page with its checkpoint.
+    """
+
+    channel: ClassVar[str]
+    rate_limit: ClassVar[RateLimit | None]
+
+    def check(self) -> None: ...
+
+    def parcels(self, keys: Sequence[ParcelKey]) -> Iterator[Page]: ...
+
+
+@dataclass(frozen=True, slots=True)
 class CredentialExpiry:
     """When an account's access stops working unless refreshed (None: unknown or never)."""
 
