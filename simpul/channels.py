@@ -1,82 +1,56 @@
-"""The channel registry: which connector, sandbox and mapping serve each channel.
+"""The channel registry: the spec of every connector package (``connectors.spec``).
 
 The engine looks a channel up here and never branches on its name. Adding a channel is
-one connector folder, one mapping module and one entry below. Entries are import strings
-so that ``simpul --help`` does not import every connector.
+one connector package with a ``spec.py`` holding its ``SPEC``, one mapping module, and its
+package name below. Specs hold import strings, so ``simpul --help`` imports no connector.
 
 Uniform constructors (the contract suite checks them):
 
 - connector: ``Connector(base_url, credentials, *, on_credentials=None, bucket=None,
-  retry=None, reply=None)`` meeting ``connectors.contract.OrderSource`` (``reply``: the
-  HTTP kit's ``ReplyLimits``);
+  retry=None, reply=None)`` meeting ``connectors.contract.OrderSource`` for an ``orders``
+  stream and ``TrackingSource`` for a ``tracking`` stream (``reply``: the HTTP kit's
+  ``ReplyLimits``);
 - sandbox: ``Sandbox(*, orders=200, seed=0, clock=None)`` meeting
   ``connectors._sandbox.SandboxApp``, with ``demo_credentials()`` returning a credential
   set it accepts;
-- mapping module: ``MAPPING_VERSION``, ``map_order(raw)``, ``scrub(raw)``, ``external_id(raw)``.
+- mapping module per stream: ``mappings.protocols`` (``OrderMapping``, ``TrackingMapping``).
 """
 
 from __future__ import annotations
 
 import importlib
-from dataclasses import dataclass
-from types import ModuleType
-from typing import Any
+
+from connectors.spec import ORDERS, TRACKING, ConnectorSpec
+
+PACKAGES = ("connectors.shopee", "connectors.woocommerce")
+"""Every connector package; each has ``spec.py`` with ``SPEC``."""
+
+Channel = ConnectorSpec  # what a registry entry is
 
 
-@dataclass(frozen=True, slots=True)
-class Channel:
-    name: str
-    title: str
-    connector_path: str
-    sandbox_path: str
-    mapping_path: str
-    credential_fields: tuple[str, ...]
-    secret_fields: tuple[str, ...]
-
-    def connector_class(self) -> Any:
-        return _load(self.connector_path)
-
-    def sandbox_class(self) -> Any:
-        return _load(self.sandbox_path)
-
-    def mapping(self) -> ModuleType:
-        return importlib.import_module(self.mapping_path)
+def _specs() -> dict[str, ConnectorSpec]:
+    specs = [importlib.import_module(f"{package}.spec").SPEC for package in PACKAGES]
+    return {spec.name: spec for spec in specs}
 
 
-def _load(path: str) -> Any:
-    module, _, name = path.partition(":")
-    return getattr(importlib.import_module(module), name)
-
-
-CHANNELS: dict[str, Channel] = {
-    "shopee": Channel(
-        name="shopee",
-        title="Shopee (Open Platform v2)",
-        connector_path="connectors.shopee.client:ShopeeConnector",
-        sandbox_path="connectors.shopee.sandbox:ShopeeSandbox",
-        mapping_path="mappings.shopee",
-        credential_fields=("partner_id", "partner_key", "shop_id", "access_token", "refresh_token"),
-        secret_fields=("partner_key", "access_token", "refresh_token"),
-    ),
-    "woocommerce": Channel(
-        name="woocommerce",
-        title="WooCommerce (REST wc/v3)",
-        connector_path="connectors.woocommerce.client:WooCommerceConnector",
-        sandbox_path="connectors.woocommerce.sandbox:WooCommerceSandbox",
-        mapping_path="mappings.woocommerce",
-        credential_fields=("consumer_key", "consumer_secret"),
-        secret_fields=("consumer_key", "consumer_secret"),
-    ),
-}
+CHANNELS: dict[str, ConnectorSpec] = _specs()
 
 
 class UnknownChannel(LookupError):
     pass
 
 
-def get_channel(name: str) -> Channel:
+def get_channel(name: str) -> ConnectorSpec:
     try:
         return CHANNELS[name]
     except KeyError:
         known = ", ".join(sorted(CHANNELS))
         raise UnknownChannel(f"unknown channel {name!r}; known channels: {known}") from None
+
+
+def reading(kind: str) -> list[str]:
+    """The channels with a stream of ``kind`` (``orders``, ``tracking``)."""
+    return sorted(name for name, spec in CHANNELS.items() if spec.has(kind))
+
+
+__all__ = ["CHANNELS", "ORDERS", "TRACKING", "Channel", "UnknownChannel", "get_channel", "reading"]

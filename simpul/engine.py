@@ -55,7 +55,7 @@ from simpul.accounts import AccountInfo, Accounts
 from simpul.budget import BudgetPolicy
 from simpul.canonical import FulfillmentStatus, MappingError, OrderBundle
 from simpul.limits import Boundary, storable_id
-from simpul.channels import get_channel
+from simpul.channels import ORDERS, get_channel
 from simpul.db import Database
 from simpul.jsoncodec import content_hash, dumps, loads
 from simpul.model import Order, Shipment, SyncRun
@@ -66,7 +66,6 @@ log = logging.getLogger("simpul.engine")
 
 INCREMENTAL = "incremental"
 RESYNC = "resync"
-ID_BATCH = 50  # order numbers per orders_by_id call (Shopee's detail limit)
 FOLLOW_UP_LIMIT = 500  # orders waiting for a tracking number, re-read per run
 
 
@@ -245,7 +244,10 @@ class Engine:
                 f"account {account.id!r} is {account.status}: {account.status_reason or 'no reason recorded'}"
                 " (fix the credentials with `simpul accounts add --replace`)"
             )
-        source_cls = get_channel(account.channel).connector_class()
+        spec = get_channel(account.channel)
+        if not spec.has(ORDERS):
+            raise AccountUnavailable(f"account {account.id!r} is a {spec.name} account: it has no orders to sync (it tracks parcels)")
+        source_cls = spec.connector_class()
         now = self.clock()
         fingerprint = {
             "since": _iso(request.since) if request.since else None,
@@ -260,7 +262,7 @@ class Engine:
                 state = existing[1]
                 resumed_from = existing[0]
             else:
-                state = self._new_plan(conn, account, source_cls, request, now)
+                state = self._new_plan(conn, account, source_cls, request, now, follow_up=spec.stream(ORDERS).reread_awaiting_tracking)
                 state["request"] = fingerprint
                 if request.override_version:
                     state["override"] = True
@@ -289,7 +291,7 @@ class Engine:
             audit.append(conn, events, now=now)
         return state
 
-    def _new_plan(self, conn: sa.Connection, account: AccountInfo, source_cls: Any, request: SyncRequest, now: datetime) -> dict[str, Any]:
+    def _new_plan(self, conn: sa.Connection, account: AccountInfo, source_cls: Any, request: SyncRequest, now: datetime, *, follow_up: bool) -> dict[str, Any]:
         windows: list[Window] = []
         until = request.until or now
         if request.job == INCREMENTAL or request.since is not None:
@@ -306,7 +308,7 @@ class Engine:
             "until": _iso(until),
             "ids": list(dict.fromkeys(request.order_ids)),
             "i": 0,
-            "follow_up": request.job == INCREMENTAL,
+            "follow_up": request.job == INCREMENTAL and follow_up,
             "missing": [],
         }
 
@@ -318,8 +320,8 @@ class Engine:
 
     def _step(self, account_id: str, job: str, run_id: str, max_pages: int) -> StepResult:
         account = self.accounts.get(account_id)
-        spec = get_channel(account.channel)
-        mapping = spec.mapping()
+        stream = get_channel(account.channel).stream(ORDERS)
+        mapping = stream.mapping_module()
         with self.db.connect() as conn:
             found = store.load_checkpoint(conn, account_id, job)
         if found is None:
@@ -332,12 +334,12 @@ class Engine:
                 if state["phase"] == "windows":
                     state = self._window_pages(account, mapping, source, job, run_id, state, max_pages, result)
                 elif state["phase"] == "ids":
-                    state = self._id_pages(account, mapping, source, job, run_id, state, result)
+                    state = self._id_pages(account, mapping, source, job, run_id, state, result, stream.batch)
         except CredentialError as exc:
             self.accounts.set_status(account_id, "credential_error", failures.describe_reason(exc), run_id=run_id)
             raise
         result.done = state["phase"] == "done"
-        result.progress = 1.0 if result.done else _progress(state)
+        result.progress = 1.0 if result.done else _progress(state, stream.batch)
         return result
 
     def _window_pages(self, account, mapping, source, job, run_id, state, max_pages, result) -> dict[str, Any]:  # noqa: ANN001
@@ -399,8 +401,8 @@ class Engine:
             state["ids"] = state["ids"] + [i for i in self._awaiting_tracking(account.id) if i not in set(state["ids"])]
         return dict(state, phase="ids" if state["i"] < len(state["ids"]) else "done")
 
-    def _id_pages(self, account, mapping, source, job, run_id, state, result) -> dict[str, Any]:  # noqa: ANN001
-        batch = state["ids"][state["i"] : state["i"] + ID_BATCH]
+    def _id_pages(self, account, mapping, source, job, run_id, state, result, size: int) -> dict[str, Any]:  # noqa: ANN001
+        batch = state["ids"][state["i"] : state["i"] + size]
         pages = list(source.orders_by_id(batch))
         records = [r for p in pages for r in p.records]
         missing = [m for p in pages for m in p.missing]
@@ -542,12 +544,12 @@ def read_ahead(pages: Iterator[Page], *, limit: int, prepare: Callable[[Page], A
             close()
 
 
-def _progress(state: Mapping[str, Any]) -> float:
+def _progress(state: Mapping[str, Any], batch: int) -> float:
     windows, ids = len(state.get("windows", [])), len(state.get("ids", []))
-    total = windows + (ids / ID_BATCH if ids else 0)
+    total = windows + (ids / batch if ids else 0)
     if total == 0:
         return 0.0
-    done = min(state["w"], windows) + state["i"] / ID_BATCH
+    done = min(state["w"], windows) + state["i"] / batch
     return max(0.0, min(0.99, done / total))
 
 

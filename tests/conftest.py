@@ -23,7 +23,8 @@ os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
 os.environ.setdefault("SIMPUL_RATE_LIMITS", "*=off")
 
 from simpul.accounts import Accounts  # noqa: E402
-from simpul.channels import CHANNELS, Channel  # noqa: E402
+from simpul.channels import CHANNELS
+from tests.fakes import fake_spec  # noqa: E402
 from simpul.db import Database  # noqa: E402
 from simpul.engine import Engine  # noqa: E402
 from simpul.runtime import Hub  # noqa: E402
@@ -31,7 +32,7 @@ from simpul.vault import KeyRing, Vault  # noqa: E402
 from tests.prefect_harness import SERVER, prefect_api, real_prefect  # noqa: E402, F401 - the one session-wide Prefect server
 
 POSTGRES_URL = os.environ.get("SIMPUL_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
-FAKE = Channel("fake", "Fake", "tests.fakes:FakeConnector", "tests.fakes:FakeConnector", "tests.fakes", ("token",), ("token",))
+FAKE = fake_spec("tests.fakes:FakeConnector")
 
 
 def sqlite_database(tmp_path) -> Database:  # noqa: ANN001

@@ -14,6 +14,7 @@ from typing import Any, ClassVar
 from connectors._http.errors import CredentialError, TransientError
 from connectors._http.secret import reveal
 from connectors.contract import Page, Position, Window
+from connectors.spec import ORDERS, ConnectorSpec, Credentials, Stream
 from simpul.canonical import (
     FulfillmentStatus,
     MappingError,
@@ -27,6 +28,18 @@ from simpul.jsoncodec import content_hash
 
 MAPPING_VERSION = "fake-1"
 UTC = timezone.utc
+
+
+def fake_spec(connector: str) -> ConnectorSpec:
+    """The registry entry of the fake channel, served by ``connector``; this module is its mapping."""
+    return ConnectorSpec(
+        name="fake",
+        title="Fake",
+        connector=connector,
+        sandbox="tests.fakes:FakeConnector",
+        credentials=Credentials(fields=("token",), secrets=("token",)),
+        streams=(Stream(ORDERS, mapping="tests.fakes", batch=50, reread_awaiting_tracking=True),),
+    )
 
 
 class FakeSource:

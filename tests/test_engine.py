@@ -177,6 +177,19 @@ def test_resync_by_order_numbers_reports_missing(hub, fake_channel, account) -> 
     assert (asked["actor"], asked["run_id"], asked["summary"]) == ("test", run.run_id, '{"ids":2,"since":null,"until":null}')
 
 
+def test_a_resync_reads_order_numbers_in_the_batches_the_spec_declares(hub, fake_channel, account, monkeypatch) -> None:  # noqa: ANN001
+    from dataclasses import replace
+
+    from simpul.channels import CHANNELS
+
+    spec = CHANNELS["fake"]
+    monkeypatch.setitem(CHANNELS, "fake", replace(spec, streams=(replace(spec.streams[0], batch=3),)))
+    for i in range(7):
+        fake_channel.put(f"o{i}", ts(-timedelta(hours=1)))
+    run = hub.engine.run(SyncRequest(account, job=RESYNC, order_ids=tuple(f"o{i}" for i in range(7))))
+    assert (run.counts.new, run.pages) == (7, 3)  # 3 + 3 + 1, one committed page per read
+
+
 def test_audit_records_every_write_and_catches_tampering(hub, fake_channel, account) -> None:  # noqa: ANN001
     for i in range(5):
         fake_channel.put(f"o{i}", ts(-timedelta(hours=i + 1)))

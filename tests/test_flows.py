@@ -32,7 +32,8 @@ from flows._states import Incomplete
 from flows.params import ResyncParams
 from flows.sync_orders import resync, run_sync_flow, sync_all, sync_orders
 from simpul import store
-from simpul.channels import CHANNELS, Channel
+from simpul.channels import CHANNELS
+from tests.fakes import fake_spec
 from simpul.engine import SyncRequest
 from simpul.locks import AccountLock
 from simpul.model import Order, SyncRun
@@ -49,7 +50,7 @@ class CanaryConnector(fakes.FakeConnector):
         super().__init__(base_url, {"token": "good" if reveal(credentials.get("token")) == CANARY else "refused"}, **kwargs)
 
 
-CANARY_CHANNEL = Channel("fake", "Fake", "tests.test_flows:CanaryConnector", "tests.fakes:FakeConnector", "tests.fakes", ("token",), ("token",))
+CANARY_CHANNEL = fake_spec("tests.test_flows:CanaryConnector")
 
 
 @pytest.fixture

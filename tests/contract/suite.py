@@ -22,6 +22,8 @@ import requests
 from connectors._http.errors import CredentialError
 from connectors._sandbox import SandboxServer
 from connectors.contract import OrderSource, Window
+from connectors import spec as specs
+from mappings.protocols import PROTOCOLS
 from simpul import audit, quarantine, store
 from simpul.channels import get_channel
 from simpul.engine import RESYNC, SyncRequest
@@ -61,6 +63,18 @@ def make_contract_tests(channel: str) -> dict[str, Callable[..., Any]]:
         source = cls(sandbox.url, sandbox.app.demo_credentials())
         assert isinstance(source, OrderSource)
         source.check()
+
+    def test_the_spec_describes_what_the_connector_does(sandbox) -> None:  # noqa: ANN001
+        for stream in spec.streams:  # every declared stream's mapping meets its kind's protocol
+            assert isinstance(stream.mapping_module(), PROTOCOLS[stream.kind]), stream
+        credentials = sandbox.app.demo_credentials()
+        assert set(spec.credentials.required) <= set(credentials) <= set(spec.credential_fields)
+        batch = spec.stream(specs.ORDERS).batch  # the declared batch is one read of the channel
+        wanted = ids_of(sandbox)[:batch]
+        assert len(wanted) == batch
+        pages = list(spec.connector_class()(sandbox.url, credentials).orders_by_id(wanted))
+        assert len(pages) == 1 and not pages[0].missing
+        assert sorted(mapping.external_id(r) for r in pages[0].records) == sorted(wanted)
 
     def test_full_sync_equals_the_source_and_a_rerun_writes_nothing(hub, sandbox, account) -> None:  # noqa: ANN001
         first = hub.engine.run(SyncRequest(account))

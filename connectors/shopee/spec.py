@@ -1,0 +1,19 @@
+"""Shopee describes itself (``connectors.spec``)."""
+
+from connectors.spec import ORDERS, ConnectorSpec, Credentials, Stream
+
+SPEC = ConnectorSpec(
+    name="shopee",
+    title="Shopee (Open Platform v2)",
+    connector="connectors.shopee.client:ShopeeConnector",
+    sandbox="connectors.shopee.sandbox:ShopeeSandbox",
+    credentials=Credentials(
+        fields=("partner_id", "partner_key", "shop_id", "access_token", "refresh_token"),
+        secrets=("partner_key", "access_token", "refresh_token"),
+    ),
+    streams=(
+        # get_order_detail takes at most 50 order_sn (marketplaces.md §1.3); the airway bill
+        # arrives after the seller arranges shipment, possibly without moving update_time (§1.5).
+        Stream(ORDERS, mapping="mappings.shopee", batch=50, reread_awaiting_tracking=True),
+    ),
+)
