@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import enum
 from dataclasses import asdict, dataclass, field, is_dataclass
+from dataclasses import fields
 from datetime import datetime
 from decimal import Decimal
 from typing import Any
@@ -205,6 +206,36 @@ class OrderBundle:
     buyer: BuyerContact | None = field(default=None, repr=False)  # plain: sealed before storing
 
 
+@dataclass(frozen=True, slots=True)
+class ParcelTracking:
+    """One parcel's tracking as a tracking mapping returns it (issue 10 §3, one vocabulary).
+
+    ``courier`` is the Simpul courier code (``mappings.couriers``), None when the source's
+    own code is not in its table (``raw_courier`` keeps it). ``status``/``sub_status`` are
+    the AfterShip-style tag and subtag (storefronts_couriers.md §12), decided by the newest
+    event, never an older one. ``returning`` means the parcel is on its way back to, or
+    back at, the sender (RTS). ``unknown_codes`` lists the raw status codes that mapped to
+    ``UNKNOWN``, so the engine can count them instead of guessing.
+    """
+
+    courier: str | None
+    tracking_number: str
+    status: TrackingStatus
+    sub_status: str | None
+    raw_status: str | None
+    last_event_at: datetime | None
+    delivered_at: datetime | None
+    returning: bool
+    service: str | None
+    cod_amount: Decimal | None
+    events: tuple[TrackingEvent, ...] = ()
+    unknown_codes: tuple[str, ...] = ()
+    raw_courier: str | None = None
+    mapping_version: str = ""
+    payload_hash: str = ""
+    raw: dict = field(default_factory=dict, compare=False, repr=False)  # scrubbed raw
+
+
 class MappingError(ValueError):
     """A payload that cannot be mapped. The message is the quarantine reason.
 
@@ -223,4 +254,20 @@ def bundle_to_dict(bundle: OrderBundle) -> dict[str, Any]:
             out[name] = asdict(value)
         else:
             out[name] = value
+    return out
+
+
+def tracking_to_dict(tracking: ParcelTracking) -> dict[str, Any]:
+    """The canonical JSON form of a parcel's tracking (without the stored raw payload)."""
+    out: dict[str, Any] = {}
+    for f in fields(tracking):
+        if f.name == "raw":
+            continue
+        value = getattr(tracking, f.name)
+        if f.name == "events":
+            out[f.name] = [asdict(v) for v in value]
+        elif isinstance(value, tuple):
+            out[f.name] = list(value)
+        else:
+            out[f.name] = value
     return out
