@@ -69,6 +69,7 @@ from flows.params import (
 )
 from connectors._http.errors import ConnectorError
 from simpul import failures
+from simpul.channels import ORDERS, reading
 from simpul.engine import INCREMENTAL, RESYNC, AccountUnavailable, RunSummary, StepResult, SyncRequest
 from simpul.runner import Runner, Steps
 from simpul.runtime import Hub
@@ -210,7 +211,7 @@ def sync_all(
     """
     logger = get_run_logger()
     with run_hub("sync-all") as hub:
-        ids = list(accounts or [a.id for a in hub.accounts.list()])
+        ids = list(accounts or [a.id for a in hub.accounts.list() if a.channel in reading(ORDERS)])  # tracking accounts: track-shipments
     shards = [ids[i : i + shard_size] for i in range(0, len(ids), shard_size)] or [[]]
     notes: list[str] = []
     if len(shards) == 1:

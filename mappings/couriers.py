@@ -265,6 +265,16 @@ def courier_from_carrier(text: object) -> tuple[str, str | None] | None:
     return CARRIER_STRINGS.get(carrier_key(text))
 
 
+def courier_of_shipment(carrier: str | None, service: str | None) -> str | None:
+    """The courier code of a stored shipment (its carrier text, then with its service), or
+    None: the parcel cannot be routed to a tracking account and is listed, not guessed."""
+    for text in (f"{carrier or ''} {service or ''}", carrier):
+        found = courier_from_carrier(text)
+        if found:
+            return found[0]
+    return None
+
+
 # -- (c) status tables: raw code -> (tag, subtag) ---------------------------------------------
 class StatusRow(NamedTuple):
     status: TrackingStatus

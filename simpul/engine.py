@@ -41,7 +41,7 @@ import threading
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import closing
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
@@ -49,13 +49,13 @@ import sqlalchemy as sa
 
 from connectors._http.errors import BudgetExceeded, CredentialError
 from connectors._http.ratelimit import TokenBucket, Unlimited
-from connectors.contract import OrderSource, Page, RateLimit, Window, limits_of
-from simpul import audit, budget, failures, keys, store
+from connectors.contract import OrderSource, Page, ParcelKey, RateLimit, Window, limits_of
+from simpul import audit, budget, failures, keys, parcels, store
 from simpul.accounts import AccountInfo, Accounts
 from simpul.budget import BudgetPolicy
 from simpul.canonical import FulfillmentStatus, MappingError, OrderBundle
 from simpul.limits import Boundary, storable_id
-from simpul.channels import ORDERS, get_channel
+from simpul.channels import ORDERS, TRACKING, get_channel, reading
 from simpul.db import Database
 from simpul.jsoncodec import content_hash, dumps, loads
 from simpul.model import Order, Shipment, SyncRun
@@ -66,6 +66,8 @@ log = logging.getLogger("simpul.engine")
 
 INCREMENTAL = "incremental"
 RESYNC = "resync"
+TRACK = "track"  # a keyed read of the tracking stream: the parcels due a look
+TRACK_LIMIT = 2_000  # parcels one tracking run looks at (the rest stay due for the next)
 FOLLOW_UP_LIMIT = 500  # orders waiting for a tracking number, re-read per run
 
 
@@ -92,10 +94,16 @@ class SyncRequest:
     # version is newer (an impossible update time stored before the boundary check existed
     # would otherwise win forever). Only for named orders, never a window; audited.
     override_version: bool = False
+    # TRACK only: the parcels to look at now (``ParcelKey.text``); empty: the ones due.
+    parcels: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
-        if self.job not in (INCREMENTAL, RESYNC):
-            raise ValueError(f"job must be {INCREMENTAL!r} or {RESYNC!r}")
+        if self.job not in (INCREMENTAL, RESYNC, TRACK):
+            raise ValueError(f"job must be {INCREMENTAL!r}, {RESYNC!r} or {TRACK!r}")
+        if self.parcels and self.job != TRACK:
+            raise ValueError("only a tracking run names parcels")
+        for text in self.parcels:
+            ParcelKey.parse(text)
         if self.override_version and (self.job != RESYNC or not self.order_ids or self.since or self.until):
             raise ValueError("override_version repairs named orders only: a resync with order numbers and no time window")
         for name in ("since", "until"):
@@ -245,8 +253,10 @@ class Engine:
                 " (fix the credentials with `simpul accounts add --replace`)"
             )
         spec = get_channel(account.channel)
-        if not spec.has(ORDERS):
-            raise AccountUnavailable(f"account {account.id!r} is a {spec.name} account: it has no orders to sync (it tracks parcels)")
+        kind = TRACKING if request.job == TRACK else ORDERS
+        if not spec.has(kind):
+            what = "tracks no parcels" if kind == TRACKING else "has no orders to sync (it tracks parcels)"
+            raise AccountUnavailable(f"account {account.id!r} is a {spec.name} account: it {what}")
         source_cls = spec.connector_class()
         now = self.clock()
         fingerprint = {
@@ -258,9 +268,12 @@ class Engine:
             fingerprint["override_version"] = True
         with self.db.begin() as conn:
             existing = store.load_checkpoint(conn, account.id, request.job)
-            if existing is not None and (request.job == INCREMENTAL or existing[1].get("request") == fingerprint):
+            if existing is not None and (request.job != RESYNC or existing[1].get("request") == fingerprint):
                 state = existing[1]
                 resumed_from = existing[0]
+            elif request.job == TRACK:
+                state = self._new_track_plan(conn, account, source_cls, request, now)
+                resumed_from = None
             else:
                 state = self._new_plan(conn, account, source_cls, request, now, follow_up=spec.stream(ORDERS).reread_awaiting_tracking)
                 state["request"] = fingerprint
@@ -287,6 +300,8 @@ class Engine:
             if request.job == RESYNC and resumed_from is None:  # who asked ops to re-read what
                 events.append(run_event("resync.requested", {**fingerprint, "ids": len(fingerprint["ids"])}))
             shape = {"job": request.job, "resumed_from": resumed_from, "windows": len(state.get("windows", [])), "order_ids": len(state.get("ids", []))}
+            if request.job == TRACK:
+                shape = {"job": request.job, "resumed_from": resumed_from, "parcels": len(state["keys"])}
             events.append(run_event("sync.started", shape))
             audit.append(conn, events, now=now)
         return state
@@ -312,6 +327,26 @@ class Engine:
             "missing": [],
         }
 
+    def _new_track_plan(self, conn: sa.Connection, account: AccountInfo, source_cls: Any, request: SyncRequest, now: datetime) -> dict[str, Any]:
+        """The parcels this tracking account looks at now: the ones named, else the ones due
+        among the couriers it covers (``parcels.covered``), after making a parcel of every
+        new shipment with an airway bill."""
+        if request.parcels:
+            keys = [ParcelKey.parse(text) for text in dict.fromkeys(request.parcels)]
+            for key in keys:
+                parcels.register(conn, key, now=now, tracker_account_id=account.id)
+        else:
+            from mappings import couriers
+
+            parcels.enlist(conn, couriers.courier_of_shipment, now=now)
+            covered = parcels.covered(conn, account.id, account.channel, self._tracking_channels())
+            keys = parcels.due(conn, covered, now=now, limit=TRACK_LIMIT)
+        return {"phase": "keys" if keys else "done", "keys": [k.text for k in keys], "i": 0, "missing": []}
+
+    def _tracking_channels(self) -> dict[str, frozenset[str]]:
+        """Each tracking channel's couriers, as its connector declares them."""
+        return {name: frozenset(get_channel(name).connector_class().couriers) for name in reading(TRACKING)}
+
     # -- stepping -----------------------------------------------------------------------
     def step(self, account_id: str, job: str, run_id: str, max_pages: int = 50) -> StepResult:
         """Advance the run by up to ``max_pages`` committed pages."""
@@ -320,7 +355,7 @@ class Engine:
 
     def _step(self, account_id: str, job: str, run_id: str, max_pages: int) -> StepResult:
         account = self.accounts.get(account_id)
-        stream = get_channel(account.channel).stream(ORDERS)
+        stream = get_channel(account.channel).stream(TRACKING if job == TRACK else ORDERS)
         mapping = stream.mapping_module()
         with self.db.connect() as conn:
             found = store.load_checkpoint(conn, account_id, job)
@@ -335,6 +370,8 @@ class Engine:
                     state = self._window_pages(account, mapping, source, job, run_id, state, max_pages, result)
                 elif state["phase"] == "ids":
                     state = self._id_pages(account, mapping, source, job, run_id, state, result, stream.batch)
+                elif state["phase"] == "keys":
+                    state = self._key_pages(account, mapping, source, job, run_id, state, result, stream.batch)
         except CredentialError as exc:
             self.accounts.set_status(account_id, "credential_error", failures.describe_reason(exc), run_id=run_id)
             raise
@@ -415,6 +452,34 @@ class Engine:
         result.missing.extend(missing)
         return state
 
+    def _key_pages(self, account, mapping, source, job, run_id, state, result, size: int) -> dict[str, Any]:  # noqa: ANN001
+        """One batch of keys read and committed with the checkpoint after it."""
+        asked = [ParcelKey.parse(text) for text in state["keys"][state["i"] : state["i"] + size]]
+        pages = list(source.parcels(asked))
+        couriers = {k.tracking_number: k.courier for k in asked}
+        trackings, rejected = [], []
+        for raw in (r for p in pages for r in p.records):
+            try:
+                t = mapping.map_tracking(raw)
+                if t.tracking_number not in couriers:
+                    raise MappingError("tracking_number: the reply is for a parcel that was not asked for")
+                trackings.append(replace(t, courier=couriers[t.tracking_number], payload_hash=t.payload_hash or content_hash(raw)))
+            except MappingError as exc:
+                rejected.append(_reject(mapping, raw, str(exc)))
+            except Exception as exc:  # noqa: BLE001 - a mapping bug must not lose the batch
+                rejected.append(_reject(mapping, raw, f"mapping failed unexpectedly ({type(exc).__name__})"))
+        missing = [m for p in pages for m in p.missing]
+        i = state["i"] + len(asked)
+        state = dict(state, i=i, missing=state["missing"] + missing, phase="keys" if i < len(state["keys"]) else "done")
+        requests = sum(p.requests for p in pages)
+
+        def write(conn: sa.Connection, ctx: store.WriteContext) -> store.PageCounts:
+            return parcels.apply_tracking(conn, ctx, trackings, missing=[ParcelKey.parse(m) for m in missing], rejected=rejected)
+
+        self._commit(account, mapping, job, run_id, Page(records=(), position=None, requests=requests), state, result, write=write)
+        result.missing.extend(missing)
+        return state
+
     def _awaiting_tracking(self, account_id: str) -> list[str]:
         orders, shipments = Order.__table__, Shipment.__table__
         query = (
@@ -433,8 +498,18 @@ class Engine:
             return [r[0] for r in conn.execute(query)]
 
     # -- one page, one transaction ------------------------------------------------------
-    def _commit(self, account, mapping, job, run_id, page: Page, state, result: StepResult, mapped=None, *, override: bool = False) -> None:  # noqa: ANN001
-        bundles, rejected = mapped if mapped is not None else map_page(mapping, page, self.boundary(account))
+    def _commit(self, account, mapping, job, run_id, page: Page, state, result: StepResult, mapped=None, *, override: bool = False, write=None) -> None:  # noqa: ANN001
+        """One page (or batch) in one transaction: its rows (``write``, default: the mapped
+        orders), the checkpoint after it (or the cursor, at the end), the run's counts, audit."""
+        if write is None:
+            bundles, rejected = mapped if mapped is not None else map_page(mapping, page, self.boundary(account))
+
+            def write(conn: sa.Connection, ctx: store.WriteContext) -> store.PageCounts:
+                counts = store.apply_page(conn, ctx, bundles, rejected, override=override)
+                if counts.new or counts.changed:  # replaced shipment rows get the couriers' word back
+                    parcels.refresh_shipments(conn, account.id, [b.order.external_id for b in bundles])
+                return counts
+
         now = self.clock()
         ctx = store.WriteContext(
             account_id=account.id,
@@ -447,7 +522,7 @@ class Engine:
         )
         done = state["phase"] == "done"
         with self.db.begin() as conn:
-            counts = store.apply_page(conn, ctx, bundles, rejected, override=override)
+            counts = write(conn, ctx)
             if done:
                 store.clear_checkpoint(conn, account.id, job)
                 if job == INCREMENTAL:

@@ -227,6 +227,68 @@ class TrackingEvent(SQLModel, table=True):
     location: str | None = Field(default=None, max_length=200)
 
 
+class Parcel(SQLModel, table=True):
+    """One parcel as its courier tracks it, read by key (courier, airway bill).
+
+    Apart from the order's ``shipment`` rows (which an order sync replaces with what the
+    marketplace says), so a courier's newer word survives the next order sync. The guard
+    is ``last_event_at`` (then ``payload_hash``): an older reply never overwrites a newer one.
+    ``account_id``/``order_external_id`` link it to the order whose shipment carries the
+    airway bill, when one does; ``tracker_account_id`` is the aggregator account reading it.
+    """
+
+    __tablename__ = "parcel"
+    __table_args__ = (sa.UniqueConstraint("tracking_number", "courier"), sa.Index("ix_parcel_due", "done", "next_check_at"))
+
+    id: int | None = Field(default=None, primary_key=True)
+    courier: str = Field(max_length=32)
+    tracking_number: str = Field(max_length=100)
+    tracker_account_id: str | None = Field(default=None, max_length=64)
+    account_id: str | None = Field(default=None, max_length=64)
+    order_external_id: str | None = Field(default=None, max_length=100)
+    service: str | None = Field(default=None, max_length=64)
+    status: TrackingStatus = Field(sa_type=_enum(TrackingStatus))
+    sub_status: str | None = Field(default=None, max_length=64)
+    raw_status: str | None = Field(default=None, max_length=64)
+    return_to_sender: bool = False  # on its way back to the sender, or back there
+    last_event_at: datetime | None = None
+    last_message: str | None = Field(default=None, sa_type=sa.Text)
+    delivered_at: datetime | None = None
+    shipped_at: datetime | None = None
+    payload_hash: str | None = Field(default=None, max_length=64)
+    mapping_version: str | None = Field(default=None, max_length=32)
+    done: bool = False  # delivered, back at the sender, or expired: no more looks
+    not_found: int = 0  # replies in a row in which the channel did not know the airway bill
+    quiet: int = 0  # looks in a row that brought no new scan (spaces the next look out)
+    checked_at: datetime | None = None
+    next_check_at: datetime | None = None
+    created_at: datetime
+
+
+class ParcelEvent(SQLModel, table=True):
+    """One scan of a parcel; the same parcel, time and raw code is one row, however often read."""
+
+    __tablename__ = "parcel_event"
+    __table_args__ = (sa.UniqueConstraint("parcel_id", "occurred_at", "raw_code"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    parcel_id: int = Field(foreign_key="parcel.id")
+    occurred_at: datetime
+    status: TrackingStatus = Field(sa_type=_enum(TrackingStatus))
+    raw_code: str = Field(default="", max_length=64)  # "" when the courier sends none
+    message: str | None = Field(default=None, sa_type=sa.Text)
+    location: str | None = Field(default=None, max_length=200)
+
+
+class TrackingRoute(SQLModel, table=True):
+    """Which tracking (aggregator) account reads the parcels of a courier: a hub setting."""
+
+    __tablename__ = "tracking_route"
+
+    courier: str = Field(primary_key=True, max_length=32)
+    account_id: str = Field(foreign_key="account.id", max_length=64)
+
+
 class Return(SQLModel, table=True):
     __tablename__ = "order_return"
     __table_args__ = (sa.UniqueConstraint("account_id", "order_external_id", "external_id"),)

@@ -23,6 +23,8 @@ from simpul.canonical import (
     OrderLine,
     OrderStatus,
     PaymentStatus,
+    Shipment,
+    TrackingStatus,
 )
 from simpul.jsoncodec import content_hash
 
@@ -52,8 +54,11 @@ class FakeSource:
         self.page_size = 3
         self.pages_served = 0
 
-    def put(self, order_id: str, updated: int, status: str = "paid", total: str = "10000") -> None:
+    def put(self, order_id: str, updated: int, status: str = "paid", total: str = "10000", awb: str | None = None) -> None:
+        """``awb``: the order is shipped by JNE REG with this airway bill."""
         self.records[order_id] = {"id": order_id, "updated": updated, "status": status, "total": total}
+        if awb is not None:
+            self.records[order_id]["awb"] = awb
 
 
 SOURCE = FakeSource()
@@ -123,7 +128,7 @@ def map_order(raw: Mapping[str, Any]) -> OrderBundle:
         external_id=raw["id"],
         status=_STATUS.get(raw["status"], OrderStatus.UNKNOWN),
         payment_status=PaymentStatus.PAID,
-        fulfillment_status=FulfillmentStatus.UNFULFILLED,
+        fulfillment_status=FulfillmentStatus.SHIPPED if raw.get("awb") else FulfillmentStatus.UNFULFILLED,
         raw_status=raw["status"],
         created_at=updated,
         updated_at=updated,
@@ -151,4 +156,7 @@ def map_order(raw: Mapping[str, Any]) -> OrderBundle:
         source_zone=None,
     )
     line = OrderLine("1", None, None, "SKU", "item", 1, total, Decimal(0), total)
-    return OrderBundle(order=order, lines=(line,), mapping_version=MAPPING_VERSION, payload_hash=content_hash(raw), raw=dict(raw))
+    shipments = ()
+    if raw.get("awb"):
+        shipments = (Shipment("p1", "JNE", "REG", raw["awb"], TrackingStatus.IN_TRANSIT, None, "shipped", None, None),)
+    return OrderBundle(order=order, lines=(line,), shipments=shipments, mapping_version=MAPPING_VERSION, payload_hash=content_hash(raw), raw=dict(raw))

@@ -20,6 +20,7 @@ from simpul.cli.common import EXIT_FAILED, EXIT_OK, UsageError, parse_time, prin
 
 
 def cmd_sync(args: argparse.Namespace) -> int:
+    from simpul.channels import ORDERS, reading
     from simpul.engine import INCREMENTAL, RESYNC, SyncRequest
     from simpul.runtime import open_hub
 
@@ -39,7 +40,7 @@ def cmd_sync(args: argparse.Namespace) -> int:
             hub.accounts.get(args.account)  # a clear error for a typo before anything runs
             accounts = [args.account]
         else:
-            listed = hub.accounts.list()
+            listed = [a for a in hub.accounts.list() if a.channel in reading(ORDERS)]  # tracking accounts: `simpul track-sync`
             if not listed:
                 raise UsageError("no accounts; add one with `simpul accounts add`")
             accounts = [a.id for a in listed if a.status == "active"]

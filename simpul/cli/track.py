@@ -1,0 +1,173 @@
+"""``simpul track``, ``simpul track-sync`` and ``simpul shipments``: parcels as couriers see them.
+
+- ``track ACCOUNT --courier CODE AWB ...`` looks the named parcels up now through a
+  tracking (aggregator) account, stores them (attached to the shipment with that airway
+  bill, or as a parcel of their own) and prints their canonical tracking.
+- ``track-sync [--account A]`` is one tracking pass: every active tracking account looks
+  at the parcels due (``simpul.parcels``), batch by batch, each committed with its
+  checkpoint, exactly as ``simpul sync`` runs orders (the same runner and run records).
+- ``shipments [--attention] [--courier C] [--json]`` lists parcels, newest scan first;
+  ``--attention`` keeps the ones that need a person (stuck, trouble, returning, unknown).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+from datetime import datetime, timezone
+from typing import Any
+
+from simpul.cli.common import EXIT_FAILED, EXIT_OK, UsageError, print_table, printable, progress_printer
+
+SHIPMENT_COLUMNS = ["attention", "order", "courier", "tracking_number", "status", "sub_status", "days_since_scan", "last_message"]
+
+
+def cmd_track(args: argparse.Namespace) -> int:
+    from connectors.contract import ParcelKey
+    from simpul.engine import TRACK, SyncRequest
+    from simpul.runtime import open_hub
+
+    keys = tuple(ParcelKey(args.courier.strip().lower(), awb.strip()).text for awb in args.airway_bills if awb.strip())
+    if not keys:
+        raise UsageError("give at least one airway bill")
+    hub = open_hub(actor="cli:track")
+    try:
+        _tracking_account(hub, args.account)
+        rows = _run(hub, [SyncRequest(args.account, job=TRACK, parcels=keys)])
+        with hub.db.connect() as conn:
+            parcels = _parcels(conn, hub, numbers={ParcelKey.parse(k).tracking_number for k in keys})
+    finally:
+        hub.close()
+    if args.json:
+        print(json.dumps({"run": rows[0], "parcels": parcels}, default=str, indent=2))
+    else:
+        _print_parcels(parcels, verbose=True)
+        for row in rows:
+            if row.get("missing"):
+                print(printable(f"not known to {row['account']}: {', '.join(row['missing'])}"))
+            if row["status"] != "completed":
+                print(printable(f"{row['account']}: {row['status']}: {row['error']}"))
+    return EXIT_OK if all(r["status"] == "completed" for r in rows) else EXIT_FAILED
+
+
+def cmd_track_sync(args: argparse.Namespace) -> int:
+    from simpul import parcels
+    from simpul.channels import TRACKING, reading
+    from simpul.engine import TRACK, SyncRequest
+    from simpul.runtime import open_hub
+
+    hub = open_hub(actor="cli:track-sync")
+    try:
+        if args.account:
+            _tracking_account(hub, args.account)
+            accounts = [args.account]
+        else:
+            accounts = [a.id for a in hub.accounts.list() if a.status == "active" and a.channel in reading(TRACKING)]
+            if not accounts:
+                raise UsageError("no active tracking account; add one with `simpul accounts add biteship NAME ...` (or kiriminaja)")
+        rows = _run(hub, [SyncRequest(a, job=TRACK) for a in accounts])
+        with hub.db.connect() as conn:
+            tally = parcels.tally(parcels.listing(conn), now=hub.engine.clock())
+    finally:
+        hub.close()
+    if args.json:
+        print(json.dumps({"runs": rows, "parcels": tally}, default=str, indent=2))
+    else:
+        print_table(rows, ["account", "channel", "status", "new", "changed", "unchanged", "stale", "quarantined", "pages", "requests", "error"])
+        print("parcels: " + ", ".join(f"{n} {what.replace('_', ' ')}" for what, n in tally.items()))
+    return EXIT_OK if all(r["status"] in ("completed", "skipped") for r in rows) else EXIT_FAILED
+
+
+def cmd_shipments(args: argparse.Namespace) -> int:
+    from simpul.runtime import open_hub
+
+    hub = open_hub(actor="cli:shipments")
+    try:
+        with hub.db.connect() as conn:
+            rows = _parcels(conn, hub, courier=args.courier)
+    finally:
+        hub.close()
+    if args.attention:
+        order = {"returned": 0, "returning": 1, "trouble": 2, "stuck": 3, "unknown": 4}
+        rows = sorted((r for r in rows if r["attention"]), key=lambda r: (order[r["attention"]], -(r["days_since_scan"] or 0)))
+    if args.json:
+        print(json.dumps(rows, default=str, indent=2))
+    else:
+        _print_parcels(rows)
+    return EXIT_OK
+
+
+def _run(hub, requests) -> list[dict[str, Any]]:  # noqa: ANN001
+    from simpul.runner import Runner
+
+    return [s.as_row() for s in Runner(hub.engine).run_all(requests, on_step=progress_printer())]
+
+
+def _tracking_account(hub, account_id: str) -> None:  # noqa: ANN001
+    from simpul.channels import TRACKING, get_channel
+
+    account = hub.accounts.get(account_id)
+    if not get_channel(account.channel).has(TRACKING):
+        raise UsageError(f"account {account_id!r} is a {account.channel} account; tracking needs a courier account (biteship, kiriminaja)")
+
+
+def _parcels(conn, hub, *, courier: str | None = None, numbers: set[str] | None = None) -> list[dict[str, Any]]:  # noqa: ANN001
+    from simpul import parcels
+
+    now = hub.engine.clock()
+    out = []
+    for row in parcels.listing(conn, courier=courier):
+        if numbers is not None and row["tracking_number"] not in numbers:
+            continue
+        last = row["last_event_at"]
+        days = None if last is None else round((now - (last if last.tzinfo else last.replace(tzinfo=timezone.utc))).total_seconds() / 86400, 1)
+        out.append(
+            {
+                "attention": parcels.attention(row, now=now) or "",
+                "order": f"{row['account_id']}/{row['order_external_id']}" if row["order_external_id"] else "",
+                "courier": row["courier"],
+                "tracking_number": row["tracking_number"],
+                "status": getattr(row["status"], "value", row["status"]),
+                "sub_status": row["sub_status"] or "",
+                "raw_status": row["raw_status"] or "",
+                "last_event_at": _iso(last),
+                "days_since_scan": days,
+                "delivered_at": _iso(row["delivered_at"]),
+                "last_message": row["last_message"] or "",
+                "checked_at": _iso(row["checked_at"]),
+            }
+        )
+    return out
+
+
+def _iso(value: datetime | None) -> str | None:
+    if value is None:
+        return None
+    return (value if value.tzinfo else value.replace(tzinfo=timezone.utc)).isoformat()
+
+
+def _print_parcels(rows: list[dict[str, Any]], *, verbose: bool = False) -> None:
+    columns = SHIPMENT_COLUMNS + (["raw_status", "last_event_at", "delivered_at"] if verbose else [])
+    print_table(rows, columns)
+    if not rows:
+        print("no parcels")
+
+
+def register(sub, channels: list[str]) -> None:  # noqa: ANN001, ARG001
+    p = sub.add_parser("track", help="look parcels up now through a tracking account and store them")
+    p.add_argument("account", help="a tracking account (biteship, kiriminaja)")
+    p.add_argument("--courier", required=True, help="courier code: jne, jnt, sicepat, anteraja, ninja, pos, ...")
+    p.add_argument("airway_bills", nargs="+", metavar="AWB", help="airway bill numbers (resi)")
+    p.add_argument("--json", action="store_true", help="print the run and the parcels as JSON")
+    p.set_defaults(func=cmd_track)
+
+    p = sub.add_parser("track-sync", help="one tracking pass: every tracking account looks at the parcels due")
+    p.add_argument("--account", help="only this tracking account")
+    p.add_argument("--json", action="store_true", help="print the runs and the parcel tally as JSON")
+    p.set_defaults(func=cmd_track_sync)
+
+    p = sub.add_parser("shipments", help="parcels as their couriers track them, newest scan first")
+    p.add_argument("--attention", action="store_true", help="only parcels that need a person: returned or returning, trouble, stuck, unknown")
+    p.add_argument("--courier", help="only this courier code")
+    p.add_argument("--json", action="store_true", help="print every parcel as JSON")
+    p.set_defaults(func=cmd_shipments)
