@@ -1,0 +1,1 @@
+"""Biteship (courier aggregator): public tracking connector and its sandbox."""

@@ -1,0 +1,1 @@
+"""KiriminAja (courier aggregator): express tracking connector and its sandbox."""
