@@ -49,7 +49,7 @@ tenth of production's documented 50/s for tracking, because one Simpul account m
 its key with the seller's own tools. Raise it with ``SIMPUL_RATE_LIMITS=biteship=RATE``.
 
 Courier codes: ``COURIER_CODES`` translates Simpul's courier codes to Biteship's. It is
-deliberately small and local until the shared table (``mappings/couriers.py``) lands; the
+the shared table's Biteship rows (``mappings.couriers``, with their evidence); the
 codes are Biteship's as client code and the Courier API examples use them (``jne``,
 ``jnt``, ``sicepat``, ``anteraja``, ``ninja``, ``pos``, ``tiki``, ``idexpress``, ``sap``,
 ``lion``, ``wahana``, ``rpx``; **inferred**, the Courier API list is not in our sources).
@@ -83,6 +83,7 @@ from connectors._http import (
 from connectors._http.secret import reveal
 from connectors._http.urls import require_https
 from connectors.contract import ChannelLimits, CredentialSink, Page, ParcelKey, RateLimit
+from mappings.couriers import BITESHIP_COURIERS
 
 COURIERS = "/v1/couriers"
 TRACKING = "/v1/trackings/{waybill_id}/couriers/{courier_code}"
@@ -90,20 +91,7 @@ BATCH = 20  # parcels per page: one request each, so a page is ~4 s at 5 request
 NOT_FOUND = "biteship_not_found"
 
 # Simpul courier code -> Biteship courier code (see the module docstring).
-COURIER_CODES: Mapping[str, str] = {
-    "jne": "jne",
-    "jnt": "jnt",
-    "sicepat": "sicepat",
-    "anteraja": "anteraja",
-    "ninja": "ninja",
-    "pos": "pos",
-    "tiki": "tiki",
-    "idexpress": "idexpress",
-    "sap": "sap",
-    "lion": "lion",
-    "wahana": "wahana",
-    "rpx": "rpx",
-}
+COURIER_CODES: Mapping[str, str] = {simpul: own for own, simpul in BITESHIP_COURIERS.items()}
 
 AUTH_CODES: Mapping[int, str] = {  # biteship.com/id/docs/api/authentication
     40000001: "authentication for the key failed",
@@ -154,6 +142,7 @@ class RawKeyAuth:
 
 class BiteshipConnector:
     channel: ClassVar[str] = "biteship"
+    couriers: ClassVar[frozenset[str]] = frozenset(COURIER_CODES)  # the Simpul courier codes it tracks
     rate_limit: ClassVar[RateLimit | None] = RateLimit(per_second=5)  # see the module docstring
     limits: ClassVar[ChannelLimits] = ChannelLimits(
         since=datetime(2019, 1, 1, tzinfo=timezone.utc),  # assumed: before Biteship's API existed

@@ -88,8 +88,11 @@ RATE_LIMITS = {"test": {"tracking": 5, "courier": 5}, "live": {"tracking": 50, "
 COURIERS = {
     "jne": "JNE", "jnt": "J&T", "sicepat": "SiCepat", "anteraja": "AnterAja", "ninja": "Ninja Xpress",
     "pos": "POS Indonesia", "tiki": "TIKI", "idexpress": "ID Express", "sap": "SAP", "lion": "Lion Parcel",
-    "wahana": "Wahana", "rpx": "RPX",
+    "wahana": "Wahana", "rpx": "RPX", "paxel": "Paxel", "sentralcargo": "Sentral Cargo",
+    # instant couriers (grab, gojek, lalamove, borzo): Biteship's rates/orders docs list them
+    "grab": "Grab Express", "gojek": "GoSend", "lalamove": "Lalamove", "borzo": "Borzo",
 }
+SEEDED_COURIERS = ("anteraja", "idexpress", "jne", "jnt", "lion", "ninja", "pos", "rpx", "sap", "sicepat", "tiki", "wahana")  # parcel couriers
 STORIES = ("delivered", "failed_attempt", "cod_refused", "lost")
 STORY_WEIGHTS = (60, 15, 10, 15)
 CITIES = ("JAKARTA", "BANDUNG", "SURABAYA", "SEMARANG", "MEDAN", "MAKASSAR", "DENPASAR", "YOGYAKARTA")
@@ -178,7 +181,7 @@ class BiteshipSandbox:
         rng = random.Random(seed)
         now = int(self.clock.now())
         for _ in range(orders):
-            courier = rng.choice(sorted(COURIERS))
+            courier = rng.choice(SEEDED_COURIERS)
             self._add(courier, self._new_waybill(rng, courier), now - rng.randrange(HISTORY), rng.choices(STORIES, STORY_WEIGHTS)[0])
 
     # -- registration and credentials ---------------------------------------------------------

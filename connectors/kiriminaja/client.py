@@ -57,7 +57,7 @@ key's courier is in ``COURIER_CODES`` and the reply names a ``details.service``,
 agree; otherwise the number belongs to another courier's parcel and the key is reported
 missing. The table holds only codes seen in KiriminAja's own examples and SDKs (``jne``,
 ``jnt``, ``sicepat``, ``anteraja``, ``ninja``, ``tiki``, ``sap``, ``lion``; **inferred**
-for all but ``jne``), kept small until ``mappings/couriers.py`` lands; a courier outside
+for all but ``jne``), taken from the shared table's KiriminAja rows (``mappings.couriers``); a courier outside
 it is not checked. Keys do not rotate, so ``on_credentials`` is never called.
 """
 
@@ -86,6 +86,7 @@ from connectors._http import (
 from connectors._http.secret import reveal
 from connectors._http.urls import require_https
 from connectors.contract import ChannelLimits, CredentialSink, Page, ParcelKey, RateLimit
+from mappings.couriers import KIRIMINAJA_COURIERS
 
 TRACKING = "/api/mitra/tracking"
 ORDER_ID_MAX = 20  # documented: order_id string(max:20)
@@ -93,16 +94,7 @@ BATCH = 20
 NOT_FOUND_CODE = 2  # the instant tracking's documented not-found code
 
 # Simpul courier code -> KiriminAja ``service`` code (see the module docstring).
-COURIER_CODES: Mapping[str, str] = {
-    "jne": "jne",
-    "jnt": "jnt",
-    "sicepat": "sicepat",
-    "anteraja": "anteraja",
-    "ninja": "ninja",
-    "tiki": "tiki",
-    "sap": "sap",
-    "lion": "lion",
-}
+COURIER_CODES: Mapping[str, str] = {simpul: own for own, simpul in KIRIMINAJA_COURIERS.items()}
 
 POLICY = {
     **DEFAULT_POLICY,
@@ -152,6 +144,7 @@ class BearerAuth:
 
 class KiriminAjaConnector:
     channel: ClassVar[str] = "kiriminaja"
+    couriers: ClassVar[frozenset[str]] = frozenset(COURIER_CODES)  # the Simpul courier codes it tracks
     rate_limit: ClassVar[RateLimit | None] = RateLimit(per_second=1)  # assumed, see the module docstring
     limits: ClassVar[ChannelLimits] = ChannelLimits(
         since=datetime(2018, 1, 1, tzinfo=timezone.utc),  # assumed: before KiriminAja's Mitra API
