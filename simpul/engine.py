@@ -458,9 +458,10 @@ class Engine:
         pages = list(source.parcels(asked))
         couriers = {k.tracking_number: k.courier for k in asked}
         trackings, rejected = [], []
+        boundary = self.boundary(account)
         for raw in (r for p in pages for r in p.records):
             try:
-                t = mapping.map_tracking(raw)
+                t = boundary.check_tracking(mapping.map_tracking(raw))
                 if t.tracking_number not in couriers:
                     raise MappingError("tracking_number: the reply is for a parcel that was not asked for")
                 trackings.append(replace(t, courier=couriers[t.tracking_number], payload_hash=t.payload_hash or content_hash(raw)))
@@ -468,6 +469,7 @@ class Engine:
                 rejected.append(_reject(mapping, raw, str(exc)))
             except Exception as exc:  # noqa: BLE001 - a mapping bug must not lose the batch
                 rejected.append(_reject(mapping, raw, f"mapping failed unexpectedly ({type(exc).__name__})"))
+        rejected += [r for p in pages for r in unreadable(p)]
         missing = [m for p in pages for m in p.missing]
         i = state["i"] + len(asked)
         state = dict(state, i=i, missing=state["missing"] + missing, phase="keys" if i < len(state["keys"]) else "done")
@@ -662,11 +664,21 @@ def map_page(mapping: Any, page: Page, boundary: Boundary) -> tuple[list[OrderBu
     """``map_records`` of a page, plus a quarantine entry for each order the channel answered
     for but whose reply could not be read (``Page.unreadable``)."""
     bundles, rejected = map_records(mapping, page.records, boundary)
-    for external_id, reason in page.unreadable:
-        marker = {"unreadable": True, "external_id": storable_id(external_id)}
-        # Keyed by the order number, so each run's attempt bumps one quarantine row.
-        rejected.append(store.Rejected(external_id=storable_id(external_id), reason=failures.cap(reason), payload=marker, payload_hash=content_hash({"unreadable": external_id})))
-    return bundles, rejected
+    return bundles, rejected + unreadable(page)
+
+
+def unreadable(page: Page) -> list[store.Rejected]:
+    """A quarantine entry per record the channel answered for but whose reply could not be
+    read, keyed by its id (order number, parcel key), so each run's attempt bumps one row."""
+    return [
+        store.Rejected(
+            external_id=storable_id(external_id),
+            reason=failures.cap(reason),
+            payload={"unreadable": True, "external_id": storable_id(external_id)},
+            payload_hash=content_hash({"unreadable": external_id}),
+        )
+        for external_id, reason in page.unreadable
+    ]
 
 
 def _reject(mapping: Any, raw: Mapping[str, Any], reason: str) -> store.Rejected:

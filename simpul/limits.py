@@ -167,7 +167,10 @@ def _compile(names: tuple[str, ...], checks: tuple[Check, ...]) -> Apply:
 
 
 def _rules(cls: type, table: Any) -> Apply:
-    pairs = [(f.name, check) for f in fields(cls) if (check := _column_check(f.name, table.__table__.c[f.name])) is not None]
+    """The checks of ``cls``'s fields that ``table`` stores (a field without a column is
+    derived or not kept, so nothing stores it)."""
+    columns = table.__table__.c
+    pairs = [(f.name, check) for f in fields(cls) if f.name in columns and (check := _column_check(f.name, columns[f.name])) is not None]
     return _compile(tuple(name for name, _ in pairs), tuple(check for _, check in pairs))
 
 
@@ -178,6 +181,8 @@ CHILD_RULES: tuple[tuple[str, Apply], ...] = (
     ("events", _rules(canonical.TrackingEvent, model.TrackingEvent)),
     ("returns", _rules(canonical.Return, model.Return)),
 )
+PARCEL_RULES = _rules(canonical.ParcelTracking, model.Parcel)
+PARCEL_EVENT_RULES = _rules(canonical.TrackingEvent, model.ParcelEvent)
 _BUYER_FIELDS = ("name", "phone", "email", "street")
 BUYER_RULES = _compile(_BUYER_FIELDS, tuple(_text(TEXT_LIMIT) for _ in _BUYER_FIELDS))
 EXTERNAL_ID = _text(model.Order.__table__.c.external_id.type.length)
@@ -206,6 +211,17 @@ class Boundary:
         if problems:
             raise MappingError("; ".join(problems))
         return bundle
+
+
+    def check_tracking(self, tracking: canonical.ParcelTracking) -> canonical.ParcelTracking:
+        """``check`` for a parcel's tracking: the parcel's values, then each scan's."""
+        problems: list[str] = []
+        PARCEL_RULES(tracking, self, "", problems)
+        for i, event in enumerate(tracking.events):
+            PARCEL_EVENT_RULES(event, self, f"events[{i}].", problems)
+        if problems:
+            raise MappingError("; ".join(problems))
+        return tracking
 
 
 def storable_id(value: Any) -> str | None:
