@@ -86,11 +86,13 @@ EXPECTED = (ConnectorError, failures.SafeError, AccountUnavailable)  # reported 
 def plan(request: SyncRequest, run_id: str) -> dict[str, int] | State:
     """Save the run's plan as its checkpoint (or take over a killed run's) before any request."""
     try:
-        state = HUB.get().engine.plan(request, run_id)
+        planned = HUB.get().engine.plan(request, run_id)
     except EXPECTED as exc:
         return _task_failed(exc)
-    shape = {"windows": len(state["windows"]), "order_numbers": len(state["ids"])}
-    get_run_logger().info("%s: %s run planned: %d window(s), %d order number(s)", request.account_id, request.job, shape["windows"], shape["order_numbers"])
+    shape = {"windows": len(planned.windows), "order_numbers": len(planned.ids), "parcels": len(planned.keys)}
+    get_run_logger().info(
+        "%s: %s run planned: %d window(s), %d order number(s), %d parcel(s)", request.account_id, request.job, shape["windows"], shape["order_numbers"], shape["parcels"]
+    )
     return shape
 
 

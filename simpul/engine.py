@@ -58,8 +58,9 @@ from simpul.limits import Boundary, storable_id
 from simpul.channels import ORDERS, TRACKING, get_channel, reading
 from simpul.db import Database
 from simpul.jsoncodec import content_hash, dumps, loads
-from simpul.model import Order, Shipment, SyncRun
+from simpul.model import Order, Shipment
 from simpul.pii import BuyerVault
+from simpul.plan import DONE, IDS, KEYS, WINDOWS, Plan
 from simpul.tablestats import PlannerStatistics
 
 log = logging.getLogger("simpul.engine")
@@ -240,12 +241,12 @@ class Engine:
         return Boundary(since=limits_of(get_channel(account.channel).connector_class()).since, now=self.clock())
 
     # -- planning -----------------------------------------------------------------------
-    def plan(self, request: SyncRequest, run_id: str) -> dict[str, Any]:
+    def plan(self, request: SyncRequest, run_id: str) -> Plan:
         """Create the run's checkpoint, or take over the one a killed run left behind."""
         with _database_errors_described():
             return self._plan(request, run_id)
 
-    def _plan(self, request: SyncRequest, run_id: str) -> dict[str, Any]:
+    def _plan(self, request: SyncRequest, run_id: str) -> Plan:
         account = self.accounts.get(request.account_id)
         if account.status != "active":
             raise AccountUnavailable(
@@ -268,30 +269,15 @@ class Engine:
             fingerprint["override_version"] = True
         with self.db.begin() as conn:
             existing = store.load_checkpoint(conn, account.id, request.job)
-            if existing is not None and (request.job != RESYNC or existing[1].get("request") == fingerprint):
-                state = existing[1]
-                resumed_from = existing[0]
+            if existing is not None and (request.job != RESYNC or existing[1].request == fingerprint):
+                plan, resumed_from = existing[1], existing[0]
             elif request.job == TRACK:
-                state = self._new_track_plan(conn, account, source_cls, request, now)
-                resumed_from = None
+                plan, resumed_from = self._new_track_plan(conn, account, request, now), None
             else:
-                state = self._new_plan(conn, account, source_cls, request, now, follow_up=spec.stream(ORDERS).reread_awaiting_tracking)
-                state["request"] = fingerprint
-                if request.override_version:
-                    state["override"] = True
-                resumed_from = None
-            store.save_checkpoint(conn, account.id, request.job, run_id, state, now=now)
-            runs = SyncRun.__table__
-            conn.execute(  # a run whose process died never finished: say so, for ops reading the runs
-                sa.update(runs)
-                .where(runs.c.account_id == account.id, runs.c.job == request.job, runs.c.status == "running")
-                .values(status="abandoned", finished_at=now, error=f"stopped before it finished; run {run_id} took over")
-            )
-            conn.execute(
-                sa.insert(runs).values(
-                    run_id=run_id, account_id=account.id, job=request.job, status="running", started_at=now, counts="{}"
-                )
-            )
+                plan = self._new_plan(conn, account, source_cls, request, now, follow_up=spec.stream(ORDERS).reread_awaiting_tracking)
+                plan, resumed_from = plan.with_(request=fingerprint, override=request.override_version), None
+            store.save_checkpoint(conn, account.id, request.job, run_id, plan, now=now)
+            store.start_run(conn, run_id, account.id, request.job, now=now)
 
             def run_event(action: str, summary: dict[str, Any]) -> audit.Event:
                 return audit.Event(action=action, actor=self.actor, run_id=run_id, account_id=account.id, entity_type="run", entity_key=run_id, summary=summary)
@@ -299,14 +285,14 @@ class Engine:
             events = []
             if request.job == RESYNC and resumed_from is None:  # who asked ops to re-read what
                 events.append(run_event("resync.requested", {**fingerprint, "ids": len(fingerprint["ids"])}))
-            shape = {"job": request.job, "resumed_from": resumed_from, "windows": len(state.get("windows", [])), "order_ids": len(state.get("ids", []))}
+            shape = {"job": request.job, "resumed_from": resumed_from, "windows": len(plan.windows), "order_ids": len(plan.ids)}
             if request.job == TRACK:
-                shape = {"job": request.job, "resumed_from": resumed_from, "parcels": len(state["keys"])}
+                shape = {"job": request.job, "resumed_from": resumed_from, "parcels": len(plan.keys)}
             events.append(run_event("sync.started", shape))
             audit.append(conn, events, now=now)
-        return state
+        return plan
 
-    def _new_plan(self, conn: sa.Connection, account: AccountInfo, source_cls: Any, request: SyncRequest, now: datetime, *, follow_up: bool) -> dict[str, Any]:
+    def _new_plan(self, conn: sa.Connection, account: AccountInfo, source_cls: Any, request: SyncRequest, now: datetime, *, follow_up: bool) -> Plan:
         windows: list[Window] = []
         until = request.until or now
         if request.job == INCREMENTAL or request.since is not None:
@@ -315,19 +301,15 @@ class Engine:
                 cursor = store.load_cursor(conn, account.id)
                 since = cursor - source_cls.lookback if cursor else now - timedelta(days=account.history_days)
             windows = Window(since, until).split(source_cls.max_window) if since < until else []
-        return {
-            "phase": "windows" if windows else "ids",
-            "windows": [[_iso(w.since), _iso(w.until)] for w in windows],
-            "w": 0,
-            "position": None,
-            "until": _iso(until),
-            "ids": list(dict.fromkeys(request.order_ids)),
-            "i": 0,
-            "follow_up": request.job == INCREMENTAL and follow_up,
-            "missing": [],
-        }
+        return Plan(
+            phase=WINDOWS if windows else IDS,
+            windows=tuple((_iso(w.since), _iso(w.until)) for w in windows),
+            until=_iso(until),
+            ids=tuple(dict.fromkeys(request.order_ids)),
+            follow_up=request.job == INCREMENTAL and follow_up,
+        )
 
-    def _new_track_plan(self, conn: sa.Connection, account: AccountInfo, source_cls: Any, request: SyncRequest, now: datetime) -> dict[str, Any]:
+    def _new_track_plan(self, conn: sa.Connection, account: AccountInfo, request: SyncRequest, now: datetime) -> Plan:
         """The parcels this tracking account looks at now: the ones named, else the ones due
         among the couriers it covers (``parcels.covered``), after making a parcel of every
         new shipment with an airway bill."""
@@ -341,7 +323,7 @@ class Engine:
             parcels.enlist(conn, couriers.courier_of_shipment, now=now)
             covered = parcels.covered(conn, account.id, account.channel, self._tracking_channels())
             keys = parcels.due(conn, covered, now=now, limit=TRACK_LIMIT)
-        return {"phase": "keys" if keys else "done", "keys": [k.text for k in keys], "i": 0, "missing": []}
+        return Plan(phase=KEYS if keys else DONE, keys=tuple(k.text for k in keys))
 
     def _tracking_channels(self) -> dict[str, frozenset[str]]:
         """Each tracking channel's couriers, as its connector declares them."""
@@ -361,29 +343,29 @@ class Engine:
             found = store.load_checkpoint(conn, account_id, job)
         if found is None:
             return StepResult(True, 0, store.PageCounts(), 0, 1.0)
-        state = found[1]
+        plan = found[1]
         source = self.connector(account, run_id)
         result = StepResult(False, 0, store.PageCounts(), 0, 0.0)
         try:
-            while result.pages < max_pages and state["phase"] != "done":
-                if state["phase"] == "windows":
-                    state = self._window_pages(account, mapping, source, job, run_id, state, max_pages, result)
-                elif state["phase"] == "ids":
-                    state = self._id_pages(account, mapping, source, job, run_id, state, result, stream.batch)
-                elif state["phase"] == "keys":
-                    state = self._key_pages(account, mapping, source, job, run_id, state, result, stream.batch)
+            while result.pages < max_pages and not plan.done:
+                if plan.phase == WINDOWS:
+                    plan = self._window_pages(account, mapping, source, job, run_id, plan, max_pages, result)
+                elif plan.phase == IDS:
+                    plan = self._id_pages(account, mapping, source, job, run_id, plan, result, stream.batch)
+                elif plan.phase == KEYS:
+                    plan = self._key_pages(account, mapping, source, job, run_id, plan, result, stream.batch)
         except CredentialError as exc:
             self.accounts.set_status(account_id, "credential_error", failures.describe_reason(exc), run_id=run_id)
             raise
-        result.done = state["phase"] == "done"
-        result.progress = 1.0 if result.done else _progress(state, stream.batch)
+        result.done = plan.done
+        result.progress = 1.0 if result.done else plan.progress(stream.batch)
         return result
 
-    def _window_pages(self, account, mapping, source, job, run_id, state, max_pages, result) -> dict[str, Any]:  # noqa: ANN001
-        since, until = (_dt(t) for t in state["windows"][state["w"]])
+    def _window_pages(self, account, mapping, source, job, run_id, plan: Plan, max_pages, result) -> Plan:  # noqa: ANN001
+        since, until = (_dt(t) for t in plan.windows[plan.window])
         boundary = self.boundary(account)
         pages = read_ahead(
-            source.order_pages(Window(since, until), state["position"]),
+            source.order_pages(Window(since, until), plan.position),
             limit=max_pages - result.pages,
             prepare=lambda page: map_page(mapping, page, boundary),  # pure: fine in the fetch thread
         )
@@ -391,70 +373,71 @@ class Engine:
         last = self.clock()
         with closing(pages):
             for page, mapped in pages:
-                before = state["position"]
-                state = dict(state, position=page.position)
+                before = plan.position
+                plan = plan.with_(position=page.position)
                 now = self.clock()
                 spent, last = (now - last).total_seconds(), now
                 if page.position is None:
-                    state = self._next_window(account, state)
+                    plan = self._next_window(account, plan)
                 else:  # the budget of this window's walk (simpul.budget), committed with the page
                     keys = [b.payload_hash for b in mapped[0]] + [r.payload_hash for r in mapped[1]]
-                    state["budget"] = budget.charge(
-                        state.get("budget"),
+                    charged = budget.charge(
+                        plan.budget,
                         run_id=run_id,
-                        window=state["w"],
+                        window=plan.window,
                         record_keys=keys,
                         requests=page.requests,
                         seconds=spent,
                         reported_pages=page.reported_pages,
                         resume=before,
                     )
-                self._commit(account, mapping, job, run_id, page, state, result, mapped)
+                    plan = plan.with_(budget=charged)
+                self._commit(account, mapping, job, run_id, page, plan, result, mapped)
                 if page.position is not None:
                     try:
-                        budget.check(state["budget"], self.budget_policy, channel_limits, rate.per_second if rate else None, what=account.channel, since=since, until=until)
+                        budget.check(plan.budget, self.budget_policy, channel_limits, rate.per_second if rate else None, what=account.channel, since=since, until=until)
                     except BudgetExceeded:
-                        self._rewind(account.id, job, run_id, dict(state, position=budget.rewind_to(state["budget"], state["position"])))
+                        self._rewind(account.id, job, run_id, plan.with_(position=budget.rewind_to(plan.budget, plan.position)))
                         raise
                 if page.position is None or result.pages >= max_pages:
-                    return state
+                    return plan
         # The connector ended the window without a final page: close it ourselves.
-        state = self._next_window(account, dict(state, position=None))
-        self._commit(account, mapping, job, run_id, Page(records=(), position=None), state, result)
-        return state
+        plan = self._next_window(account, plan.with_(position=None))
+        self._commit(account, mapping, job, run_id, Page(records=(), position=None), plan, result)
+        return plan
 
-    def _rewind(self, account_id: str, job: str, run_id: str, state: dict[str, Any]) -> None:
-        """Save ``state`` as the checkpoint (a run stopped by its budget goes back to before
+    def _rewind(self, account_id: str, job: str, run_id: str, plan: Plan) -> None:
+        """Save ``plan`` as the checkpoint (a run stopped by its budget goes back to before
         the idle pages, whose page tokens the next run must not trust)."""
         with self.db.begin() as conn:
-            store.save_checkpoint(conn, account_id, job, run_id, state, now=self.clock())
+            store.save_checkpoint(conn, account_id, job, run_id, plan, now=self.clock())
 
-    def _next_window(self, account: AccountInfo, state: dict[str, Any]) -> dict[str, Any]:
-        state = dict(state, w=state["w"] + 1, position=None)
-        state.pop("budget", None)
-        if state["w"] < len(state["windows"]):
-            return state
-        if state["follow_up"]:
-            state["ids"] = state["ids"] + [i for i in self._awaiting_tracking(account.id) if i not in set(state["ids"])]
-        return dict(state, phase="ids" if state["i"] < len(state["ids"]) else "done")
+    def _next_window(self, account: AccountInfo, plan: Plan) -> Plan:
+        plan = plan.with_(window=plan.window + 1, position=None, budget=None)
+        if plan.window < len(plan.windows):
+            return plan
+        if plan.follow_up:
+            asked = set(plan.ids)
+            plan = plan.with_(ids=plan.ids + tuple(i for i in self._awaiting_tracking(account.id) if i not in asked))
+        return plan.with_(phase=IDS if plan.next_id < len(plan.ids) else DONE)
 
-    def _id_pages(self, account, mapping, source, job, run_id, state, result, size: int) -> dict[str, Any]:  # noqa: ANN001
-        batch = state["ids"][state["i"] : state["i"] + size]
+    def _id_pages(self, account, mapping, source, job, run_id, plan: Plan, result, size: int) -> Plan:  # noqa: ANN001
+        batch = list(plan.ids[plan.next_id : plan.next_id + size])
         pages = list(source.orders_by_id(batch))
         records = [r for p in pages for r in p.records]
         missing = [m for p in pages for m in p.missing]
-        i = state["i"] + len(batch)
-        state = dict(state, i=i, missing=state["missing"] + missing, phase="ids" if i < len(state["ids"]) else "done")
+        i = plan.next_id + len(batch)
+        plan = plan.with_(next_id=i, missing=plan.missing + tuple(missing), phase=IDS if i < len(plan.ids) else DONE)
         merged = Page(
             records=records, position=None, missing=missing, requests=sum(p.requests for p in pages), unreadable=[u for p in pages for u in p.unreadable]
         )
-        self._commit(account, mapping, job, run_id, merged, state, result, map_page(mapping, merged, self.boundary(account)), override=bool(state.get("override")))
+        self._commit(account, mapping, job, run_id, merged, plan, result, map_page(mapping, merged, self.boundary(account)), override=plan.override)
         result.missing.extend(missing)
-        return state
+        return plan
 
-    def _key_pages(self, account, mapping, source, job, run_id, state, result, size: int) -> dict[str, Any]:  # noqa: ANN001
+    def _key_pages(self, account, mapping, source, job, run_id, plan: Plan, result, size: int) -> Plan:  # noqa: ANN001
         """One batch of keys read and committed with the checkpoint after it."""
-        asked = [ParcelKey.parse(text) for text in state["keys"][state["i"] : state["i"] + size]]
+        asked = [ParcelKey.parse(text) for text in plan.keys[plan.next_key : plan.next_key + size]]
         pages = list(source.parcels(asked))
         couriers = {k.tracking_number: k.courier for k in asked}
         trackings, rejected = [], []
@@ -471,16 +454,16 @@ class Engine:
                 rejected.append(_reject(mapping, raw, f"mapping failed unexpectedly ({type(exc).__name__})"))
         rejected += [r for p in pages for r in unreadable(p)]
         missing = [m for p in pages for m in p.missing]
-        i = state["i"] + len(asked)
-        state = dict(state, i=i, missing=state["missing"] + missing, phase="keys" if i < len(state["keys"]) else "done")
+        i = plan.next_key + len(asked)
+        plan = plan.with_(next_key=i, missing=plan.missing + tuple(missing), phase=KEYS if i < len(plan.keys) else DONE)
         requests = sum(p.requests for p in pages)
 
         def write(conn: sa.Connection, ctx: store.WriteContext) -> store.PageCounts:
             return parcels.apply_tracking(conn, ctx, trackings, missing=[ParcelKey.parse(m) for m in missing], rejected=rejected)
 
-        self._commit(account, mapping, job, run_id, Page(records=(), position=None, requests=requests), state, result, write=write)
+        self._commit(account, mapping, job, run_id, Page(records=(), position=None, requests=requests), plan, result, write=write)
         result.missing.extend(missing)
-        return state
+        return plan
 
     def _awaiting_tracking(self, account_id: str) -> list[str]:
         orders, shipments = Order.__table__, Shipment.__table__
@@ -500,7 +483,7 @@ class Engine:
             return [r[0] for r in conn.execute(query)]
 
     # -- one page, one transaction ------------------------------------------------------
-    def _commit(self, account, mapping, job, run_id, page: Page, state, result: StepResult, mapped=None, *, override: bool = False, write=None) -> None:  # noqa: ANN001
+    def _commit(self, account, mapping, job, run_id, page: Page, plan: Plan, result: StepResult, mapped=None, *, override: bool = False, write=None) -> None:  # noqa: ANN001
         """One page (or batch) in one transaction: its rows (``write``, default: the mapped
         orders), the checkpoint after it (or the cursor, at the end), the run's counts, audit."""
         if write is None:
@@ -522,16 +505,16 @@ class Engine:
             mapping_version=mapping.MAPPING_VERSION,
             buyer_columns=self.buyers.columns,
         )
-        done = state["phase"] == "done"
+        done = plan.done
         with self.db.begin() as conn:
             counts = write(conn, ctx)
             if done:
                 store.clear_checkpoint(conn, account.id, job)
                 if job == INCREMENTAL:
-                    store.save_cursor(conn, account.id, _dt(state["until"]), now=now)
+                    store.save_cursor(conn, account.id, _dt(plan.until), now=now)
             else:
-                store.save_checkpoint(conn, account.id, job, run_id, state, now=now)
-            _add_run_counts(conn, run_id, counts, page.requests)
+                store.save_checkpoint(conn, account.id, job, run_id, plan, now=now)
+            store.add_run_counts(conn, run_id, counts, page.requests)
             store.flush_audit(conn, ctx)
         result.pages += 1
         result.requests += page.requests
@@ -542,18 +525,14 @@ class Engine:
     def finish(self, run_id: str, account_id: str, status: str, error: str | None = None) -> dict[str, Any]:
         """Record the run's end; returns its committed counts (pages and requests included)."""
         now = self.clock()
-        runs = SyncRun.__table__
         with self.db.begin() as conn:
-            conn.execute(sa.update(runs).where(runs.c.run_id == run_id).values(status=status, finished_at=now, error=error))
-            counts = conn.execute(sa.select(runs.c.counts).where(runs.c.run_id == run_id)).scalar_one()
-            if status == "completed":
-                conn.execute(sa.text("UPDATE account SET last_sync_at = :now WHERE id = :id"), {"now": now, "id": account_id})
+            counts = store.finish_run(conn, run_id, account_id, status, error, now=now)
             audit.append(
                 conn,
-                [audit.Event(action=f"sync.{status}", actor=self.actor, run_id=run_id, account_id=account_id, entity_type="run", entity_key=run_id, summary={"counts": loads(counts), "error": error})],
+                [audit.Event(action=f"sync.{status}", actor=self.actor, run_id=run_id, account_id=account_id, entity_type="run", entity_key=run_id, summary={"counts": counts, "error": error})],
                 now=now,
             )
-        return loads(counts or "{}")
+        return counts
 
     def run(
         self,
@@ -619,25 +598,6 @@ def read_ahead(pages: Iterator[Page], *, limit: int, prepare: Callable[[Page], A
         close = getattr(pages, "close", None)
         if close is not None:
             close()
-
-
-def _progress(state: Mapping[str, Any], batch: int) -> float:
-    windows, ids = len(state.get("windows", [])), len(state.get("ids", []))
-    total = windows + (ids / batch if ids else 0)
-    if total == 0:
-        return 0.0
-    done = min(state["w"], windows) + state["i"] / batch
-    return max(0.0, min(0.99, done / total))
-
-
-def _add_run_counts(conn: sa.Connection, run_id: str, counts: store.PageCounts, requests: int) -> None:
-    runs = SyncRun.__table__
-    current = loads(conn.execute(sa.select(runs.c.counts).where(runs.c.run_id == run_id)).scalar_one() or "{}")
-    for key, value in counts.as_dict().items():
-        current[key] = current.get(key, 0) + value
-    current["pages"] = current.get("pages", 0) + 1
-    current["requests"] = current.get("requests", 0) + requests
-    conn.execute(sa.update(runs).where(runs.c.run_id == run_id).values(counts=dumps(current, canonical=True)))
 
 
 def map_records(mapping: Any, records: Sequence[Mapping[str, Any]], boundary: Boundary | None = None) -> tuple[list[OrderBundle], list[store.Rejected]]:

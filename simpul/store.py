@@ -34,6 +34,7 @@ from sqlalchemy.engine import Connection
 from simpul import audit, canonical, pii
 from simpul.jsoncodec import dumps, loads
 from simpul.model import (
+    Account,
     Order,
     OrderLine,
     Quarantine,
@@ -42,8 +43,10 @@ from simpul.model import (
     Shipment,
     SyncCheckpoint,
     SyncCursor,
+    SyncRun,
     TrackingEvent,
 )
+from simpul.plan import Plan
 
 ORDERS = Order.__table__
 LINES = OrderLine.__table__
@@ -54,6 +57,8 @@ RAW = RawPayload.__table__
 QUARANTINE = Quarantine.__table__
 CHECKPOINTS = SyncCheckpoint.__table__
 CURSORS = SyncCursor.__table__
+RUNS = SyncRun.__table__
+ACCOUNTS = Account.__table__
 
 _ORDER_FIELDS = tuple(f.name for f in fields(canonical.Order))
 _CHILDREN: tuple[tuple[sa.Table, str, tuple[str, ...]], ...] = (
@@ -391,18 +396,19 @@ def save_cursor(conn: Connection, account_id: str, until: datetime, *, now: date
     )
 
 
-def load_checkpoint(conn: Connection, account_id: str, job: str) -> tuple[str, dict[str, Any]] | None:
+def load_checkpoint(conn: Connection, account_id: str, job: str) -> tuple[str, Plan] | None:
+    """The run id and plan of the account's unfinished ``job`` run, or None."""
     row = conn.execute(
         sa.select(CHECKPOINTS.c.run_id, CHECKPOINTS.c.state).where(
             CHECKPOINTS.c.account_id == account_id, CHECKPOINTS.c.job == job
         )
     ).one_or_none()
-    return None if row is None else (row[0], loads(row[1]))
+    return None if row is None else (row[0], Plan.from_json(loads(row[1])))
 
 
-def save_checkpoint(conn: Connection, account_id: str, job: str, run_id: str, state: Mapping[str, Any], *, now: datetime) -> None:
+def save_checkpoint(conn: Connection, account_id: str, job: str, run_id: str, plan: Plan, *, now: datetime) -> None:
     ins = _insert(conn, CHECKPOINTS).values(
-        account_id=account_id, job=job, run_id=run_id, state=dumps(state, canonical=True), updated_at=now
+        account_id=account_id, job=job, run_id=run_id, state=dumps(plan.to_json(), canonical=True), updated_at=now
     )
     conn.execute(
         ins.on_conflict_do_update(
@@ -414,3 +420,34 @@ def save_checkpoint(conn: Connection, account_id: str, job: str, run_id: str, st
 
 def clear_checkpoint(conn: Connection, account_id: str, job: str) -> None:
     conn.execute(sa.delete(CHECKPOINTS).where(CHECKPOINTS.c.account_id == account_id, CHECKPOINTS.c.job == job))
+
+
+# -- run bookkeeping (sync_run) -------------------------------------------------------------
+def start_run(conn: Connection, run_id: str, account_id: str, job: str, *, now: datetime) -> None:
+    """Record a run as running; a run of the same account and job that was still running
+    never finished (its process died): it is marked abandoned, for ops reading the runs."""
+    conn.execute(
+        sa.update(RUNS)
+        .where(RUNS.c.account_id == account_id, RUNS.c.job == job, RUNS.c.status == "running")
+        .values(status="abandoned", finished_at=now, error=f"stopped before it finished; run {run_id} took over")
+    )
+    conn.execute(sa.insert(RUNS).values(run_id=run_id, account_id=account_id, job=job, status="running", started_at=now, counts="{}"))
+
+
+def add_run_counts(conn: Connection, run_id: str, counts: PageCounts, requests: int) -> None:
+    """Add one committed page's counts to its run's row (in the page's transaction)."""
+    current = loads(conn.execute(sa.select(RUNS.c.counts).where(RUNS.c.run_id == run_id)).scalar_one() or "{}")
+    for key, value in counts.as_dict().items():
+        current[key] = current.get(key, 0) + value
+    current["pages"] = current.get("pages", 0) + 1
+    current["requests"] = current.get("requests", 0) + requests
+    conn.execute(sa.update(RUNS).where(RUNS.c.run_id == run_id).values(counts=dumps(current, canonical=True)))
+
+
+def finish_run(conn: Connection, run_id: str, account_id: str, status: str, error: str | None, *, now: datetime) -> dict[str, Any]:
+    """Record the run's end (and the account's last completed sync); returns its counts."""
+    conn.execute(sa.update(RUNS).where(RUNS.c.run_id == run_id).values(status=status, finished_at=now, error=error))
+    counts = conn.execute(sa.select(RUNS.c.counts).where(RUNS.c.run_id == run_id)).scalar_one()
+    if status == "completed":
+        conn.execute(sa.update(ACCOUNTS).where(ACCOUNTS.c.id == account_id).values(last_sync_at=now))
+    return loads(counts or "{}")

@@ -96,8 +96,9 @@ def test_the_demo_syncs_through_prefect_and_leaves_nothing_that_breaks_the_next_
     assert main(["demo", "--orders", "5"]) == 0  # through the flows (the session's Prefect API)
     captured = capsys.readouterr()
     assert "key ring created" in captured.err and (home / "keyring.json").exists()
-    assert [line.split()[2] for line in captured.out.splitlines()[1:]] == ["completed", "completed"]
-    assert listed(capsys) == {"demo-shopee": "disabled", "demo-woocommerce": "disabled"}
+    assert [line.split()[2] for line in captured.out.splitlines()[1:]] == ["completed", "completed", "completed"]  # + the tracking pass
+    assert "parcels: " in captured.err and " delivered, " in captured.err
+    assert listed(capsys) == {"demo-biteship": "disabled", "demo-shopee": "disabled", "demo-woocommerce": "disabled"}
 
     for how in ("--direct", "--prefect"):
         assert main(["sync", how]) == 0
@@ -106,5 +107,5 @@ def test_the_demo_syncs_through_prefect_and_leaves_nothing_that_breaks_the_next_
         assert "not synced: demo-shopee (disabled), demo-woocommerce (disabled)" in captured.err
 
     assert main(["demo", "--orders", "5", "--direct"]) == 0  # a second demo: enabled, synced, disabled again
-    assert [line.split()[2] for line in capsys.readouterr().out.splitlines()[1:]] == ["completed", "completed"]
-    assert listed(capsys) == {"demo-shopee": "disabled", "demo-woocommerce": "disabled"}
+    assert [line.split()[2] for line in capsys.readouterr().out.splitlines()[1:]] == ["completed", "completed", "completed"]
+    assert listed(capsys) == {"demo-biteship": "disabled", "demo-shopee": "disabled", "demo-woocommerce": "disabled"}

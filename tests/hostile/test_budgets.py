@@ -105,8 +105,8 @@ def test_ever_new_cursors_without_data_use_up_the_idle_budget_and_the_rerun_does
         listed = server.stats.snapshot()["by_path"][shopee_api.ORDER_LIST]
         assert summary.pages >= idle and listed <= summary.pages + 1  # stopped right there
         with sqlite_hub.db.connect() as conn:  # the checkpoint is before the idle pages, not at a made-up cursor
-            state = store.load_checkpoint(conn, account, INCREMENTAL)[1]
-        assert state["position"] is None or state["position"]["cursor"] == "", state["position"]
+            plan = store.load_checkpoint(conn, account, INCREMENTAL)[1]
+        assert plan.position is None or plan.position["cursor"] == "", plan.position
         server.faults.update({"page_faults": []})
         rerun = Runner(sqlite_hub.engine).run(SyncRequest(account))
         assert rerun.status == "completed" and rerun.counts.new + summary.counts.new == 60
