@@ -148,6 +148,17 @@ class HttpClient:
         )
         return retrying(self._attempt, method, path, params or {}, json_body, dict(headers or {}))
 
+    def counter(self) -> Callable[[], int]:
+        """Start counting: the returned function tells how many requests (every attempt of
+        every retry) this client sent since. A page reports its cost this way::
+
+            count = http.counter()
+            ...                                  # the list call, its lookups
+            Page(records, position, requests=count())
+        """
+        start = self.requests_sent
+        return lambda: self.requests_sent - start
+
     # -- one attempt --------------------------------------------------------------------
     def _attempt(
         self, method: str, path: str, params: Mapping[str, Any], json_body: Any, headers: dict[str, str]

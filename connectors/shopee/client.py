@@ -35,13 +35,13 @@ Windows: ``[since, until)`` becomes ``time_from = ceil(since)``, ``time_to = cei
 Resumption (``Page.position = {"time_from": s, "cursor": c, "seen": [order_sn]}``):
 where the sources are silent we assume the list is ordered by the requested time field,
 oldest first, and that ``cursor`` is an offset (the documented example's
-``next_cursor`` is ``"20"``). An offset is unsafe while orders change under it (one
-moves out, the rest shift up, one is skipped for good), so after each page the walk
-restarts at ``cursor=""`` from the newest ``update_time`` on the page, dropping the
-orders of that second it already yielded (``seen``). When a whole page shares one
-second, restarting cannot move forward, so the walk follows ``next_cursor`` from the
-same second. Residual risk: while more than 100 orders share one second, one of them
-changing mid-walk can still shift another past us.
+``next_cursor`` is ``"20"``). An offset is unsafe while orders change under it, so the
+walk is the kit's ``TimeCursorWalk`` (``connectors._http.walk``): after each page it
+restarts at ``cursor=""`` from the newest ``update_time`` on the page (``time_from`` is
+inclusive), dropping the orders of that second it already yielded (``seen``: every page
+of the second), and follows ``next_cursor`` only while a whole page shares one second.
+The cursor is opaque, so a page wholly in a newer second is asked again from ``""``.
+Orders without a usable ``update_time`` are left out of the restart.
 
 Rate limit: Shopee publishes no number ([S8]: every API page's ``rate_limit`` is
 ``[0,0,0]``; only the short-window ``error_rate_limit`` and the daily ``error_limit``
@@ -72,10 +72,8 @@ permission codes are credential errors, never retried; ``error_rate_limit``,
 from __future__ import annotations
 
 import math
-import threading
 import time
 from collections.abc import Iterator, Mapping, Sequence
-from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from typing import Any, ClassVar
 
@@ -87,7 +85,6 @@ from connectors._http import (
     CredentialError,
     HttpClient,
     ImplausibleReply,
-    LoopGuard,
     Outgoing,
     ReplyLimits,
     Resolution,
@@ -96,9 +93,11 @@ from connectors._http import (
     TokenExpired,
     Unlimited,
 )
-from connectors._http.batches import isolate_unreadable
+from connectors._http.batches import Found, look_up, lookup_pages
+from connectors._http.credentials import RotatingCredentials
 from connectors._http.secret import reveal
 from connectors._http.urls import require_https
+from connectors._http.walk import Listing, Mark, PositionFormat, TimeCursorWalk
 from connectors.contract import ChannelLimits, CredentialExpiry, CredentialSink, Page, Position, RateLimit, Window
 from connectors.shopee import api
 
@@ -142,11 +141,26 @@ def envelope(status: int, body: Any) -> tuple[int | str, str] | None:
     return (status if status >= 400 else code), detail
 
 
+def _update_time(record: Mapping[str, Any]) -> int | None:
+    value = record.get("update_time")
+    return value if isinstance(value, int) and not isinstance(value, bool) else None
+
+
+WALK = TimeCursorWalk(
+    "shopee",
+    "get_order_list",
+    key=lambda r: str(r.get("order_sn")),
+    stamp=_update_time,
+    format=PositionFormat(second="time_from", token="cursor"),  # time_from: inclusive
+    first="",
+)
+
+
 class ShopeeAuth:
     """Adds the common parameters and the signature to each attempt (fresh timestamp)."""
 
-    def __init__(self, partner_id: int, partner_key: str, shop_id: int, tokens: "Tokens") -> None:
-        self.partner_id, self._partner_key, self.shop_id, self._tokens = partner_id, partner_key, shop_id, tokens
+    def __init__(self, partner_id: int, partner_key: str, shop_id: int, credentials: RotatingCredentials) -> None:
+        self.partner_id, self._partner_key, self.shop_id, self._credentials = partner_id, partner_key, shop_id, credentials
 
     def apply(self, request: Outgoing) -> None:
         timestamp = int(time.time())
@@ -155,20 +169,14 @@ class ShopeeAuth:
         if request.path in api.PUBLIC_PATHS:
             base = api.base_string(self.partner_id, request.path, timestamp)
         else:
-            token = self._tokens.access_token
+            token = self._credentials.secret("access_token")
             request.params["access_token"] = token
             request.params["shop_id"] = self.shop_id
             base = api.base_string(self.partner_id, request.path, timestamp, token, self.shop_id)
         request.params["sign"] = api.sign(self._partner_key, base)
 
     def secrets(self) -> list[str]:
-        return [self._partner_key, self._tokens.access_token, self._tokens.refresh_token]
-
-
-@dataclass(slots=True)
-class Tokens:
-    access_token: str
-    refresh_token: str
+        return [self._partner_key, self._credentials.secret("access_token"), self._credentials.secret("refresh_token")]
 
 
 class ShopeeConnector:
@@ -196,15 +204,13 @@ class ShopeeConnector:
         try:
             partner_id, shop_id = int(credentials["partner_id"]), int(credentials["shop_id"])
             partner_key = reveal(credentials["partner_key"])
-            self._tokens = Tokens(reveal(credentials["access_token"]), reveal(credentials["refresh_token"]))
+            reveal(credentials["access_token"]), reveal(credentials["refresh_token"])
         except (KeyError, TypeError, ValueError):
             raise CredentialError(
                 "shopee: credentials need partner_id and shop_id (numbers), partner_key, access_token and refresh_token"
             ) from None
-        self._credentials = dict(credentials)
-        self._on_credentials = on_credentials
-        self._refresh_lock = threading.Lock()
-        self._auth = ShopeeAuth(partner_id, partner_key, shop_id, self._tokens)
+        self._credentials = RotatingCredentials(credentials, on_credentials)
+        self._auth = ShopeeAuth(partner_id, partner_key, shop_id, self._credentials)
         base_url = require_https(base_url, "shopee", "signatures and access tokens travel in the query")
         self._http = HttpClient(base_url, self._auth, policy=POLICY, envelope=envelope, bucket=bucket, retry=retry or RetryConfig(), reply=reply)
 
@@ -218,85 +224,48 @@ class ShopeeConnector:
         info = self._call("GET", api.SHOP_INFO, unwrap=False)
         expire_time = info.get("expire_time")
         if isinstance(expire_time, int) and expire_time > 0 and expire_time != self._credentials.get("authorization_expires_at"):
-            self._save({**self._credentials, "authorization_expires_at": expire_time})
+            self._credentials.save({**self._credentials.current, "authorization_expires_at": expire_time})
 
     # -- token lifecycle (connectors.contract.RefreshableSource) -----------------------------
     def credential_expiry(self) -> CredentialExpiry:
-        return CredentialExpiry(*(_utc(self._credentials.get(f)) for f in ("access_expires_at", "refresh_expires_at", "authorization_expires_at")))
+        return self._credentials.expiry()
 
     def refresh(self, *, within: timedelta = timedelta(0), force: bool = False) -> bool:
         """Refresh when the access token expires within ``within`` (or its expiry is unknown)."""
-        if not (force or self._expires_within(within, unknown=True)):
+        if not (force or self._credentials.expires_within(within, unknown=True)):
             return False
-        self._refresh(self._tokens.access_token)
+        self._refresh(self._credentials.secret("access_token"))
         return True
 
-    def _expires_within(self, within: timedelta, *, unknown: bool) -> bool:
-        expires_at = self._credentials.get("access_expires_at")
-        if not isinstance(expires_at, (int, float)):
-            return unknown
-        return time.time() + within.total_seconds() >= expires_at
-
     def order_pages(self, window: Window, position: Position | None = None) -> Iterator[Page]:
-        time_to = math.ceil(window.until.timestamp()) - 1
-        cursor = Cursor.load(position) if position else Cursor(math.ceil(window.since.timestamp()), "")
-        if cursor.time_from > time_to:
-            yield Page(records=[], position=None)
-            return
-        guard = LoopGuard("shopee get_order_list")
-        while True:
-            guard.advance((cursor.time_from, cursor.cursor))
-            sent = self._http.requests_sent
-            listed = self._call(
-                "GET",
-                api.ORDER_LIST,
-                params={
-                    "time_range_field": "update_time",
-                    "time_from": cursor.time_from,
-                    "time_to": time_to,
-                    "page_size": api.PAGE_SIZE,
-                    "cursor": cursor.cursor,
-                    "response_optional_fields": "order_status",
-                },
-            )
-            order_list = listed.get("order_list") or []
-            if not isinstance(order_list, list) or len(order_list) > api.PAGE_SIZE:
-                raise ImplausibleReply(f"GET {api.ORDER_LIST}: asked for {api.PAGE_SIZE} orders a page, the reply lists more (or no list)")
-            order_sns = [o.get("order_sn") for o in order_list if isinstance(o, Mapping)]
-            records, _, unreadable = self._details(list(dict.fromkeys(sn for sn in order_sns if isinstance(sn, str) and sn)))
-            more = bool(listed.get("more"))  # an empty page with more to come follows next_cursor
-            following = cursor.after(records, str(listed.get("next_cursor") or ""), time_to) if more else None
-            yield Page(
-                records=cursor.unseen(records),
-                position=following.dump() if following else None,
-                requests=self._http.requests_sent - sent,
-                unreadable=unreadable,
-            )
-            if following is None:
-                return
-            cursor = following
+        return WALK.pages(window, position, self._list_page, counter=self._http.counter)
 
     def orders_by_id(self, external_ids: Sequence[str]) -> Iterator[Page]:
-        wanted = [i for i in dict.fromkeys(external_ids) if isinstance(i, str) and i.strip()]
-        for start in range(0, len(wanted), api.DETAIL_BATCH):
-            batch = wanted[start : start + api.DETAIL_BATCH]
-            sent = self._http.requests_sent
-            records, missing, unreadable = self._details(batch)
-            yield Page(records=records, position=None, missing=missing, requests=self._http.requests_sent - sent, unreadable=unreadable)
+        wanted = [i for i in external_ids if isinstance(i, str) and i.strip()]
+        return lookup_pages(wanted, api.DETAIL_BATCH, self._details, counter=self._http.counter)
 
     # -- calls ------------------------------------------------------------------------------
-    def _details(self, order_sns: list[str]) -> tuple[list[dict[str, Any]], list[str], list[tuple[str, str]]]:
+    def _list_page(self, mark: Mark, until: int) -> Listing:
+        """One get_order_list page from ``mark`` with its orders' details (``time_to`` is
+        inclusive); Shopee refuses a ``time_from`` after ``time_to``, so none is asked."""
+        if mark.second > until - 1:
+            return Listing([])
+        params = {"time_range_field": "update_time", "time_from": mark.second, "time_to": until - 1, "page_size": api.PAGE_SIZE}
+        listed = self._call("GET", api.ORDER_LIST, params={**params, "cursor": mark.token, "response_optional_fields": "order_status"})
+        order_list = listed.get("order_list") or []
+        if not isinstance(order_list, list) or len(order_list) > api.PAGE_SIZE:
+            raise ImplausibleReply(f"GET {api.ORDER_LIST}: asked for {api.PAGE_SIZE} orders a page, the reply lists more (or no list)")
+        order_sns = [o.get("order_sn") for o in order_list if isinstance(o, Mapping)]
+        found = self._details(list(dict.fromkeys(sn for sn in order_sns if isinstance(sn, str) and sn)))
+        more = bool(listed.get("more"))  # an empty page with more to come follows next_cursor
+        return Listing(found.records, str(listed.get("next_cursor") or "") if more else None, unreadable=found.unreadable)
+
+    def _details(self, order_sns: list[str]) -> Found:
         """Detail payloads (in batches of 50) with tracking numbers merged, unknown sns, and
         sns whose reply could not be parsed (with the reason)."""
-        records: list[dict[str, Any]] = []
-        unreadable: list[tuple[str, str]] = []
-        for start in range(0, len(order_sns), api.DETAIL_BATCH):
-            replies, lost = isolate_unreadable(order_sns[start : start + api.DETAIL_BATCH], self._detail_batch)
-            records.extend(r for batch in replies for r in batch)
-            unreadable.extend(lost)
-        self._merge_tracking(records)
-        found = {r.get("order_sn") for r in records} | {sn for sn, _ in unreadable}
-        return records, [sn for sn in order_sns if sn not in found], unreadable
+        found = look_up(order_sns, self._detail_batch, key=lambda r: r.get("order_sn"), size=api.DETAIL_BATCH)
+        self._merge_tracking(found.records)
+        return found
 
     def _detail_batch(self, batch: list[str], attempts: int | None) -> list[dict[str, Any]]:
         """One get_order_detail call; only the orders asked for (anything else is implausible)."""
@@ -338,9 +307,9 @@ class ShopeeConnector:
         An access token about to expire is refreshed first; one Shopee refuses anyway is
         refreshed once, then the call is retried.
         """
-        if self._expires_within(REFRESH_MARGIN, unknown=False):
-            self._refresh(self._tokens.access_token)
-        token_used = self._tokens.access_token
+        if self._credentials.expires_within(REFRESH_MARGIN, unknown=False):
+            self._refresh(self._credentials.secret("access_token"))
+        token_used = self._credentials.secret("access_token")
         try:
             body, _ = self._http.request(method, path, params=params, json_body=json_body, attempts=attempts)
         except TokenExpired:
@@ -355,70 +324,20 @@ class ShopeeConnector:
         return response
 
     def _refresh(self, token_used: str) -> None:
-        """Trade the single-use refresh token for a new pair and persist it before use."""
-        with self._refresh_lock:
-            if self._tokens.access_token != token_used:
-                return  # another thread refreshed meanwhile
-            partner_id, shop_id = self._auth.partner_id, self._auth.shop_id
-            try:
-                body, _ = self._http.request(
-                    "POST", api.REFRESH, json_body={"refresh_token": self._tokens.refresh_token, "partner_id": partner_id, "shop_id": shop_id}
-                )
-            except (TokenExpired, ApiError) as exc:
-                raise CredentialError(f"shopee: refreshing the access token failed ({exc})", code=exc.code) from None
-            access, refresh, expire_in = (body.get(k) if isinstance(body, Mapping) else None for k in ("access_token", "refresh_token", "expire_in"))
-            if not (isinstance(access, str) and access and isinstance(refresh, str) and refresh):
-                raise CredentialError("shopee: the token refresh reply carries no tokens")
-            now = int(time.time())
-            fresh = {**self._credentials, "access_token": access, "refresh_token": refresh, "refresh_expires_at": now + int(REFRESH_TOKEN_LIFE.total_seconds())}
-            fresh["access_expires_at"] = now + int(expire_in) if isinstance(expire_in, int) else None
-            self._save(fresh)  # durable before the old refresh token is forgotten
-            self._tokens.access_token, self._tokens.refresh_token = access, refresh
+        """Trade the single-use refresh token for a new pair; the sink persists it before use
+        (unless another thread refreshed meanwhile)."""
+        self._credentials.rotate(self._new_tokens, stale=token_used)
 
-    def _save(self, fresh: dict[str, Any]) -> None:
-        if self._on_credentials is not None:
-            self._on_credentials(fresh)
-        self._credentials = fresh
-
-
-def _utc(epoch: Any) -> datetime | None:
-    return datetime.fromtimestamp(epoch, timezone.utc) if isinstance(epoch, (int, float)) and epoch > 0 else None
-
-
-@dataclass(frozen=True, slots=True)
-class Cursor:
-    """Where a walk stands: the inclusive ``time_from`` second, an offset cursor from it, and
-    the order_sn already yielded whose ``update_time`` is ``time_from``."""
-
-    time_from: int
-    cursor: str
-    seen: frozenset[str] = frozenset()
-
-    @classmethod
-    def load(cls, position: Position) -> "Cursor":
+    def _new_tokens(self, current: Mapping[str, Any]) -> dict[str, Any]:
+        refresh_token, partner_id, shop_id = reveal(current.get("refresh_token")), self._auth.partner_id, self._auth.shop_id
         try:
-            return cls(int(position["time_from"]), str(position["cursor"]), frozenset(str(s) for s in position.get("seen", ())))
-        except (KeyError, TypeError, ValueError):
-            raise ConnectorError("shopee: unreadable resume position") from None
-
-    def dump(self) -> Position:
-        return {"time_from": self.time_from, "cursor": self.cursor, "seen": sorted(self.seen)}
-
-    def unseen(self, records: Sequence[Mapping[str, Any]]) -> list[Mapping[str, Any]]:
-        return [r for r in records if not (r.get("order_sn") in self.seen and _update_time(r) == self.time_from)]
-
-    def after(self, records: Sequence[Mapping[str, Any]], next_cursor: str, time_to: int) -> "Cursor":
-        """The cursor after a page with more to come: restart from its newest second if it moved."""
-        stamps = [(t, r.get("order_sn")) for r in records if (t := _update_time(r)) is not None and self.time_from <= t <= time_to]
-        if not stamps:
-            return Cursor(self.time_from, next_cursor, self.seen)
-        newest = max(t for t, _ in stamps)
-        at_newest = frozenset(str(sn) for t, sn in stamps if t == newest)
-        if newest > self.time_from:
-            return Cursor(newest, "", at_newest)
-        return Cursor(self.time_from, next_cursor, self.seen | at_newest)
-
-
-def _update_time(record: Mapping[str, Any]) -> int | None:
-    value = record.get("update_time")
-    return value if isinstance(value, int) and not isinstance(value, bool) else None
+            body, _ = self._http.request("POST", api.REFRESH, json_body={"refresh_token": refresh_token, "partner_id": partner_id, "shop_id": shop_id})
+        except (TokenExpired, ApiError) as exc:
+            raise CredentialError(f"shopee: refreshing the access token failed ({exc})", code=exc.code) from None
+        access, refresh, expire_in = (body.get(k) if isinstance(body, Mapping) else None for k in ("access_token", "refresh_token", "expire_in"))
+        if not (isinstance(access, str) and access and isinstance(refresh, str) and refresh):
+            raise CredentialError("shopee: the token refresh reply carries no tokens")
+        now = int(time.time())
+        fresh = {**current, "access_token": access, "refresh_token": refresh, "refresh_expires_at": now + int(REFRESH_TOKEN_LIFE.total_seconds())}
+        fresh["access_expires_at"] = now + int(expire_in) if isinstance(expire_in, int) else None
+        return fresh

@@ -30,14 +30,15 @@ half-open window. Values carry no offset on purpose (see WP_Date_Query above).
 
 Resumption (``Page.position = {"modified_after": <naive GMT>, "page": n, "seen": [ids]}``):
 plain page numbers are unsafe, because an order modified while we walk leaves its place,
-every later order moves up one slot, and ``page + 1`` skips one of them for good. So
-after each page the walk restarts at page 1 from ``modified_after = (newest
-date_modified_gmt on the page) - 1 s``; nothing behind the cursor can then shift what is
-ahead of it. The orders of that last second come back once more; ``seen`` names the ones
-already yielded at that second, so they are dropped instead of delivered twice (an order
-that changed meanwhile has a new time and is delivered again). When a whole page shares
-one second, restarting cannot move forward, so the walk goes on at the next page number
-from the same second. An empty or short page is not the end while ``X-WP-TotalPages``
+every later order moves up one slot, and ``page + 1`` skips one of them for good. So the
+walk is the kit's ``TimeCursorWalk`` (``connectors._http.walk``): after each page it
+restarts at page 1 from ``modified_after = (newest date_modified_gmt on the page) - 1 s``
+(the bound is exclusive), drops the orders of that second it already yielded (``seen``:
+those of the last page), goes on at the next page number while a whole page shares one
+second (page 2 when that second is new: page 1 is the page just read), and follows the
+page number when a page holds an order whose time it cannot place (none, or at or after
+the window's end: a year-9999 time must not skip the rest of the window). An empty or
+short page is not the end while ``X-WP-TotalPages``
 says more follow (``get_items`` drops orders the key may not read *after* the query, so a
 page can come back empty yet counted): the walk goes on at the next page number.
 Residual risk: while more than 100 orders share one second, one of
@@ -84,8 +85,8 @@ the sandbox stands in for HTTPS.
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping, Sequence
-from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
+from functools import partial
 from typing import Any, ClassVar
 
 import requests
@@ -98,21 +99,20 @@ from connectors._http import (
     CredentialError,
     HttpClient,
     ImplausibleReply,
-    LoopGuard,
     ReplyLimits,
     Resolution,
     RetryConfig,
     TokenBucket,
     Unlimited,
 )
-from connectors._http.batches import isolate_unreadable
+from connectors._http.batches import look_up, lookup_pages
 from connectors._http.secret import reveal
 from connectors._http.urls import require_https
+from connectors._http.walk import Listing, Mark, PositionFormat, TimeCursorWalk
 from connectors.contract import ChannelLimits, CredentialSink, Page, Position, RateLimit, Window
 
 ORDERS = "/wp-json/wc/v3/orders"
 PER_PAGE = 100  # the API's maximum
-ONE_SECOND = timedelta(seconds=1)
 
 POLICY = {
     **DEFAULT_POLICY,
@@ -131,6 +131,40 @@ def envelope(status: int, body: Any) -> tuple[int | str, str] | None:
     code, message = body["code"], body.get("message")
     detail = f"{code}: {message}"[:200] if isinstance(message, str) else code
     return (code if code in POLICY else status), detail
+
+
+def _naive_gmt(epoch: float) -> str:
+    return datetime.fromtimestamp(epoch, timezone.utc).strftime("%Y-%m-%dT%H:%M:%S")
+
+
+def _epoch(naive_gmt: str) -> float:
+    return datetime.fromisoformat(naive_gmt).replace(tzinfo=timezone.utc).timestamp()
+
+
+def _modified(record: Mapping[str, Any]) -> float | None:
+    value = record.get("date_modified_gmt")
+    try:
+        return _epoch(value) if isinstance(value, str) else None
+    except ValueError:
+        return None
+
+
+def _order_id(record: Mapping[str, Any]) -> str:
+    return str(record.get("id"))
+
+
+WALK = TimeCursorWalk(
+    "woocommerce",
+    "orders",
+    key=_order_id,
+    stamp=_modified,
+    # modified_after is exclusive: the stored value is the second before the walk's.
+    format=PositionFormat(second="modified_after", token="page", write_second=lambda s: _naive_gmt(s - 1), read_second=lambda v: _epoch(v) + 1),
+    first=1,
+    second_page=2,
+    follow_unplaced=True,
+    carry_seen=False,
+)
 
 
 class WooCommerceConnector:
@@ -170,32 +204,7 @@ class WooCommerceConnector:
         self._get({"per_page": 1})
 
     def order_pages(self, window: Window, position: Position | None = None) -> Iterator[Page]:
-        cursor = Cursor.load(position) if position else Cursor.start(window)
-        before = _naive_gmt(_ceil_second(window.until))
-        guard = LoopGuard("woocommerce orders")
-        while True:
-            guard.advance((cursor.modified_after, cursor.page))
-            sent = self._http.requests_sent
-            records, response = self._get(
-                {
-                    "modified_after": _naive_gmt(cursor.modified_after),
-                    "modified_before": before,
-                    "dates_are_gmt": "true",
-                    "orderby": "modified",
-                    "order": "asc",
-                    "status": "any",
-                    "per_page": PER_PAGE,
-                    "page": cursor.page,
-                }
-            )
-            pages = self._reported_pages(response)
-            following = None if _is_last(cursor.page, records, response) else cursor.after(records, _ceil_second(window.until))
-            yield Page(
-                records=cursor.unseen(records), position=following.dump() if following else None, requests=self._http.requests_sent - sent, reported_pages=pages
-            )
-            if following is None:
-                return
-            cursor = following
+        return WALK.pages(window, position, self._list_page, counter=self._http.counter)
 
     def orders_by_id(self, external_ids: Sequence[str]) -> Iterator[Page]:
         """Ids are WooCommerce order ids (``id``, not ``number``), up to 100 per request."""
@@ -203,16 +212,15 @@ class WooCommerceConnector:
         malformed = [i for i in wanted if not _is_order_id(i)]
         ids = [i for i in wanted if _is_order_id(i)]
         if not ids:
-            yield Page(records=[], position=None, missing=malformed)
-            return
-        for start in range(0, len(ids), PER_PAGE):
-            batch = ids[start : start + PER_PAGE]
-            sent = self._http.requests_sent
-            replies, unreadable = isolate_unreadable(batch, self._include)
-            records = [r for batch_records in replies for r in batch_records]
-            found = {str(r.get("id")) for r in records} | {i for i, _ in unreadable}
-            missing = (malformed if start == 0 else []) + [i for i in batch if i not in found]
-            yield Page(records=records, position=None, missing=missing, requests=self._http.requests_sent - sent, unreadable=unreadable)
+            return iter([Page(records=[], position=None, missing=malformed)])
+        find = partial(look_up, fetch=self._include, key=_order_id, size=PER_PAGE)
+        return lookup_pages(ids, PER_PAGE, find, counter=self._http.counter, missing=malformed)
+
+    def _list_page(self, mark: Mark, until: int) -> Listing:
+        params = {"modified_after": _naive_gmt(mark.second - 1), "modified_before": _naive_gmt(until), "dates_are_gmt": "true"}
+        records, response = self._get({**params, "orderby": "modified", "order": "asc", "status": "any", "per_page": PER_PAGE, "page": mark.token})
+        pages = self._reported_pages(response)
+        return Listing(records, None if _is_last(mark.token, records, response) else mark.token + 1, reported_pages=pages)
 
     def _include(self, batch: list[str], attempts: int | None) -> list[dict[str, Any]]:
         records, _ = self._get({"include": ",".join(batch), "per_page": len(batch), "status": "any", "orderby": "id", "order": "asc"}, attempts=attempts)
@@ -249,78 +257,12 @@ class WooCommerceConnector:
         return int(pages)
 
 
-@dataclass(frozen=True, slots=True)
-class Cursor:
-    """Where a walk stands: the exclusive ``modified_after`` second, a page number, and the
-    ids already yielded whose ``date_modified_gmt`` is the second after ``modified_after``."""
-
-    modified_after: datetime
-    page: int
-    seen: frozenset[str] = frozenset()
-
-    @classmethod
-    def start(cls, window: Window) -> "Cursor":
-        return cls(_ceil_second(window.since) - ONE_SECOND, 1)
-
-    @classmethod
-    def load(cls, position: Position) -> "Cursor":
-        try:
-            moment = datetime.fromisoformat(position["modified_after"]).replace(tzinfo=timezone.utc)
-            return cls(moment, int(position["page"]), frozenset(str(i) for i in position.get("seen", ())))
-        except (KeyError, TypeError, ValueError):
-            raise ConnectorError("woocommerce: unreadable resume position") from None
-
-    def dump(self) -> Position:
-        return {"modified_after": _naive_gmt(self.modified_after), "page": self.page, "seen": sorted(self.seen)}
-
-    def unseen(self, records: Sequence[Mapping[str, Any]]) -> list[Mapping[str, Any]]:
-        """The page without the orders this walk already yielded in the same version."""
-        again = self.modified_after + ONE_SECOND
-        return [r for r in records if not (str(r.get("id")) in self.seen and _modified(r) == again)]
-
-    def after(self, records: Sequence[Mapping[str, Any]], before: datetime) -> "Cursor":
-        """The cursor that follows a page with more to come: restart one second before its
-        newest order, or go on at the next page number when the page gives no usable time.
-
-        A time at or after ``before`` cannot be the record's real position in this
-        listing (a channel sending a year-9999 update time): restarting from it would skip
-        the rest of the window, so such a page is followed by page number instead.
-        """
-        stamps = [t if t is None or t < before else None for t in map(_modified, records)]
-        if not stamps or None in stamps:
-            return Cursor(self.modified_after, self.page + 1, self.seen)
-        newest = max(stamps)
-        anchor = newest - ONE_SECOND
-        seen = frozenset(str(r.get("id")) for r, stamp in zip(records, stamps) if stamp == newest)
-        if min(stamps) < newest:
-            return Cursor(anchor, 1, seen)
-        return Cursor(anchor, self.page + 1 if anchor == self.modified_after else 2, seen)
-
-
-def _modified(record: Mapping[str, Any]) -> datetime | None:
-    value = record.get("date_modified_gmt")
-    try:
-        return datetime.fromisoformat(value).replace(tzinfo=timezone.utc) if isinstance(value, str) else None
-    except ValueError:
-        return None
-
-
 def _is_last(page: int, records: Sequence[Any], response: requests.Response) -> bool:
     """The API's page count decides; without one, a short page is the last."""
     total_pages = response.headers.get("X-WP-TotalPages", "")
     if total_pages.isdigit():
         return page >= int(total_pages)
     return len(records) < PER_PAGE
-
-
-def _ceil_second(moment: datetime) -> datetime:
-    moment = moment.astimezone(timezone.utc)
-    whole = moment.replace(microsecond=0)
-    return whole if whole == moment else whole + ONE_SECOND
-
-
-def _naive_gmt(moment: datetime) -> str:
-    return moment.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S")
 
 
 def _is_order_id(text: str) -> bool:
