@@ -35,17 +35,17 @@ ROOT = Path(__file__).resolve().parents[1]
 SKIP = shutil.ignore_patterns(".git", ".venv", "data", "secrets", "bench", "__pycache__", ".pytest_cache", "*.egg-info", ".mypy_cache", ".ruff_cache")
 
 CHECKPOINT_IN_THE_PAGE = '''            else:
-                store.save_checkpoint(conn, account.id, job, run_id, state, now=now)
+                store.save_checkpoint(conn, account.id, job, run_id, plan, now=now)
 '''
 PAGE_TRANSACTION = '''        with self.db.begin() as conn:
-            counts = store.apply_page(conn, ctx, bundles, rejected, override=override)
+            counts = write(conn, ctx)
 '''
 PAGE_TRANSACTION_END = '''            store.flush_audit(conn, ctx)
         result.pages += 1
 '''
 CHECKPOINT_ALONE = '''        if not done:  # MUTANT: the checkpoint in a transaction of its own
             with self.db.begin() as conn:
-                store.save_checkpoint(conn, account.id, job, run_id, state, now=now)
+                store.save_checkpoint(conn, account.id, job, run_id, plan, now=now)
 '''
 
 
@@ -91,7 +91,7 @@ MUTANTS = (
         "follow-up-phase-off",
         "orders waiting for a tracking number are re-read by number (late airway bills)",
         "simpul/engine.py",
-        (('        if state["follow_up"]:\n', "        if False:  # MUTANT\n"),),
+        (('        if plan.follow_up:\n', "        if False:  # MUTANT\n"),),
         ("tests/shopee/test_connector.py::test_the_engine_picks_up_a_tracking_number_that_came_without_an_update",),
     ),
     Mutant(
@@ -114,6 +114,20 @@ MUTANTS = (
         "simpul/engine.py",
         ((CHECKPOINT_IN_THE_PAGE, ""), (PAGE_TRANSACTION_END, PAGE_TRANSACTION_END.replace("        result.pages", CHECKPOINT_ALONE + "        result.pages"))),
         ("tests/faults/test_page_commit.py", "-k", "shopee"),
+    ),
+    Mutant(
+        "parcel-older-reply-wins",
+        "a tracking reply whose last scan is older than the stored one never moves the parcel back",
+        "simpul/parcels.py",
+        (('        newer = row["last_event_at"] is None and row["payload_hash"] is None or (\n', "        newer = True or (  # MUTANT\n"),),
+        ("tests/test_tracking.py", "-k", "older_reply"),
+    ),
+    Mutant(
+        "order-sync-drops-the-couriers-word",
+        "an order sync that replaces shipment rows re-applies what the courier said",
+        "simpul/engine.py",
+        (("                if counts.new or counts.changed:  # replaced shipment rows get the couriers' word back\n", "                if False:  # MUTANT\n"),),
+        ("tests/test_tracking.py", "-k", "keeps_its_word"),
     ),
     Mutant(
         "shopee-sandbox-signs-another-base-string",
@@ -195,9 +209,9 @@ MUTANTS = (
     ),
     Mutant(
         "woocommerce-restarts-from-year-9999",
-        "a time beyond the window on a WooCommerce page does not make the walk skip the rest",
-        "connectors/woocommerce/client.py",
-        (("        stamps = [t if t is None or t < before else None for t in map(_modified, records)]", "        stamps = list(map(_modified, records))"),),
+        "a time beyond the window on a page does not make the walk (the kit's, used by WooCommerce) skip the rest",
+        "connectors/_http/walk.py",
+        (("if (t := self.stamp(r)) is not None and t < until]", "if (t := self.stamp(r)) is not None]"),),
         ("tests/hostile/test_records.py", "-k", "far_future"),
     ),
     Mutant(
