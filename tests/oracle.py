@@ -48,3 +48,53 @@ def database_text(db: Database) -> str:
     """Every row of every table as text: what a stolen backup would show."""
     with db.connect() as conn:
         return "\n".join(str(tuple(row)) for table in SQLModel.metadata.sorted_tables for row in conn.execute(sa.select(table)))
+
+
+# -- parcels (the tracking stream) ---------------------------------------------------------------
+ParcelState = tuple[str, str | None, bool, object, str, int]
+"""(status, sub-status, returning, last scan time (UTC), content hash of the reply, scans)."""
+
+
+def tracking_source_state(mapping: Any, replies: list[dict[str, Any]]) -> dict[tuple[str, str], ParcelState]:
+    """What the store must hold for each parcel the source knows, computed by mapping the
+    source's own replies (never from the store): (courier, airway bill) -> ``ParcelState``."""
+    out = {}
+    for raw in replies:
+        t = mapping.map_tracking(raw)
+        scans = len({(e.occurred_at, e.raw_code or "") for e in t.events})
+        out[(t.courier, t.tracking_number)] = (t.status.value, t.sub_status, t.returning, _utc(t.last_event_at), t.payload_hash, scans)
+    return out
+
+
+def tracking_stored_state(db: Database) -> dict[tuple[str, str], ParcelState]:
+    """Every parcel the store has a courier's reply for, as ``ParcelState``."""
+    from simpul.model import Parcel, ParcelEvent
+
+    parcels, events = Parcel.__table__, ParcelEvent.__table__
+    with db.connect() as conn:
+        scans = dict(conn.execute(sa.select(events.c.parcel_id, sa.func.count()).group_by(events.c.parcel_id)).all())
+        rows = conn.execute(sa.select(parcels).where(parcels.c.payload_hash.is_not(None))).mappings().all()
+    keys = [(r["courier"], r["tracking_number"]) for r in rows]
+    assert len(keys) == len(set(keys)), "duplicate parcel keys"
+    return {
+        (r["courier"], r["tracking_number"]): (
+            getattr(r["status"], "value", r["status"]), r["sub_status"], bool(r["return_to_sender"]), _utc(r["last_event_at"]), r["payload_hash"], scans.get(r["id"], 0),
+        )
+        for r in rows
+    }  # fmt: skip
+
+
+def assert_parcels_converged(db: Database, mapping: Any, replies: list[dict[str, Any]]) -> None:
+    want, have = tracking_source_state(mapping, replies), tracking_stored_state(db)
+    missing, extra = sorted(set(want) - set(have)), sorted(set(have) - set(want))
+    differ = sorted(k for k in set(want) & set(have) if want[k] != have[k])
+    detail = [(k, want[k], have[k]) for k in differ[:3]]
+    assert not (missing or extra or differ), f"parcels not converged: missing {missing[:5]} ({len(missing)}), extra {extra[:5]} ({len(extra)}), differ {detail} ({len(differ)})"
+
+
+def _utc(value: Any) -> Any:
+    from datetime import timezone
+
+    if value is None:
+        return None
+    return value.astimezone(timezone.utc) if value.tzinfo else value.replace(tzinfo=timezone.utc)

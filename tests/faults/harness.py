@@ -147,3 +147,10 @@ def spawn_sync(env: dict[str, str], account_id: str) -> subprocess.Popen:
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
     )
+
+
+def spawn_cli(env: dict[str, str], *args: str, prelude: str = "") -> subprocess.Popen:
+    """``python -m simpul.cli ARGS`` as a real process; ``prelude`` is Python run first in
+    that process (a test's hook, e.g. one that kills the process at a chosen point)."""
+    code = f"{prelude}\nimport sys\nfrom simpul.cli import main\nsys.exit(main({list(args)!r}))"
+    return subprocess.Popen([sys.executable, "-c", code], cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
