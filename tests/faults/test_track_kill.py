@@ -41,6 +41,7 @@ from connectors._sandbox import Reply, Request, SandboxServer
 from connectors.contract import ParcelKey
 from connectors.spec import TRACKING
 from mappings import couriers
+from simpul.plan import Plan
 from simpul import audit, parcels, store
 from simpul.channels import get_channel
 from simpul.engine import TRACK
@@ -168,7 +169,7 @@ def test_kill_minus_nine_during_track_sync_then_rerun_converges(channel: str, da
                 own = getattr(parcel, "courier", None) or parcel.service
                 parcels.register(conn, ParcelKey(couriers.simpul_courier(channel, own), getattr(parcel, "waybill", None) or parcel.awb), now=due)
 
-        def checkpoint() -> dict[str, Any] | None:
+        def checkpoint() -> Plan | None:
             with hub.db.connect() as conn:
                 found = store.load_checkpoint(conn, account, TRACK)
             return found[1] if found else None
@@ -192,22 +193,22 @@ def test_kill_minus_nine_during_track_sync_then_rerun_converges(channel: str, da
         # 1. The first process plans the run and dies right after committing its first batch.
         self_killed_after(1)
         state = checkpoint()
-        assert state is not None and state["i"] == batch
-        keys = [ParcelKey.parse(k).tracking_number for k in state["keys"]]
+        assert state is not None and state.next_key == batch
+        keys = [ParcelKey.parse(k).tracking_number for k in state.keys]
         assert len(keys) == PARCELS and sum(gate.asked.values()) == batch
 
         # 2. A rerun commits the second batch and is killed mid-way through the third.
         in_flight = keys[2 * batch : 2 * batch + 7]
         killed_in_flight(in_flight[-1])
-        assert checkpoint()["i"] == 2 * batch
+        assert checkpoint().next_key == 2 * batch
 
         # 3. A rerun asks the third batch again, commits it and dies right after.
         self_killed_after(1)
-        assert checkpoint()["i"] == 3 * batch
+        assert checkpoint().next_key == 3 * batch
 
         # 4. A rerun is killed asking the first parcel of the fourth batch.
         killed_in_flight(keys[3 * batch])
-        assert checkpoint()["i"] == 3 * batch
+        assert checkpoint().next_key == 3 * batch
         in_flight.append(keys[3 * batch])
 
         # 5. The last rerun completes.
