@@ -68,3 +68,22 @@ def test_track_refuses_an_order_account(cli_home, capsys) -> None:  # noqa: ANN0
     capsys.readouterr()
     assert main(["track", "toko", "--courier", "jne", "X1"]) == 2
     assert "tracking needs a courier account" in capsys.readouterr().err
+
+
+def test_routes_name_the_tracking_account_per_courier_and_are_audited(biteship, capsys) -> None:  # noqa: ANN001
+    from simpul import audit, parcels
+    from simpul.runtime import open_hub
+
+    assert main(["accounts", "route", "trk", "jne", "JNT"]) == 0
+    assert main(["accounts", "route", "trk", "dhl"]) == 2  # Biteship does not list it
+    assert "does not track 'dhl'" in capsys.readouterr().err
+    assert main(["accounts", "route", "--unset", "jnt"]) == 0
+    hub = open_hub()
+    try:
+        with hub.db.connect() as conn:
+            assert parcels.routes(conn) == {"jne": "trk"}
+            assert [(e["entity_key"], e["summary"]) for e in audit.entries(conn, action_prefix="tracking.routed")] == [
+                ("jne", '{"account":"trk"}'), ("jnt", '{"account":"trk"}'), ("jnt", '{"account":null}')
+            ]
+    finally:
+        hub.close()

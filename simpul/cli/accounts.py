@@ -83,6 +83,8 @@ def cmd_accounts(args: argparse.Namespace) -> int:
                         "remove": "credentials dropped; its orders and audit entries are kept"}[args.accounts_cmd]
                 print(f"account {info.id} {info.status}: {note}")
             return EXIT_OK
+        if args.accounts_cmd == "route":
+            return route(hub, args)
         if args.accounts_cmd == "refresh":
             from datetime import timedelta
 
@@ -118,6 +120,34 @@ def cmd_accounts(args: argparse.Namespace) -> int:
         hub.close()
 
 
+def route(hub, args: argparse.Namespace) -> int:  # noqa: ANN001
+    """Set, drop or list tracking routes (``simpul.parcels``); every change is audited."""
+    from simpul import audit, parcels
+    from simpul.channels import TRACKING, get_channel
+
+    now = datetime.now(timezone.utc)
+    changes: dict[str, str | None] = {c.strip().lower(): None for c in args.unset or ()}
+    if args.account:
+        account = hub.accounts.get(args.account)
+        spec = get_channel(account.channel)
+        if not spec.has(TRACKING):
+            raise UsageError(f"account {account.id!r} is a {account.channel} account; routes name a tracking account (biteship, kiriminaja)")
+        covered = spec.connector_class().couriers
+        for courier in (c.strip().lower() for c in args.couriers):
+            if courier not in covered:
+                raise UsageError(f"{account.channel} does not track {courier!r}; it tracks: {', '.join(sorted(covered))}")
+            changes[courier] = account.id
+    if changes:
+        with hub.db.begin() as conn:
+            for courier, account_id in changes.items():
+                parcels.set_route(conn, courier, account_id)
+            audit.append(conn, [audit.Event(action="tracking.routed", actor=hub.engine.actor, entity_type="route", entity_key=c, summary={"account": a}) for c, a in changes.items()], now=now)
+    with hub.db.connect() as conn:
+        rows = [{"courier": c, "account": a} for c, a in sorted(parcels.routes(conn).items())]
+    print_table(rows) if rows else print("no routes: each courier goes to the one tracking account that covers it")
+    return EXIT_OK
+
+
 def register(sub, channels: list[str]) -> None:  # noqa: ANN001 - argparse's private subparsers type
     p = sub.add_parser("accounts", help="add or list seller accounts")
     asub = p.add_subparsers(dest="accounts_cmd", required=True, metavar="ACTION")
@@ -142,6 +172,10 @@ def register(sub, channels: list[str]) -> None:  # noqa: ANN001 - argparse's pri
     ):
         a = asub.add_parser(name, help=text)
         a.add_argument("accounts", nargs="+", metavar="ACCOUNT")
+    a = asub.add_parser("route", help="which tracking account reads which couriers' parcels (when several could)")
+    a.add_argument("account", nargs="?", help="a tracking account (biteship, kiriminaja); omit to list the routes")
+    a.add_argument("couriers", nargs="*", metavar="COURIER", help="courier codes (jne, jnt, sicepat, ...)")
+    a.add_argument("--unset", nargs="+", metavar="COURIER", help="drop these couriers' routes (back to the default)")
     a = asub.add_parser("refresh", help="refresh access tokens that expire soon (what the refresh-tokens flow does)")
     a.add_argument("accounts", nargs="*", metavar="ACCOUNT", help="account ids (default: all)")
     a.add_argument("--horizon-minutes", type=int, help="refresh tokens expiring within this many minutes (default: the refresh-tokens flow's, 45)")
