@@ -30,14 +30,15 @@ from sqlalchemy.engine import Connection
 
 from connectors.contract import ParcelKey as Key
 from simpul import audit, store
-from simpul.canonical import FulfillmentStatus, ParcelTracking, TrackingStatus
-from simpul.model import Order, Parcel, ParcelEvent, Shipment, TrackingRoute
+from simpul.canonical import FulfillmentStatus, ParcelTracking, ReturnStatus, ReturnType, TrackingStatus
+from simpul.model import Order, Parcel, ParcelEvent, Return, Shipment, TrackingRoute
 
 PARCELS = Parcel.__table__
 EVENTS = ParcelEvent.__table__
 ROUTES = TrackingRoute.__table__
 SHIPMENTS = Shipment.__table__
 ORDERS = Order.__table__
+RETURNS = Return.__table__
 
 RETURNING = "Exception_010"  # on its way back to the sender (storefronts_couriers.md §12.3)
 RETURNED = "Exception_011"  # back at the sender
@@ -243,6 +244,34 @@ def _onto_order(conn: Connection, tracking_number: str) -> None:
             .where(ORDERS.c.account_id == account_id, ORDERS.c.external_id == order_id, ORDERS.c.fulfillment_status.in_(OPEN_FULFILMENT))
             .values(fulfillment_status=fulfilment)
         )
+    if sub_status in (RETURNING, RETURNED) and account_id is not None:
+        _return_to_sender(conn, account_id, order_id, tracking_number, sub_status, last_event_at)
+
+
+def _return_to_sender(conn: Connection, account_id: str, order_id: str, tracking_number: str, sub_status: str, at: datetime | None) -> None:
+    """The order's ``return_to_sender`` Return, as the parcel shows it: in transit while it
+    goes back, received once back at the seller. A Return of that type the marketplace
+    already reported for the order stands (one return, not two)."""
+    key = f"parcel:{tracking_number}"
+    theirs = conn.execute(
+        sa.select(RETURNS.c.external_id).where(
+            RETURNS.c.account_id == account_id, RETURNS.c.order_external_id == order_id,
+            RETURNS.c.type == ReturnType.RETURN_TO_SENDER, RETURNS.c.external_id != key,
+        )  # fmt: skip
+    ).first()
+    if theirs is not None:
+        return
+    status = ReturnStatus.RECEIVED if sub_status == RETURNED else ReturnStatus.IN_TRANSIT
+    ins = store._insert(conn, RETURNS).values(
+        account_id=account_id, order_external_id=order_id, external_id=key, type=ReturnType.RETURN_TO_SENDER, status=status,
+        raw_status=sub_status, reason="returned by the courier (tracking)", items=[], created_at=at,
+    )  # fmt: skip
+    conn.execute(
+        ins.on_conflict_do_update(
+            index_elements=[RETURNS.c.account_id, RETURNS.c.order_external_id, RETURNS.c.external_id],
+            set_={"status": ins.excluded.status, "raw_status": ins.excluded.raw_status},
+        )
+    )
 
 
 def _add_events(conn: Connection, parcel_id: int, t: ParcelTracking) -> int:

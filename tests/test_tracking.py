@@ -20,7 +20,7 @@ from simpul import audit, parcels
 from simpul.canonical import MappingError, ParcelTracking, TrackingEvent, TrackingStatus
 from simpul.channels import CHANNELS
 from simpul.engine import RESYNC, TRACK, SyncRequest
-from simpul.model import Order, Parcel, ParcelEvent, Shipment
+from simpul.model import Order, Parcel, ParcelEvent, Return, Shipment
 
 UTC = timezone.utc
 T0 = datetime(2026, 11, 20, 8, 0, tzinfo=UTC)
@@ -161,6 +161,10 @@ def test_the_courier_decides_the_order_and_an_order_sync_keeps_its_word(hub, tra
         return {o: (getattr(f, "value", f), getattr(t, "value", t)) for o, f, t in rows}
 
     assert state() == {"o1": ("delivered", "delivered"), "o2": ("returned", "exception")}
+    returns = Return.__table__
+    with hub.db.connect() as conn:  # the parcel back at the seller is the order's return-to-sender
+        rts = conn.execute(sa.select(returns.c.order_external_id, returns.c.type, returns.c.status)).all()
+    assert [(o, getattr(t, "value", t), getattr(s, "value", s)) for o, t, s in rts] == [("o2", "return_to_sender", "received")]
     fake_channel.put("o1", now - 60, total="12000", awb="A1")  # the marketplace changes the order; its shipment row is replaced
     hub.engine.run(SyncRequest(account, job=RESYNC, order_ids=("o1",)))
     assert state()["o1"][1] == "delivered"  # the courier's newer word survives the order sync
