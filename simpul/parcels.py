@@ -75,7 +75,7 @@ def enlist(conn: Connection, resolve: Callable[[str | None, str | None], str | N
         if courier:
             rows.append(_new_parcel(courier, number, now, account_id=account_id, order_external_id=order_id))
     if rows:
-        conn.execute(store._insert(conn, PARCELS).on_conflict_do_nothing(index_elements=[PARCELS.c.courier, PARCELS.c.tracking_number]), rows)
+        conn.execute(store.upsert_into(conn, PARCELS).on_conflict_do_nothing(index_elements=[PARCELS.c.courier, PARCELS.c.tracking_number]), rows)
     return len(rows)
 
 
@@ -87,7 +87,7 @@ def register(conn: Connection, key: Key, *, now: datetime, tracker_account_id: s
     ).first()
     row = _new_parcel(key.courier, key.tracking_number, now, account_id=link[0] if link else None, order_external_id=link[1] if link else None)
     row["tracker_account_id"] = tracker_account_id
-    conn.execute(store._insert(conn, PARCELS).on_conflict_do_nothing(index_elements=[PARCELS.c.courier, PARCELS.c.tracking_number]), [row])
+    conn.execute(store.upsert_into(conn, PARCELS).on_conflict_do_nothing(index_elements=[PARCELS.c.courier, PARCELS.c.tracking_number]), [row])
 
 
 def _new_parcel(courier: str, number: str, now: datetime, **link: Any) -> dict[str, Any]:
@@ -203,13 +203,13 @@ def apply_tracking(
                 .values(checked_at=ctx.now, not_found=row["not_found"] + 1, quiet=quiet, next_check_at=next_look(ctx.now, quiet))
             )
     if rejected:
-        counts.quarantined += store._quarantine(conn, ctx, rejected)
+        counts.quarantined += store.quarantine(conn, ctx, rejected)
     return counts
 
 
 def refresh_shipments(conn: Connection, account_id: str, order_ids: Sequence[str]) -> None:
     """Re-apply what couriers said onto shipment rows an order sync just replaced."""
-    for chunk in store._chunks(list(order_ids)):
+    for chunk in store.chunked(list(order_ids)):
         numbers = conn.execute(
             sa.select(SHIPMENTS.c.tracking_number)
             .join(PARCELS, PARCELS.c.tracking_number == SHIPMENTS.c.tracking_number)
@@ -262,7 +262,7 @@ def _return_to_sender(conn: Connection, account_id: str, order_id: str, tracking
     if theirs is not None:
         return
     status = ReturnStatus.RECEIVED if sub_status == RETURNED else ReturnStatus.IN_TRANSIT
-    ins = store._insert(conn, RETURNS).values(
+    ins = store.upsert_into(conn, RETURNS).values(
         account_id=account_id, order_external_id=order_id, external_id=key, type=ReturnType.RETURN_TO_SENDER, status=status,
         raw_status=sub_status, reason="returned by the courier (tracking)", items=[], created_at=at,
     )  # fmt: skip
@@ -287,7 +287,7 @@ def _add_events(conn: Connection, parcel_id: int, t: ParcelTracking) -> int:
         return 0
     before = conn.execute(sa.select(sa.func.count()).select_from(EVENTS).where(EVENTS.c.parcel_id == parcel_id)).scalar_one()
     conn.execute(
-        store._insert(conn, EVENTS).on_conflict_do_nothing(index_elements=[EVENTS.c.parcel_id, EVENTS.c.occurred_at, EVENTS.c.raw_code]),
+        store.upsert_into(conn, EVENTS).on_conflict_do_nothing(index_elements=[EVENTS.c.parcel_id, EVENTS.c.occurred_at, EVENTS.c.raw_code]),
         list(rows.values()),
     )
     after = conn.execute(sa.select(sa.func.count()).select_from(EVENTS).where(EVENTS.c.parcel_id == parcel_id)).scalar_one()
@@ -298,7 +298,7 @@ def _stored(conn: Connection, keys: Sequence[tuple[str, str]]) -> dict[tuple[str
     out: dict[tuple[str, str], Mapping[str, Any]] = {}
     wanted = set(keys)
     numbers = sorted({n for _, n in keys})
-    for chunk in store._chunks(numbers):
+    for chunk in store.chunked(numbers):
         for row in conn.execute(sa.select(PARCELS).where(PARCELS.c.tracking_number.in_(chunk))).mappings():
             if (row["courier"], row["tracking_number"]) in wanted:
                 out[(row["courier"], row["tracking_number"])] = row

@@ -115,11 +115,13 @@ class WriteContext:
     buyer_columns: Callable[[str, str, canonical.BuyerContact | None], Mapping[str, Any]] | None = None
 
 
-def _insert(conn: Connection, table: sa.Table):  # noqa: ANN202 - dialect insert construct
+def upsert_into(conn: Connection, table: sa.Table):  # noqa: ANN202 - dialect insert construct
+    """An INSERT into ``table`` in the connection's dialect, which can take ON CONFLICT."""
     return (postgresql.insert if conn.dialect.name == "postgresql" else sqlite.insert)(table)
 
 
-def _chunks(seq: Sequence[Any], size: int = _CHUNK) -> Iterable[Sequence[Any]]:
+def chunked(seq: Sequence[Any], size: int = _CHUNK) -> Iterable[Sequence[Any]]:
+    """``seq`` in slices short enough for an IN list."""
     for i in range(0, len(seq), size):
         yield seq[i : i + size]
 
@@ -164,7 +166,7 @@ def _newest_per_key(bundles: Iterable[canonical.OrderBundle]) -> dict[str, canon
 def _stored_versions(conn: Connection, account_id: str, keys: Sequence[str]) -> dict[str, tuple[datetime, str, Any]]:
     out: dict[str, tuple[datetime, str, Any]] = {}
     postgres = conn.dialect.name == "postgresql"
-    for chunk in _chunks(keys):
+    for chunk in chunked(keys):
         # PostgreSQL: one array parameter, one statement text whatever the page size
         matches = ORDERS.c.external_id == sa.any_(sa.bindparam("ids", list(chunk), type_=_TEXT_ARRAY)) if postgres else ORDERS.c.external_id.in_(chunk)
         query = sa.select(ORDERS.c.external_id, ORDERS.c.updated_at, ORDERS.c.payload_hash, ORDERS.c.status).where(
@@ -244,7 +246,7 @@ def apply_page(
         _keep_raw(conn, ctx, to_write)
         _resolve_quarantine(conn, ctx, [b.order.external_id for b in to_write])
     if rejected:
-        counts.quarantined += _quarantine(conn, ctx, rejected)
+        counts.quarantined += quarantine(conn, ctx, rejected)
     return counts
 
 
@@ -275,7 +277,7 @@ def upsert_statement(dialect: str, columns: tuple[str, ...], *, guarded: bool = 
 def _replace_children(conn: Connection, ctx: WriteContext, bundles: Sequence[canonical.OrderBundle], replaced: Sequence[str]) -> None:
     for table, attr, names in _CHILDREN:
         if replaced:
-            for chunk in _chunks(replaced):
+            for chunk in chunked(replaced):
                 conn.execute(
                     sa.delete(table).where(table.c.account_id == ctx.account_id, table.c.order_external_id.in_(chunk))
                 )
@@ -299,12 +301,12 @@ def _keep_raw(conn: Connection, ctx: WriteContext, bundles: Sequence[canonical.O
         }
         for b in bundles
     ]
-    conn.execute(_insert(conn, RAW).on_conflict_do_nothing(index_elements=[RAW.c.payload_hash]), rows)
+    conn.execute(upsert_into(conn, RAW).on_conflict_do_nothing(index_elements=[RAW.c.payload_hash]), rows)
 
 
 def _resolve_quarantine(conn: Connection, ctx: WriteContext, keys: Sequence[str]) -> None:
     """A payload that maps now supersedes earlier unmappable versions of the same order."""
-    for chunk in _chunks(keys):
+    for chunk in chunked(keys):
         conn.execute(
             sa.update(QUARANTINE)
             .where(
@@ -316,7 +318,8 @@ def _resolve_quarantine(conn: Connection, ctx: WriteContext, keys: Sequence[str]
         )
 
 
-def _quarantine(conn: Connection, ctx: WriteContext, rejected: Sequence[Rejected]) -> int:
+def quarantine(conn: Connection, ctx: WriteContext, rejected: Sequence[Rejected]) -> int:
+    """Keep each rejected payload (once per hash; a repeat bumps its attempts), audited."""
     unique = {r.payload_hash: r for r in rejected}
     rows = [
         {
@@ -333,7 +336,7 @@ def _quarantine(conn: Connection, ctx: WriteContext, rejected: Sequence[Rejected
         }
         for r in unique.values()
     ]
-    ins = _insert(conn, QUARANTINE)
+    ins = upsert_into(conn, QUARANTINE)
     conn.execute(
         ins.on_conflict_do_update(
             index_elements=[QUARANTINE.c.account_id, QUARANTINE.c.payload_hash],
@@ -387,7 +390,7 @@ def load_cursor(conn: Connection, account_id: str, stream: str = "orders") -> da
 
 
 def save_cursor(conn: Connection, account_id: str, until: datetime, *, now: datetime, stream: str = "orders") -> None:
-    ins = _insert(conn, CURSORS).values(account_id=account_id, stream=stream, until=until, updated_at=now)
+    ins = upsert_into(conn, CURSORS).values(account_id=account_id, stream=stream, until=until, updated_at=now)
     conn.execute(
         ins.on_conflict_do_update(
             index_elements=[CURSORS.c.account_id, CURSORS.c.stream],
@@ -407,7 +410,7 @@ def load_checkpoint(conn: Connection, account_id: str, job: str) -> tuple[str, P
 
 
 def save_checkpoint(conn: Connection, account_id: str, job: str, run_id: str, plan: Plan, *, now: datetime) -> None:
-    ins = _insert(conn, CHECKPOINTS).values(
+    ins = upsert_into(conn, CHECKPOINTS).values(
         account_id=account_id, job=job, run_id=run_id, state=dumps(plan.to_json(), canonical=True), updated_at=now
     )
     conn.execute(
