@@ -117,3 +117,31 @@ def lookup_pages(
             requests=count(),
             unreadable=found.unreadable,
         )
+
+
+def keyed_pages(
+    keys: Sequence[Any], size: int, fetch: Callable[[Any], Mapping[str, Any] | None], *, counter: Callable[[], Callable[[], int]], unreadable: str
+) -> Iterator[Page]:
+    """Pages of a read by key where the channel answers one key per request (a tracking API
+    without batch reads): the distinct ``keys`` (with a ``text``), ``size`` to a page.
+    ``fetch(key)`` returns the reply, or None when the channel does not know the key
+    (``Page.missing``); a reply that stays unparseable after its retries
+    (``MalformedReply``) is reported as ``Page.unreadable`` with the reason ``unreadable``,
+    and the rest of the page goes on."""
+    wanted = list(dict.fromkeys(keys))
+    for start in range(0, len(wanted), size):
+        count = counter()
+        records: list[Mapping[str, Any]] = []
+        missing: list[str] = []
+        lost: list[tuple[str, str]] = []
+        for key in wanted[start : start + size]:
+            try:
+                found = fetch(key)
+            except MalformedReply:
+                lost.append((key.text, unreadable))
+                continue
+            if found is None:
+                missing.append(key.text)
+            else:
+                records.append(found)
+        yield Page(records=records, position=None, missing=missing, requests=count(), unreadable=lost)

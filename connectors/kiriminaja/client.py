@@ -75,7 +75,6 @@ from connectors._http import (
     CredentialError,
     HttpClient,
     ImplausibleReply,
-    MalformedReply,
     Outgoing,
     ReplyLimits,
     Resolution,
@@ -83,6 +82,7 @@ from connectors._http import (
     TokenBucket,
     Unlimited,
 )
+from connectors._http.batches import keyed_pages
 from connectors._http.secret import reveal
 from connectors._http.urls import require_https
 from connectors.contract import ChannelLimits, CredentialSink, Page, ParcelKey, RateLimit
@@ -186,24 +186,7 @@ class KiriminAjaConnector:
             raise ApiError(f"POST {TRACKING}: expected a tracking reply")
 
     def parcels(self, keys: Sequence[ParcelKey]) -> Iterator[Page]:
-        wanted = list(dict.fromkeys(keys))
-        for start in range(0, len(wanted), BATCH):
-            batch = wanted[start : start + BATCH]
-            sent = self._http.requests_sent
-            records: list[Mapping[str, Any]] = []
-            missing: list[str] = []
-            unreadable: list[tuple[str, str]] = []
-            for key in batch:
-                try:
-                    found = self._track(key)
-                except MalformedReply:
-                    unreadable.append((key.text, UNREADABLE))
-                    continue
-                if found is None:
-                    missing.append(key.text)
-                else:
-                    records.append(found)
-            yield Page(records=records, position=None, missing=missing, requests=self._http.requests_sent - sent, unreadable=unreadable)
+        return keyed_pages(keys, BATCH, self._track, counter=self._http.counter, unreadable=UNREADABLE)
 
     def _track(self, key: ParcelKey) -> Mapping[str, Any] | None:
         number = key.tracking_number.strip()
