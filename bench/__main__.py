@@ -53,6 +53,7 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--quick", action="store_true", help="smaller sizes: about a minute on two cores")
     parser.add_argument("--only", nargs="+", choices=FIGURES, metavar="FIGURE", help=f"run only these: {', '.join(FIGURES)}")
+    parser.add_argument("--sizes", type=lambda t: [int(x) for x in t.split(",")], metavar="N,N", help="orders for the throughput figures (default 10000,100000; --quick 3000)")
     parser.add_argument("--databases", default="sqlite,postgresql", help="for the throughput and dlt figures (default: sqlite,postgresql)")
     parser.add_argument("--postgres-url", default=DEFAULT_POSTGRES_URL, help="server for PostgreSQL runs; a temporary schema is used and dropped")
     parser.add_argument("--out", type=Path, default=HERE / "results.json", help="where to write the figures (default bench/results.json)")
@@ -60,7 +61,9 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
 
     warnings.filterwarnings("ignore")  # dlt's SQLAlchemy 2.1 deprecation chatter
-    plan = QUICK if args.quick else FULL
+    plan = dict(QUICK if args.quick else FULL)
+    if args.sizes:
+        plan["sizes"] = args.sizes
     chosen = set(args.only or FIGURES)
     kinds = [k.strip() for k in args.databases.split(",") if k.strip()]
     figures: list[Figure] = []
