@@ -1,9 +1,11 @@
 """Figures 1 and 4: a full sync against the database ceiling, then re-syncs of unchanged data.
 
 One sandbox process serves N seeded orders (zero latency, frozen data clock). For each
-database: the ceiling writes the sandbox's orders, mapped beforehand, into one fresh
-database; the engine syncs them over HTTP into another (mapping, version guard, raw
-payloads, audit chain and checkpoints all on). Then, on the synced database:
+database: the old ceiling writes the sandbox's orders, mapped beforehand, into one fresh
+database; the same-rows ceiling writes exactly the rows a sync writes, page by page
+(bench/ceiling.py), into another (on PostgreSQL twice: executemany and COPY); the engine
+syncs them over HTTP into a third (mapping, version guard, raw payloads, audit chain
+and checkpoints all on). Then, on the synced database:
 
 - the scheduled **incremental** re-run (cursor minus lookback, plus the orders still
   waiting for a tracking number), which is what runs every few minutes;
@@ -49,11 +51,24 @@ def measure(kinds: list[str], channel: str, orders: int, postgres_url: str, log:
         batches = ceiling.build_rows("bench", channel, bundles)
         canonical_rows = len(bundles) + sum(len(r) for _, children in batches for r in children.values())
         del bundles
+        same = ceiling.build_same_rows(channel, sandbox.url, sandbox.credentials)
+        same_counts = same.row_counts()
+        assert same_counts["orders"] == orders, same_counts
         for kind in kinds:
             with fresh_database(kind, postgres_url) as db:
                 add_account(open_bench_hub(db), "bench", channel, sandbox.url, sandbox.credentials)  # orders reference it
                 ceiling_seconds = ceiling.bulk_upsert(db, batches)
-            log(f"  {kind:<10} N={orders:>7,}: ceiling {orders / ceiling_seconds:,.0f} orders/s")
+            log(f"  {kind:<10} N={orders:>7,}: old ceiling       {orders / ceiling_seconds:,.0f} orders/s")
+            same_seconds: dict[str, float] = {}
+            for method in ("executemany", "copy") if kind == "postgresql" else ("executemany",):
+                with fresh_database(kind, postgres_url) as db:
+                    add_account(open_bench_hub(db), "bench", channel, sandbox.url, sandbox.credentials)
+                    prepared = ceiling.prepare_same_rows(db, same)
+                    same_seconds[method] = ceiling.write_same_rows(db, same, prepared, method=method)
+                    del prepared
+                    assert count_rows(db, "orders") == orders
+                log(f"  {kind:<10} N={orders:>7,}: same-rows ceiling {orders / same_seconds[method]:,.0f} orders/s ({method})")
+            same_method = min(same_seconds, key=same_seconds.__getitem__)
             with fresh_database(kind, postgres_url) as db:
                 hub = open_bench_hub(db)
                 account = add_account(hub, "bench", channel, sandbox.url, sandbox.credentials)
@@ -77,6 +92,14 @@ def measure(kinds: list[str], channel: str, orders: int, postgres_url: str, log:
                     "stored_orders": stored,
                     "ceiling_seconds": round(ceiling_seconds, 3),
                     "ceiling_orders_per_s": round(orders / ceiling_seconds),
+                    "same_rows": {
+                        "rows": same_counts,
+                        "transactions": len(same.pages),
+                        "method": same_method,
+                        "seconds": {m: round(v, 3) for m, v in same_seconds.items()},
+                        "orders_per_s": {m: round(orders / v) for m, v in same_seconds.items()},
+                    },
+                    "same_rows_ceiling_orders_per_s": round(orders / same_seconds[same_method]),
                     "sync": first.row(),
                     "sync_orders_per_s": round(orders / first.seconds),
                     "incremental_rerun": incremental.row(),
