@@ -142,8 +142,8 @@ def build_same_rows(channel: str, url: str, credentials: Mapping[str, Any], *, a
         add_account(hub, account, channel, url, credentials)
         run_id = uuid.uuid4().hex
         engine = hub.engine
-        state = engine.plan(SyncRequest(account), run_id)
-        first_state = dumps(state, canonical=True)
+        plan = engine.plan(SyncRequest(account), run_id)
+        first_state = dumps(plan.to_json(), canonical=True)
         info = hub.accounts.get(account)
         source = engine.connector(info, run_id)
         mapping = get_channel(channel).mapping()
@@ -152,26 +152,24 @@ def build_same_rows(channel: str, url: str, credentials: Mapping[str, Any], *, a
         ctx = store.WriteContext(account, channel, run_id, engine.actor, now, mapping.MAPPING_VERSION, buyer_columns=engine.buyers.columns)
         counts: dict[str, int] = {}
         pages: list[SyncPage] = []
-        for w, (since, until) in enumerate(state["windows"]):
-            state = dict(state, w=w, position=None)
-            state.pop("budget", None)
+        for w, (since, until) in enumerate(plan.windows):
+            plan = plan.with_(window=w, position=None, budget=None)
             for page in source.order_pages(Window(datetime.fromisoformat(since), datetime.fromisoformat(until)), None):
                 bundles, rejected = map_page(mapping, page, boundary)
                 if rejected:
                     raise RuntimeError(f"{len(rejected)} payloads of the sandbox were quarantined; the ceiling expects none")
-                before, state = state["position"], dict(state, position=page.position)
-                last = page.position is None and w == len(state["windows"]) - 1
+                before, plan = plan.position, plan.with_(position=page.position)
+                last = page.position is None and w == len(plan.windows) - 1
                 if page.position is not None:
-                    state["budget"] = budget.charge(state.get("budget"), run_id=run_id, window=w, record_keys=[b.payload_hash for b in bundles],
-                                                    requests=page.requests, seconds=0.0, reported_pages=page.reported_pages, resume=before)
+                    plan = plan.with_(budget=budget.charge(plan.budget, run_id=run_id, window=w, record_keys=[b.payload_hash for b in bundles],
+                                                           requests=page.requests, seconds=0.0, reported_pages=page.reported_pages, resume=before))
                 elif not last:  # the next window starts (Engine._next_window)
-                    state = dict(state, w=w + 1, position=None)
-                    state.pop("budget", None)
+                    plan = plan.with_(window=w + 1, position=None, budget=None)
                 for key, value in (("new", len(bundles)), ("changed", 0), ("unchanged", 0), ("stale", 0), ("quarantined", 0), ("pages", 1), ("requests", page.requests)):
                     counts[key] = counts.get(key, 0) + value
-                pages.append(_sync_page(ctx, bundles, None if last else dumps(state, canonical=True), dumps(counts, canonical=True)))
+                pages.append(_sync_page(ctx, bundles, None if last else dumps(plan.to_json(), canonical=True), dumps(counts, canonical=True)))
         hub.close()
-    return SameRows(run_id, account, now, datetime.fromisoformat(state["until"]), first_state, pages)
+    return SameRows(run_id, account, now, datetime.fromisoformat(plan.until), first_state, pages)
 
 
 def _sync_page(ctx: store.WriteContext, bundles: Sequence[OrderBundle], checkpoint: str | None, counts: str) -> SyncPage:
