@@ -149,7 +149,11 @@ class LazadaSandbox(SeededShop):
     """A seeded Lazada Indonesia shop behind the order APIs; ``SandboxServer`` serves it."""
 
     channel = "lazada"
-    page_size_param = "limit"
+    # The shared host's ``page_size`` knob rewrites this query parameter before the app sees
+    # the request. Lazada signs every parameter, so rewriting ``limit`` would break the
+    # client's signature: the knob's cap arrives in a parameter of its own, which no client
+    # sends, and which the signature check leaves out.
+    page_size_param = "_sandbox_page_size"
 
     def __init__(self, *, orders: int = 200, seed: int = 0, clock: SandboxClock | None = None) -> None:
         super().__init__(clock)
@@ -241,7 +245,8 @@ class LazadaSandbox(SeededShop):
             return _error("InvalidTimestamp", "The specified timestamp is invalid or out of the allowed range")
         if q["sign_method"] != "sha256":
             return _error("InvalidSignMethod", "The specified signature method is not supported")
-        if not hmac.compare_digest(q["sign"], signature(self._app_secret, signature_base(request.path.rstrip("/"), q))):
+        signed = {k: v for k, v in q.items() if k != self.page_size_param}
+        if not hmac.compare_digest(q["sign"], signature(self._app_secret, signature_base(request.path.rstrip("/"), signed))):
             return _error("IncompleteSignature", "The request signature does not conform to platform standards")
         if request.path.rstrip("/") in PUBLIC:
             return None
@@ -278,6 +283,8 @@ class LazadaSandbox(SeededShop):
         limit, offset = _int(q, "limit", 10), _int(q, "offset", 0)
         if not 1 <= limit <= PAGE_SIZE:
             raise _ParamError("InvalidParameter", "limit must be between 1 and 100")
+        cap = q.get(self.page_size_param, "")
+        limit = min(limit, int(cap)) if cap.isdigit() and int(cap) > 0 else limit
         if not 0 <= offset <= self.offset_cap:
             raise _ParamError("InvalidParameter", f"offset must be between 0 and {self.offset_cap}")
         time_of = (lambda o: o.updated) if field_after == "update_after" else (lambda o: o.created)
