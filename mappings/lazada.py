@@ -188,7 +188,7 @@ def map_order(raw: Mapping[str, Any]) -> OrderBundle:
         is_cod=is_cod,
         cod_amount=total if is_cod else None,
         buyer_ref=None,  # the order object carries no buyer id
-        buyer_name_masked=mask_name(name),
+        buyer_name_masked=" ".join(filter(None, (mask_name(raw.get(f)) for f in BUYER_FIELDS))) or None,  # as scrub() masks it
         buyer_phone_masked=mask_phone(phone),
         buyer_is_masked=is_masked(phone) and not address.get(MASKED_HERE),
         ship_city=text_or_none(address.get("address4")) or text_or_none(address.get("city")),
