@@ -26,6 +26,10 @@ class OrderStatus(str, enum.Enum):
     OPEN = "open"  # paid (or COD accepted), being worked on
     COMPLETED = "completed"
     CANCELLED = "cancelled"
+    # Some units cancelled or sent back while others are still on their way (Lazada's
+    # per-item statuses: one shipped, one cancelled). Stored as a plain string of at most
+    # 32 characters like every status (simpul.model._enum): no migration needed.
+    PARTIAL = "partial"
     UNKNOWN = "unknown"
 
 
@@ -47,6 +51,9 @@ class FulfillmentStatus(str, enum.Enum):
     DELIVERED = "delivered"
     RETURNED = "returned"
     CANCELLED = "cancelled"
+    # Part of what was bought will never be delivered: some units cancelled or returned, the
+    # rest fulfilled or on their way (Lazada). A plain string like every status: no migration.
+    PARTIAL = "partial"
     UNKNOWN = "unknown"
 
 

@@ -84,6 +84,8 @@ def test_transient_fault_is_retried_within_the_run(faults_hub, sandbox, account,
 
 
 def test_empty_page_that_still_has_a_next_cursor_is_followed(faults_hub, sandbox, account) -> None:  # noqa: ANN001
+    if sandbox.app.channel == "lazada":
+        pytest.skip("Lazada has no next cursor: the client computes offsets, so an empty page claiming more stops the walk (tests/lazada)")
     sandbox.faults.update({"page_size": 20, "page_faults": [None, None, None, "empty"]})
     run = faults_hub.engine.run(SyncRequest(account))
     assert run.status == "completed"

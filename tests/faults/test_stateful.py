@@ -207,7 +207,13 @@ class WooCommerceMachine(SyncMachine):
     channel = "woocommerce"
 
 
+class LazadaMachine(SyncMachine):
+    channel = "lazada"
+
+
 TestShopeeSyncMachine = ShopeeMachine.TestCase
 TestShopeeSyncMachine.settings = HYPOTHESIS_SETTINGS
 TestWooCommerceSyncMachine = WooCommerceMachine.TestCase
 TestWooCommerceSyncMachine.settings = HYPOTHESIS_SETTINGS
+TestLazadaSyncMachine = LazadaMachine.TestCase
+TestLazadaSyncMachine.settings = HYPOTHESIS_SETTINGS

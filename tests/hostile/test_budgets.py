@@ -36,7 +36,7 @@ from tests.hostile import support
 from tests.hostile.support import add_account, log_text, no_traceback
 from tests.oracle import stored_state
 
-LISTING = {"shopee": shopee_api.ORDER_LIST, "woocommerce": "/wp-json/wc/v3/orders"}
+LISTING = {"shopee": shopee_api.ORDER_LIST, "woocommerce": "/wp-json/wc/v3/orders", "lazada": "/orders/get"}
 
 
 def stopped_cleanly(hub, account: str, summary, expected: str, capfd, caplog) -> None:  # noqa: ANN001

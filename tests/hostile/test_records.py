@@ -42,7 +42,15 @@ WOOCOMMERCE = {
     "customer_id": ({"raw": "9" * 5000}, "buyer_ref: 5000 characters, more than the 100"),
     "line_items[0].quantity": ({"raw": "1000000000000"}, "lines[0].quantity: beyond a 32-bit integer"),
 }
-POISONS = {"shopee": SHOPEE, "woocommerce": WOOCOMMERCE}
+LAZADA = {
+    "price": ({"value": "1E+308"}, "total: beyond what NUMERIC(20,4) holds"),
+    "remarks": ({"value": f"{MARK} a\u0000b"}, "note: holds a NUL character"),
+    "updated_at": ({"value": "9999-12-31T23:59:59+07:00"}, "updated_at: more than a day in the future"),
+    "order_items[0].order_item_id": ({"raw": "9" * 5000}, "5000 characters, more than the"),  # a 5,000-digit integer
+    "order_items[0].reason": ({"raw": f'"{MARK}\x01"'}, "the channel's reply for this order cannot be parsed"),  # a raw control character
+}
+POISONS = {"shopee": SHOPEE, "woocommerce": WOOCOMMERCE, "lazada": LAZADA}
+SPLIT_FIELD = {"shopee": "cancel_reason", "woocommerce": "customer_note", "lazada": "order_items[0].reason"}  # in the lookup's reply
 
 
 def poison_page(server, poisons) -> dict[str, str]:  # noqa: ANN001
@@ -86,7 +94,7 @@ def test_a_lookup_batch_that_cannot_be_parsed_is_split_until_the_bad_order_is_is
     account = add_account(hostile_hub, sandbox)
     ids = order_ids(sandbox)
     victim = ids[7]
-    field = "cancel_reason" if sandbox.app.channel == "shopee" else "customer_note"
+    field = SPLIT_FIELD[sandbox.app.channel]
     admin(sandbox, "poison", {"id": victim, "field": field, "raw": '"\x01"', "touch": False})
 
     run = hostile_hub.engine.run(SyncRequest(account, job=RESYNC, order_ids=tuple(ids)))
@@ -121,7 +129,7 @@ def test_a_far_future_update_time_does_not_make_the_listing_skip_the_rest_of_the
 def test_an_order_stored_before_the_check_existed_still_reads_back(sqlite_hub, sandbox, monkeypatch, tmp_path) -> None:  # noqa: ANN001
     """SQLite stored ``1E+308`` when nothing checked it; listing orders then crashed."""
     account = add_account(sqlite_hub, sandbox)
-    field = "total_amount" if sandbox.app.channel == "shopee" else "total"
+    field = {"shopee": "total_amount", "woocommerce": "total", "lazada": "price"}[sandbox.app.channel]
     admin(sandbox, "poison", {"id": order_ids(sandbox)[0], "field": field, "raw": "1E+308" if field == "total_amount" else '"1E+308"'})
     monkeypatch.setattr(Boundary, "check", lambda self, bundle: bundle)  # the engine before this fix
     assert Runner(sqlite_hub.engine).run(SyncRequest(account)).status == "completed"

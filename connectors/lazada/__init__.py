@@ -1,0 +1,1 @@
+"""Lazada Open Platform (LazOP): connector (``client``), local twin (``sandbox``), shared protocol (``api``)."""
