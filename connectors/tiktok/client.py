@@ -238,6 +238,7 @@ class TikTokConnector:
         if not (app_key and shop_cipher and app_secret and all(tokens)):
             raise CredentialError("tiktok: credentials need app_key, app_secret, access_token, refresh_token and shop_cipher")
         self._credentials = RotatingCredentials(credentials, on_credentials)
+        self._app_secret = app_secret
         self._auth = TikTokAuth(app_key, app_secret, shop_cipher, self._credentials)
         why = "the access token travels in a header and the app secret in the token refresh's query"
         base_url = require_https(base_url, "tiktok", why)
@@ -335,7 +336,7 @@ class TikTokConnector:
     def _new_tokens(self, current: Mapping[str, Any]) -> dict[str, Any]:
         query = {
             "app_key": self._auth.app_key,
-            "app_secret": self._auth._app_secret,  # noqa: SLF001 - [T1]: the token endpoint takes the secret in its query
+            "app_secret": self._app_secret,  # [T1]: the token endpoint takes the secret in its query (scrubbed from messages)
             "refresh_token": reveal(current.get("refresh_token")),
             "grant_type": "refresh_token",
         }

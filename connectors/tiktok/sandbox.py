@@ -280,7 +280,11 @@ class TikTokSandbox(SeededShop):
     """A seeded TikTok Shop (ID) behind the v202309 order APIs; ``SandboxServer`` serves it."""
 
     channel = "tiktok"
-    page_size_param = "page_size"
+    # The host's ``page_size`` knob rewrites this query parameter before the app sees it.
+    # ``page_size`` itself is signed ([T2]: every query parameter is), so rewriting it would
+    # break the client's signature: the knob gets a parameter of its own, which no client
+    # sends and the signature check leaves out, and Search Orders honours the lower of the two.
+    page_size_param = "_sandbox_page_cap"
 
     def __init__(self, *, orders: int = 200, seed: int = 0, clock: SandboxClock | None = None) -> None:
         super().__init__(clock)
@@ -344,7 +348,7 @@ class TikTokSandbox(SeededShop):
             return reply  # an error stays an error
         sent = request.query.get("page_token", "")
         offset = _read_token(sent) if sent else 0
-        size = int(request.query.get("page_size") or 1)
+        size = int(request.query.get(self.page_size_param) or request.query.get("page_size") or 1)
         token = {"empty": _token(offset), "repeat": sent, "fresh": _token(offset + 1 + size)}[kind]
         reply.body["data"] = {**reply.body["data"], "orders": [], "next_page_token": token}
         return reply
@@ -384,7 +388,8 @@ class TikTokSandbox(SeededShop):
         if not token:
             return _error(36009004, "Invalid x-tts-access-token header.")
         content_type = next((v for k, v in request.headers.items() if k.lower() == "content-type"), "")
-        if not hmac.compare_digest(q["sign"], signature(self._app_secret, request.path, q, request.body, content_type)):
+        signed = {k: v for k, v in q.items() if k != self.page_size_param}  # the host's knob, not the client's
+        if not hmac.compare_digest(q["sign"], signature(self._app_secret, request.path, signed, request.body, content_type)):
             return _error(106001, "Invalid signature.")
         if token not in self._access:
             return _error(101000, "Invalid x-tts-access-token or shop_cipher.")
@@ -433,6 +438,8 @@ class TikTokSandbox(SeededShop):
         page_size = _int(q, "page_size")
         if not 1 <= page_size <= PAGE_SIZE:
             raise _ParamError("page_size must be 1-100.")
+        cap = q.get(self.page_size_param, "")
+        page_size = min(page_size, int(cap)) if cap.isdigit() and int(cap) > 0 else page_size
         field = q.get("sort_field", "create_time") or "create_time"
         if field not in ("create_time", "update_time"):
             raise _ParamError("sort_field must be create_time or update_time.")
