@@ -33,7 +33,8 @@ Assumptions where the sources are silent (each mirrored by the connector):
 - errors other than throttling come with HTTP 200 and the code in the body; a parameter
   the sandbox refuses (a bad ``page_size``, a malformed ``page_token``, too many ids)
   answers HTTP 400 with code 40006 (no code for this is in our sources);
-- a ``page_token`` is an offset into the query's result, opaque to clients; unknown ids
+- a ``page_token`` is an offset into the result of the query it came from (sort and body
+  filters), opaque to clients, and refused with any other query; unknown ids
   are left out of a detail reply; an unknown refresh token is 105002;
 - each unit bought is its own line item (no ``quantity`` field in [T8]);
 - buyer name and phone are desensitised for platform logistics (``shipping_type``
@@ -55,9 +56,10 @@ Admin actions (``POST /_sandbox/<action>``): ``mutate`` (``{"touch": [id], "at":
 and ``corrupt`` (``{"id", "field": "total_amount"|"currency"|"sale_price"}``: one order
 unmappable, an update).
 
-Paging faults (``page_fault``): ``empty`` answers no orders with a fresh token naming the
-same offset (nothing skipped), ``repeat`` hands back the token it was sent, ``fresh`` a
-token it never gave before.
+Paging faults (``page_fault``): ``empty`` answers no orders with a token naming the same
+offset in another spelling (nothing skipped), ``repeat`` hands back the token it was sent
+(or, asked without one, the token of that very page: TikTok has no "more" flag, so an
+empty token would end the listing), ``fresh`` a token it never gave before.
 """
 
 from __future__ import annotations
@@ -346,10 +348,13 @@ class TikTokSandbox(SeededShop):
         reply = self.handle(request)  # signature, token and parameters are checked as usual
         if not isinstance(reply.body, dict) or reply.body.get("code") != 0:
             return reply  # an error stays an error
-        sent = request.query.get("page_token", "")
-        offset = _read_token(sent) if sent else 0
+        sent, query = request.query.get("page_token", ""), _query_key(request)
+        offset = _read_token(sent, query) if sent else 0
         size = int(request.query.get(self.page_size_param) or request.query.get("page_size") or 1)
-        token = {"empty": _token(offset), "repeat": sent, "fresh": _token(offset + 1 + size)}[kind]
+        # TikTok has no "more" flag: an empty token ends the listing. So a stuck API asked
+        # without a token hands back the token of the page it was asked for (offset 0 of the
+        # same query), which the client already had; asked with one, it hands that one back.
+        token = {"empty": _token(offset, query, spelling=uuid.uuid4().hex[:8]), "repeat": sent or _token(offset, query), "fresh": _token(offset + 1 + size, query)}[kind]
         reply.body["data"] = {**reply.body["data"], "orders": [], "next_page_token": token}
         return reply
 
@@ -459,7 +464,8 @@ class TikTokSandbox(SeededShop):
                 raise _ParamError(f"{name} must be a Unix timestamp.")
             bounds[name] = value
         status = body.get("order_status")
-        offset = _read_token(q["page_token"]) if q.get("page_token") else 0
+        query = _query_key(request)
+        offset = _read_token(q["page_token"], query) if q.get("page_token") else 0
         simple = field == "update_time" and order == "ASC" and status is None and bounds["create_time_ge"] is None and bounds["create_time_lt"] is None
         if simple:
             lo = 0 if bounds["update_time_ge"] is None else bisect.bisect_left(self._index, (bounds["update_time_ge"], ""))
@@ -479,7 +485,7 @@ class TikTokSandbox(SeededShop):
             ids, total = [i for _, i in chosen[offset : offset + page_size]], len(chosen)
         more = offset + page_size < total
         orders = [self._with_poisons(i, self._render(self._orders[i])) for i in ids]
-        return _ok({"orders": orders, "next_page_token": _token(offset + page_size) if more else "", "total_count": total})
+        return _ok({"orders": orders, "next_page_token": _token(offset + page_size, query) if more else "", "total_count": total})
 
     def _detail(self, request: Request) -> Reply:
         ids = [i for i in request.query.get("ids", "").split(",") if i]
@@ -670,18 +676,27 @@ def _within(value: int, ge: int | None, lt: int | None) -> bool:
     return (ge is None or value >= ge) and (lt is None or value < lt)
 
 
-def _token(offset: int) -> str:
-    """An opaque page token: the offset with a nonce, so two tokens for one place differ."""
-    raw = json.dumps({"o": offset, "n": uuid.uuid4().hex[:8]}).encode()
+def _query_key(request: Request) -> str:
+    """What a page token belongs to: the query's sort and body filters (not its page size)."""
+    q = request.query
+    return hashlib.sha256(f"{q.get('sort_field', '')}|{q.get('sort_order', '')}|".encode() + (request.body or b"")).hexdigest()[:12]
+
+
+def _token(offset: int, query: str, *, spelling: str = "") -> str:
+    """An opaque page token: the offset in one query's result (another spelling of the same
+    place is possible, as an opaque token allows)."""
+    raw = json.dumps({"o": offset, "q": query, **({"s": spelling} if spelling else {})}).encode()
     return base64.urlsafe_b64encode(raw).decode().rstrip("=")
 
 
-def _read_token(token: str) -> int:
+def _read_token(token: str, query: str) -> int:
+    """The offset a token names; a token of another query, or none of ours, is refused."""
     try:
-        offset = json.loads(base64.urlsafe_b64decode(token + "=" * (-len(token) % 4)))["o"]
+        parsed = json.loads(base64.urlsafe_b64decode(token + "=" * (-len(token) % 4)))
+        offset, owner = parsed["o"], parsed["q"]
     except (ValueError, KeyError, TypeError):
         raise _ParamError("page_token is invalid.") from None
-    if not isinstance(offset, int) or offset < 0:
+    if not isinstance(offset, int) or offset < 0 or owner != query:
         raise _ParamError("page_token is invalid.")
     return offset
 

@@ -207,7 +207,13 @@ class WooCommerceMachine(SyncMachine):
     channel = "woocommerce"
 
 
+class TikTokMachine(SyncMachine):
+    channel = "tiktok"
+
+
 TestShopeeSyncMachine = ShopeeMachine.TestCase
 TestShopeeSyncMachine.settings = HYPOTHESIS_SETTINGS
 TestWooCommerceSyncMachine = WooCommerceMachine.TestCase
 TestWooCommerceSyncMachine.settings = HYPOTHESIS_SETTINGS
+TestTikTokSyncMachine = TikTokMachine.TestCase
+TestTikTokSyncMachine.settings = HYPOTHESIS_SETTINGS
