@@ -71,7 +71,11 @@ assumed from public history, not from our sources); a list page holds at most 10
 A reply with more orders than asked for, or with orders nobody asked for, is implausible
 and fails the run (``ImplausibleReply``). A detail batch whose reply cannot be parsed is
 asked again in halves (``connectors._http.batches``); an order whose own reply still
-cannot be parsed is reported unreadable and quarantined.
+cannot be parsed is reported unreadable and quarantined. Known limit: Search Orders
+carries whole orders, so an order whose JSON no parser reads (a raw control character)
+makes its whole *listing* page unreadable; the kit retries, then the run fails with the
+page's checkpoint kept. Isolating it needs the HTTP kit to let a connector parse a
+listing leniently (not possible from a connector today); a resync by id isolates it.
 
 Errors (``POLICY``): 105002 (expired access token) refreshes once and retries, and is a
 credential error if it persists; 106001 (sign), 101000 (token or cipher), 105005
