@@ -37,6 +37,7 @@ from prefect.client.orchestration import get_client
 from connectors._http.secret import plain
 from connectors._sandbox import SandboxServer
 from connectors.shopee.sandbox import ShopeeSandbox
+from connectors.tiktok.sandbox import TikTokSandbox
 from connectors.woocommerce.sandbox import WooCommerceSandbox
 from flows.maintenance import purge_pii, refresh_tokens
 from flows.sync_orders import run_sync_flow
@@ -64,6 +65,23 @@ class CanaryShopee(ShopeeSandbox):
     def _issue(self, now: float) -> tuple[str, str]:
         access, refresh = super()._issue(now)
         marked = (f"{MARK}acc{access[:12]}", f"{MARK}ref{refresh[:12]}")
+        self._access[marked[0]] = self._access.pop(access)
+        self._refresh[marked[1]] = self._refresh.pop(refresh)
+        self._current = marked
+        return marked
+
+
+class CanaryTikTok(TikTokSandbox):
+    """TikTok Shop whose app secret and every token it issues carry the mark (the token
+    refresh sends the app secret in its query, [T1])."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self._app_secret = f"{MARK}appsecret"
+
+    def _issue(self, now: float) -> tuple[str, str]:
+        access, refresh = super()._issue(now)
+        marked = (f"TTP_{MARK}acc{access[4:16]}", f"TTP_{MARK}ref{refresh[4:16]}")
         self._access[marked[0]] = self._access.pop(access)
         self._refresh[marked[1]] = self._refresh.pop(refresh)
         self._current = marked
@@ -133,39 +151,45 @@ def _assert_clean(where: str, text: str) -> None:
 def test_canaries_appear_nowhere_but_as_ciphertext(canary_hub: Hub, tmp_path: Path, caplog: pytest.LogCaptureFixture, capfd: pytest.CaptureFixture) -> None:
     caplog.set_level(logging.DEBUG)
     started = datetime.now(timezone.utc) - timedelta(seconds=1)
-    shopee, woo = CanaryShopee(orders=40, seed=4), CanaryWoo(orders=40, seed=4)
-    with SandboxServer(shopee, seed=4) as shopee_server, SandboxServer(woo, seed=4) as woo_server:
-        for server in (shopee_server, woo_server):
+    shopee, woo, tiktok = CanaryShopee(orders=40, seed=4), CanaryWoo(orders=40, seed=4), CanaryTikTok(orders=40, seed=4)
+    with SandboxServer(shopee, seed=4) as shopee_server, SandboxServer(woo, seed=4) as woo_server, SandboxServer(tiktok, seed=4) as tiktok_server:
+        for server in (shopee_server, woo_server, tiktok_server):
             server.faults.update({"retry_after": "0"})
         hub = canary_hub
         hub.accounts.add("canary-shopee", "shopee", "Canary Shopee", shopee_server.url, shopee.demo_credentials(), history_days=60, verify=True)
         hub.accounts.add("canary-woo", "woocommerce", "Canary Woo", woo_server.url, woo.demo_credentials(), history_days=60, verify=True)
+        hub.accounts.add("canary-tiktok", "tiktok", "Canary TikTok", tiktok_server.url, tiktok.demo_credentials(), history_days=60, verify=True)
         wrong = {**woo.demo_credentials(), "consumer_secret": f"cs_{MARK}wrong"}
         hub.accounts.add("canary-refused", "woocommerce", "Refused", woo_server.url, wrong, history_days=60)  # 401 path
         requests.post(f"{woo_server.url}/_sandbox/corrupt", json={"id": 1007, "field": "total"}, timeout=5).raise_for_status()
         shopee_server.faults.update({"fail_next": [None, 429, 503, "expire_tokens", None, "reset", "truncate"]})
         woo_server.faults.update({"fail_next": [500, 429, "truncate"]})
+        tiktok_server.faults.update({"fail_next": [None, 429, "expire_tokens", None, "truncate"]})
 
-        with recorder(tmp_path / "cassettes", hosts=[shopee_server.url, woo_server.url]).use_cassette("canary.yaml"):
-            rows = run_sync_flow([SyncRequest(a) for a in ("canary-shopee", "canary-woo", "canary-refused")])
+        with recorder(tmp_path / "cassettes", hosts=[shopee_server.url, woo_server.url, tiktok_server.url]).use_cassette("canary.yaml"):
+            rows = run_sync_flow([SyncRequest(a) for a in ("canary-shopee", "canary-woo", "canary-refused", "canary-tiktok")])
             refreshed = refresh_tokens(force=True, return_state=True).result(raise_on_failure=False)
             resync_rows = run_sync_flow([SyncRequest("canary-woo", job=RESYNC, order_ids=(str(CANARY_ORDER), "999999"))])
             purged = purge_pii(retention_days=3650)
         shopee_served, woo_served = (srv.stats.snapshot()["by_status"] for srv in (shopee_server, woo_server))
+        tiktok_paths = tiktok_server.stats.snapshot()["by_path"]
 
     # The run went through the fault paths it claims to.
     by_account = {r["account"]: r for r in rows}
     assert by_account["canary-shopee"]["status"] == "completed" and by_account["canary-shopee"]["new"] == 40
     assert by_account["canary-woo"]["status"] == "completed" and by_account["canary-woo"]["quarantined"] == 1
+    assert by_account["canary-tiktok"]["status"] == "completed" and by_account["canary-tiktok"]["new"] == 40
+    assert tiktok_paths.get("/api/v2/token/refresh", 0) >= 2, tiktok_paths  # the expired token mid-run, then the forced refresh
     assert by_account["canary-refused"]["status"] == "failed" and "401" in by_account["canary-refused"]["error"]
     assert hub.accounts.get("canary-refused").status == "credential_error"
-    assert {r["account"]: r["result"] for r in refreshed} == {"canary-shopee": "refreshed", "canary-woo": "no_tokens", "canary-refused": "skipped"}
+    assert {r["account"]: r["result"] for r in refreshed} == {"canary-shopee": "refreshed", "canary-woo": "no_tokens", "canary-refused": "skipped", "canary-tiktok": "refreshed"}
     assert resync_rows[0]["status"] == "completed" and resync_rows[0]["missing"] == ["999999"]
     assert purged["orders"] == 0
     assert shopee_served.get(429) and shopee_served.get(503) and woo_served.get(401) and woo_served.get(500), (shopee_served, woo_served)
 
     # Negative controls: the canaries did reach the hub, sealed.
     assert MARK in json.dumps(plain(hub.accounts.credentials("canary-shopee")))
+    assert MARK in json.dumps(plain(hub.accounts.credentials("canary-tiktok")))
     with hub.db.connect() as conn:
         envelope = conn.execute(sa.select(Order.__table__.c.buyer_contact).where(Order.__table__.c.external_id == str(CANARY_ORDER))).scalar_one()
     contact = hub.engine.buyers.reveal("canary-woo", str(CANARY_ORDER), envelope)
@@ -180,6 +204,7 @@ def test_canaries_appear_nowhere_but_as_ciphertext(canary_hub: Hub, tmp_path: Pa
     out, err = capfd.readouterr()
     cassette = (tmp_path / "cassettes" / "canary.yaml").read_text()
     assert "get_order_detail" in cassette and "/wp-json/wc/v3/orders" in cassette
+    assert "/order/202309/orders/search" in cassette and "/api/v2/token/refresh" in cassette
     for where, text in (
         ("logs at DEBUG", caplog.text),
         ("stdout", out),

@@ -55,6 +55,7 @@ CASES = [
     ("shopee", "sqlite"),
     ("woocommerce", "sqlite"),
     ("lazada", "sqlite"),
+    ("tiktok", "sqlite"),
     # PostgreSQL: the killed holder's advisory lock must go with its connection.
     pytest.param("woocommerce", "postgres", marks=pytest.mark.postgres),
 ]

@@ -19,6 +19,7 @@ import pytest
 from connectors._http.errors import PaginationLoop, TransientError
 from connectors._sandbox import SandboxServer
 from connectors.shopee import api as shopee_api
+from connectors.tiktok import api as tiktok_api
 from simpul import store
 from simpul.engine import INCREMENTAL, SyncRequest
 from simpul.runtime import Hub
@@ -93,17 +94,21 @@ def test_empty_page_that_still_has_a_next_cursor_is_followed(faults_hub, sandbox
     assert_synced(faults_hub.db, account, sandbox)
 
 
-def test_token_expiring_mid_run_is_refreshed_once(faults_hub) -> None:  # noqa: ANN001
-    """Shopee only: WooCommerce's consumer keys do not expire."""
-    server = start_sandbox("shopee", orders=260, seed=5)
+REFRESH_PATH = {"shopee": shopee_api.REFRESH, "tiktok": tiktok_api.TOKEN_REFRESH}  # channels whose tokens expire
+
+
+@pytest.mark.parametrize("channel", sorted(REFRESH_PATH))
+def test_token_expiring_mid_run_is_refreshed_once(faults_hub, channel) -> None:  # noqa: ANN001
+    """Channels with expiring tokens only: WooCommerce's consumer keys do not expire."""
+    server = start_sandbox(channel, orders=260, seed=5)
     try:
-        account = add_account(faults_hub, server, "f-shopee-token")
+        account = add_account(faults_hub, server, f"f-{channel}-token")
         before = faults_hub.accounts.credentials(account)
         server.faults.update({"page_size": 20, "fail_next": [None] * 6 + ["expire_tokens"]})
         run = faults_hub.engine.run(SyncRequest(account))
         assert run.status == "completed"
         by_path = server.stats.snapshot()["by_path"]
-        assert by_path.get(shopee_api.REFRESH) == 1
+        assert by_path.get(REFRESH_PATH[channel]) == 1
         after = faults_hub.accounts.credentials(account)
         assert after["access_token"] != before["access_token"] and after["refresh_token"] != before["refresh_token"]
         assert_synced(faults_hub.db, account, server)
@@ -144,8 +149,11 @@ def test_5xx_burst_beyond_the_retry_budget_fails_and_the_rerun_resumes(faults_hu
 
 
 def test_repeated_cursor_stops_the_run_then_a_clean_rerun_converges(faults_hub, sandbox, account) -> None:  # noqa: ANN001
-    """INV-11: a page token the API already gave raises instead of looping."""
-    sandbox.faults.update({"page_size": 20, "page_faults": [None, None, None, "repeat"]})
+    """INV-11: a page token the API already gave raises instead of looping. (TikTok's walk
+    holds no token here, and an empty token ends its listing: a stuck TikTok answers twice,
+    first with the token of the page asked for, then with that token again.)"""
+    stuck = ["repeat", "repeat"] if sandbox.app.channel == "tiktok" else ["repeat"]
+    sandbox.faults.update({"page_size": 20, "page_faults": [None, None, None, *stuck]})
     with pytest.raises(PaginationLoop, match="repeated a page token"):
         faults_hub.engine.run(SyncRequest(account))
     assert sandbox.faults.page_faults == []

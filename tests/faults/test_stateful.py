@@ -211,9 +211,15 @@ class LazadaMachine(SyncMachine):
     channel = "lazada"
 
 
+class TikTokMachine(SyncMachine):
+    channel = "tiktok"
+
+
 TestShopeeSyncMachine = ShopeeMachine.TestCase
 TestShopeeSyncMachine.settings = HYPOTHESIS_SETTINGS
 TestWooCommerceSyncMachine = WooCommerceMachine.TestCase
 TestWooCommerceSyncMachine.settings = HYPOTHESIS_SETTINGS
 TestLazadaSyncMachine = LazadaMachine.TestCase
 TestLazadaSyncMachine.settings = HYPOTHESIS_SETTINGS
+TestTikTokSyncMachine = TikTokMachine.TestCase
+TestTikTokSyncMachine.settings = HYPOTHESIS_SETTINGS

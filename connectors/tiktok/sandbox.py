@@ -1,0 +1,721 @@
+"""The TikTok Shop sandbox: a local twin of the Partner API v202309 order APIs, seeded.
+
+It enforces the contract the sources document (shared/reference/marketplaces.md §2; the
+source keys [T1]... are listed there and in ``client.py``), implemented here on its own:
+it shares no code with the connector, only plain constants from ``api`` (paths and
+documented limits), each pinned to the documentation by ``tests/tiktok/test_sandbox.py``.
+Its signer (``signature``) and the field names it renders are its own, written again from
+the documentation, so a client that gets either wrong is refused here instead of agreeing
+with itself.
+
+- **Signing** ([T2]): ``app_key``, ``timestamp`` and ``sign`` in the query of every call,
+  ``shop_cipher`` too on shop-scoped calls, the access token in ``x-tts-access-token``.
+  A wrong signature is 106001; a timestamp more than 300 s behind or 30 s ahead of the
+  real clock (``real_time``), a missing signature, an unknown ``app_key`` or a missing
+  token header is 36009004 ([T3]); a missing ``shop_cipher`` is 106013, a foreign one
+  101000; an unknown access token is 101000, an expired one 105002.
+- **Tokens** ([T1]): access tokens live 7 days; ``GET /api/v2/token/refresh`` (unsigned:
+  ``app_key``, ``app_secret``, ``refresh_token``, ``grant_type=refresh_token`` in the
+  query) issues a new pair with **absolute** ``access_token_expire_in`` and
+  ``refresh_token_expire_in`` (the end of the seller's authorisation).
+  ``expire_tokens()`` (the ``expire_tokens`` fault knob) expires every access token.
+- **Search Orders** ([T8]): ``POST /order/202309/orders/search``, ``page_size`` 1..100,
+  ``sort_field`` ``create_time``/``update_time``, ``sort_order`` ``ASC``/``DESC``
+  (default DESC), an opaque ``page_token``; body filters ``update_time_ge``/``_lt``,
+  ``create_time_ge``/``_lt`` and ``order_status``; ``next_page_token`` is ``""`` on the
+  last page; ``total_count``.
+- **Get Order Detail** ([T9]): ``GET /order/202309/orders?ids=a,b`` with 1..50 ids.
+- **Get Authorized Shops** ([T2]/[T7]): the shop with its ``cipher``.
+- **Rate limits** ([T4]): the host's ``max_rps`` knob answers HTTP 429 with 36009002.
+
+Assumptions where the sources are silent (each mirrored by the connector):
+
+- errors other than throttling come with HTTP 200 and the code in the body; a parameter
+  the sandbox refuses (a bad ``page_size``, a malformed ``page_token``, too many ids)
+  answers HTTP 400 with code 40006 (no code for this is in our sources);
+- a ``page_token`` is an offset into the result of the query it came from (sort and body
+  filters), opaque to clients, and refused with any other query; unknown ids
+  are left out of a detail reply; an unknown refresh token is 105002;
+- each unit bought is its own line item (no ``quantity`` field in [T8]);
+- buyer name and phone are desensitised for platform logistics (``shipping_type``
+  ``TIKTOK``) as ``B**** S****`` / ``(+62)812*****89`` (the characters are unconfirmed);
+  ``recipient_address`` is absent while UNPAID ([T8]);
+- ``commerce_platform`` is ``TIKTOK_SHOP`` or, for orders placed in the Tokopedia app,
+  ``TOKOPEDIA``; amounts are whole rupiah as strings.
+
+Data: seeded orders over the last 45 days of the data clock, region ID, IDR. Each order
+follows a life cycle: UNPAID -> AWAITING_SHIPMENT when paid (COD orders start there) ->
+AWAITING_COLLECTION when the seller arranges shipment -> the tracking number arrives
+minutes to hours later *without* a new ``update_time`` ([T6]: empty until the package
+ships) -> IN_TRANSIT -> DELIVERED -> COMPLETED; some are never paid and cancelled by the
+system, some cancelled by the buyer before shipment. ``dump_orders()`` returns every order
+as Get Order Detail renders it now.
+
+Admin actions (``POST /_sandbox/<action>``): ``mutate`` (``{"touch": [id], "at": epoch}``,
+``{"insert": n}``, ``{"insert_as": [id]}``), ``poison`` (``connectors._sandbox.hostile``)
+and ``corrupt`` (``{"id", "field": "total_amount"|"currency"|"sale_price"}``: one order
+unmappable, an update).
+
+Paging faults (``page_fault``): ``empty`` answers no orders with a token naming the same
+offset in another spelling (nothing skipped), ``repeat`` hands back the token it was sent
+(or, asked without one, the token of that very page: TikTok has no "more" flag, so an
+empty token would end the listing), ``fresh`` a token it never gave before.
+"""
+
+from __future__ import annotations
+
+import base64
+import bisect
+import hashlib
+import hmac
+import json
+import random
+import time
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from connectors._sandbox import Reply, Request, SandboxClock
+from connectors._sandbox.shop import SeededShop
+
+# Plain constants shared with the client, each pinned to the documentation by a test
+# (tests/tiktok/test_sandbox.py); nothing else of the client's is used here.
+from connectors.tiktok.api import (
+    ACCESS_TOKEN_SECONDS,
+    AUTHORIZED_SHOPS,
+    DETAIL_BATCH,
+    ORDER_DETAIL,
+    ORDER_SEARCH,
+    PAGE_SIZE,
+    TIMESTAMP_FUTURE,
+    TIMESTAMP_PAST,
+    TOKEN_REFRESH,
+)
+
+MINUTE, HOUR, DAY = 60, 3600, 86400
+HISTORY = 45 * DAY
+AUTHORIZATION_DAYS = 365  # assumed: the seller's grant (refresh_token_expire_in) lasts a year
+PARAM_ERROR = 40006  # assumed code for a refused parameter (module docstring)
+
+# [T8] Get Order List / [T9] Get Order Detail: the order fields this sandbox renders.
+ORDER_FIELDS = (
+    "id", "status", "create_time", "update_time", "paid_time", "rts_sla_time", "shipping_due_time", "rts_time",
+    "collection_time", "delivery_time", "cancel_time", "user_id", "buyer_email", "buyer_message", "is_cod",
+    "payment_method_name", "shipping_type", "fulfillment_type", "delivery_type", "delivery_option_name",
+    "shipping_provider", "shipping_provider_id", "tracking_number", "warehouse_id", "cancellation_initiator",
+    "cancel_reason", "is_buyer_request_cancel", "is_on_hold_order", "packages", "payment", "recipient_address",
+    "line_items", "commerce_platform",
+)  # fmt: skip
+LINE_ITEM_FIELDS = (
+    "id", "sku_id", "product_id", "product_name", "sku_name", "seller_sku", "sku_image", "original_price", "sale_price",
+    "seller_discount", "platform_discount", "currency", "display_status", "package_status", "package_id",
+    "tracking_number", "shipping_provider_name", "is_gift", "sku_type", "cancel_user", "cancel_reason",
+)  # fmt: skip
+PAYMENT_FIELDS = (
+    "currency", "original_total_product_price", "seller_discount", "platform_discount", "sub_total", "original_shipping_fee",
+    "shipping_fee_seller_discount", "shipping_fee_platform_discount", "shipping_fee", "tax", "buyer_service_fee", "total_amount",
+)  # fmt: skip
+
+
+def signature(app_secret: str, path: str, query: dict[str, str], body: bytes, content_type: str = "") -> str:
+    """[T2], step by step: (1) the query without ``sign`` and ``access_token``; (2) keys in
+    alphabetical order; (3) each as key then value; (4) the path in front; (5) the raw body
+    behind unless it is multipart/form-data; (6) the app secret on both ends; (7)
+    HMAC-SHA256 keyed with the app secret, as lowercase hex."""
+    kept = {key: value for key, value in query.items() if key not in ("sign", "access_token")}
+    joined = path
+    for key in sorted(kept):
+        joined += key + str(kept[key])
+    message = joined.encode("utf-8")
+    if "multipart/form-data" not in content_type.lower():
+        message += body
+    wrapped = app_secret.encode("utf-8") + message + app_secret.encode("utf-8")
+    return hmac.new(key=app_secret.encode("utf-8"), msg=wrapped, digestmod=hashlib.sha256).hexdigest()
+
+
+# -- seed tables (all fake) -------------------------------------------------------------------
+CATALOG = (  # product_id, sku_id, product name, sku name, seller sku, original price, seller discount, platform discount (per unit)
+    ("1729000000000000101", "1729100000000000101", "Kaos Polos", "Hitam, L", "KAOS-HTM-L", 150_000, 10_000, 5_000),
+    ("1729000000000000101", "1729100000000000102", "Kaos Polos", "Putih, M", "KAOS-PTH-M", 150_000, 0, 0),
+    ("1729000000000000102", "1729100000000000201", "Hijab Voal Motif", "Sage", "HIJAB-SAGE", 65_000, 5_000, 0),
+    ("1729000000000000103", "1729100000000000301", "Kopi Toraja 200 g", "Bubuk", "KOPI-TRJ-200", 89_000, 0, 4_000),
+    ("1729000000000000104", "1729100000000000401", "Keripik Balado", "Pedas", "KRP-BLD", 25_000, 2_000, 1_000),
+    ("1729000000000000105", "1729100000000000501", "Sandal Jepit Rajut", "40", "SDL-RJT-40", 55_000, 0, 0),
+)
+CARRIERS = (("6925000000000000001", "J&T Express"), ("6925000000000000002", "SiCepat"), ("6925000000000000003", "JNE"), ("6925000000000000004", "AnterAja"))
+BUYERS = ("Budi Santoso", "Siti Rahayu", "Agus Wijaya", "Dewi Lestari", "Rina Marlina", "Joko Susilo")
+CITIES = (  # province (L1), city (L2), district (L3), postal code
+    ("DKI Jakarta", "Jakarta Selatan", "Kebayoran Baru", "12110"),
+    ("Jawa Barat", "Kota Bandung", "Coblong", "40132"),
+    ("Jawa Timur", "Kota Surabaya", "Gubeng", "60281"),
+    ("Sumatera Utara", "Kota Medan", "Medan Baru", "20154"),
+    ("Bali", "Kota Denpasar", "Denpasar Barat", "80119"),
+)
+PAYMENTS = ("DANA", "GoPay", "OVO", "ShopeePay", "BCA Virtual Account", "Alfamart")
+NOTES = ("", "", "", "Tolong dibungkus rapi", "Kirim sore hari")
+
+# step -> status; "awb" changes no status and no update_time
+STEPS = {
+    "paid": "AWAITING_SHIPMENT",
+    "arranged": "AWAITING_COLLECTION",
+    "collected": "IN_TRANSIT",
+    "delivered": "DELIVERED",
+    "completed": "COMPLETED",
+    "cancelled_unpaid": "CANCELLED",
+    "cancelled_buyer": "CANCELLED",
+}
+CANCELS = {  # step -> (cancellation_initiator, cancel_reason, line cancel_user)
+    "cancelled_unpaid": ("SYSTEM", "Pembayaran tidak selesai", "SYSTEM"),
+    "cancelled_buyer": ("BUYER", "Ingin mengubah alamat pengiriman", "BUYER"),
+}
+PACKAGE_STATUS = {  # order status -> line item package_status ([T8] vocabulary)
+    "UNPAID": "TO_FULFILL", "AWAITING_SHIPMENT": "TO_FULFILL", "AWAITING_COLLECTION": "PROCESSING",
+    "IN_TRANSIT": "FULFILLING", "DELIVERED": "COMPLETED", "COMPLETED": "COMPLETED", "CANCELLED": "CANCELLED",
+}  # fmt: skip
+
+
+@dataclass(frozen=True, slots=True)
+class Blueprint:
+    """Everything about an order that follows from (seed, index, created)."""
+
+    cod: bool
+    payment: str
+    carrier: int
+    units: tuple[int, ...]  # catalog index per unit bought (one line item each)
+    shipping_fee: int
+    free_shipping: bool  # the platform pays the shipping fee
+    platform_logistics: bool  # shipping_type TIKTOK: the buyer is desensitised
+    tokopedia: bool
+    buyer: int
+    city: int
+    note: str
+    tracking_number: str
+    package_id: str
+    steps: tuple[tuple[int, str], ...]
+
+    @classmethod
+    def make(cls, seed: int, index: int, created: int) -> "Blueprint":
+        rng = random.Random(seed * 1_000_003 + index * 7919 + 29)
+        cod = rng.random() < 0.3
+        carrier = rng.randrange(len(CARRIERS))
+        units: list[int] = []
+        for item in rng.sample(range(len(CATALOG)), rng.randint(1, 3)):
+            units += [item] * rng.randint(1, 3)
+        return cls(
+            cod=cod,
+            payment="Bayar di Tempat" if cod else rng.choice(PAYMENTS),
+            carrier=carrier,
+            units=tuple(units),
+            shipping_fee=rng.randrange(8, 25) * 1000,
+            free_shipping=rng.random() < 0.4,
+            platform_logistics=rng.random() < 0.8,
+            tokopedia=rng.random() < 0.3,
+            buyer=rng.randrange(len(BUYERS)),
+            city=rng.randrange(len(CITIES)),
+            note=rng.choice(NOTES),
+            tracking_number=("JX" if carrier == 0 else "00" if carrier == 1 else "CGK" if carrier == 2 else "10") + "".join(rng.choice("0123456789") for _ in range(11)),
+            package_id="1152" + "".join(rng.choice("0123456789") for _ in range(15)),
+            steps=tuple(_life_cycle(rng, cod, created)),
+        )
+
+
+def _life_cycle(rng: random.Random, cod: bool, t: int) -> list[tuple[int, str]]:
+    steps: list[tuple[int, str]] = []
+    ready = t
+    if not cod:
+        if rng.random() < 0.12:
+            return [(t + rng.randrange(HOUR, DAY), "cancelled_unpaid")]
+        ready = t + rng.randrange(MINUTE, 2 * HOUR)
+        steps.append((ready, "paid"))
+    if rng.random() < 0.06:
+        return steps + [(ready + rng.randrange(10 * MINUTE, 6 * HOUR), "cancelled_buyer")]
+    arranged = ready + rng.randrange(HOUR, DAY)
+    collected = arranged + rng.randrange(4 * HOUR, 30 * HOUR)
+    delivered = collected + rng.randrange(DAY, 4 * DAY)
+    steps += [(arranged, "arranged"), (arranged + rng.randrange(5 * MINUTE, 3 * HOUR), "awb"), (collected, "collected"), (delivered, "delivered")]
+    return steps + [(delivered + rng.randrange(DAY, 3 * DAY), "completed")]
+
+
+class OrderState:
+    """What has happened to one order so far; the rest is re-derived from its blueprint."""
+
+    __slots__ = ("index", "id", "created", "status", "updated", "paid", "rts", "awb", "collected", "delivered", "cancel", "cancel_time", "corrupt", "plan")
+
+    def __init__(self, index: int, order_id: str, created: int, cod: bool) -> None:
+        self.index, self.id, self.created = index, order_id, created
+        self.status = "AWAITING_SHIPMENT" if cod else "UNPAID"
+        self.updated = created
+        self.paid = 0
+        self.rts = self.collected = self.delivered = self.cancel_time = 0
+        self.awb = False
+        self.cancel: tuple[str, str, str] = ("", "", "")
+        self.corrupt: str | None = None
+        self.plan = 0
+
+    def apply(self, at: int, step: str) -> None:
+        if step == "awb":  # the carrier's number arrives: no status change, no update_time
+            self.awb = True
+            return
+        self.updated = at
+        self.status = STEPS[step]
+        if step == "paid":
+            self.paid = at
+        elif step == "arranged":
+            self.rts = at
+        elif step == "collected":
+            self.collected = at
+        elif step == "delivered":
+            self.delivered = at
+        elif step in CANCELS:
+            self.cancel, self.cancel_time = CANCELS[step], at
+
+
+CORRUPTIONS: dict[str, Callable[[dict[str, Any]], Any]] = {
+    "total_amount": lambda order: order["payment"].update(total_amount="abc"),
+    "currency": lambda order: order["payment"].pop("currency"),
+    "sale_price": lambda order: order["line_items"][0].update(sale_price="dua"),
+}
+
+
+class TikTokSandbox(SeededShop):
+    """A seeded TikTok Shop (ID) behind the v202309 order APIs; ``SandboxServer`` serves it."""
+
+    channel = "tiktok"
+    # The host's ``page_size`` knob rewrites this query parameter before the app sees it.
+    # ``page_size`` itself is signed ([T2]: every query parameter is), so rewriting it would
+    # break the client's signature: the knob gets a parameter of its own, which no client
+    # sends and the signature check leaves out, and Search Orders honours the lower of the two.
+    page_size_param = "_sandbox_page_cap"
+
+    def __init__(self, *, orders: int = 200, seed: int = 0, clock: SandboxClock | None = None) -> None:
+        super().__init__(clock)
+        self.seed = seed
+        digest = hashlib.sha256(f"tiktok-app:{seed}".encode()).hexdigest()
+        self.app_key = "6a" + digest[:12]
+        self._app_secret = digest[12:52]
+        self.shop_id = str(7_494_000_000_000_000_000 + seed)
+        self.shop_cipher = "ROW_" + base64.urlsafe_b64encode(hashlib.sha256(f"cipher:{seed}".encode()).digest()[:21]).decode()
+        self._access: dict[str, float] = {}  # access token -> real expiry (epoch s)
+        self._refresh: dict[str, float] = {}  # refresh token -> real expiry
+        # The real clock: clients sign with real time, so timestamps and token lives are
+        # checked against it (the data follows ``clock``). Tests may replace it.
+        self.real_time: Callable[[], float] = time.time
+        self.authorized_at = int(self.real_time())
+        self._current = self._issue(self.real_time())
+        self._blueprints: dict[str, Blueprint] = {}
+        rng = random.Random(seed)
+        for created in sorted(self._now - rng.randrange(HISTORY) for _ in range(orders)):
+            self._create(created, index=False)
+        self._build_index()
+        self._routes = {
+            ORDER_SEARCH: ("POST", self._search),
+            ORDER_DETAIL: ("GET", self._detail),
+            AUTHORIZED_SHOPS: ("GET", self._shops),
+            TOKEN_REFRESH: ("GET", self._refresh_token),
+        }
+
+    def demo_credentials(self) -> dict[str, Any]:
+        access, refresh = self._current
+        return {"app_key": self.app_key, "app_secret": self._app_secret, "access_token": access, "refresh_token": refresh, "shop_cipher": self.shop_cipher}
+
+    def expire_tokens(self) -> None:
+        """Every access token issued so far is expired (refresh tokens still work)."""
+        with self._lock:
+            self._access = dict.fromkeys(self._access, 0.0)
+
+    # -- SandboxApp -------------------------------------------------------------------------
+    def handle(self, request: Request) -> Reply:
+        with self._lock:
+            self._advance()
+            route = self._routes.get(request.path.rstrip("/"))
+            if route is None:
+                return Reply(404, _envelope(36009009, "Invalid path."))
+            if route[0] != request.method:
+                return Reply(405, _envelope(36009010, "Invalid method."))
+            refused = self._token_endpoint_check(request) if request.path == TOKEN_REFRESH else self._authenticate(request)
+            if refused is not None:
+                return refused
+            try:
+                return route[1](request)
+            except _ParamError as exc:
+                return Reply(400, _envelope(PARAM_ERROR, f"Invalid parameter: {exc}"))
+
+    def is_listing(self, request: Request) -> bool:
+        return request.path.rstrip("/") == ORDER_SEARCH
+
+    def page_fault(self, kind: str, request: Request) -> Reply:
+        reply = self.handle(request)  # signature, token and parameters are checked as usual
+        if not isinstance(reply.body, dict) or reply.body.get("code") != 0:
+            return reply  # an error stays an error
+        sent, query = request.query.get("page_token", ""), _query_key(request)
+        offset = _read_token(sent, query) if sent else 0
+        size = int(request.query.get(self.page_size_param) or request.query.get("page_size") or 1)
+        # TikTok has no "more" flag: an empty token ends the listing. So a stuck API asked
+        # without a token hands back the token of the page it was asked for (offset 0 of the
+        # same query), which the client already had; asked with one, it hands that one back.
+        token = {"empty": _token(offset, query, spelling=uuid.uuid4().hex[:8]), "repeat": sent or _token(offset, query), "fresh": _token(offset + 1 + size, query)}[kind]
+        reply.body["data"] = {**reply.body["data"], "orders": [], "next_page_token": token}
+        return reply
+
+    def error_reply(self, kind: str, status: int) -> Reply:
+        if kind == "rate_limit":
+            return Reply(status, _envelope(36009002, "Too many requests. Please retry later."))
+        if kind == "token_expired":
+            return Reply(status, _envelope(105002, "Expired credentials. The access_token or x-tts-access-token header has expired."))
+        return Reply(status, _envelope(36009007, "Request timeout. Please retry later."))
+
+    def dump_orders(self) -> list[dict[str, Any]]:
+        with self._lock:
+            self._advance()
+            return [self._render(order) for order in self._orders.values()]
+
+    # -- auth -----------------------------------------------------------------------------------
+    def _issue(self, now: float) -> tuple[str, str]:
+        access, refresh = "TTP_" + uuid.uuid4().hex, "TTP_" + uuid.uuid4().hex
+        self._access[access] = now + ACCESS_TOKEN_SECONDS
+        self._refresh[refresh] = self.authorized_at + AUTHORIZATION_DAYS * DAY
+        self._current = (access, refresh)
+        return access, refresh
+
+    def _authenticate(self, request: Request) -> Reply | None:
+        q, now = request.query, self.real_time()
+        if not q.get("sign"):
+            return _error(36009004, "Missing signature.")
+        if q.get("app_key") != self.app_key:
+            return _error(36009004, "Invalid app_key.")
+        stamp = q.get("timestamp", "")
+        if not stamp.isdigit():
+            return _error(36009004, "Invalid timestamp.")
+        if not now - TIMESTAMP_PAST <= int(stamp) <= now + TIMESTAMP_FUTURE:
+            return _error(36009004, "Invalid timestamp. The timestamp must lie within the range of 5 minutes before to 30 seconds beyond the current time.")
+        token = request.headers.get("x-tts-access-token") or next((v for k, v in request.headers.items() if k.lower() == "x-tts-access-token"), "")
+        if not token:
+            return _error(36009004, "Invalid x-tts-access-token header.")
+        content_type = next((v for k, v in request.headers.items() if k.lower() == "content-type"), "")
+        signed = {k: v for k, v in q.items() if k != self.page_size_param}  # the host's knob, not the client's
+        if not hmac.compare_digest(q["sign"], signature(self._app_secret, request.path, signed, request.body, content_type)):
+            return _error(106001, "Invalid signature.")
+        if token not in self._access:
+            return _error(101000, "Invalid x-tts-access-token or shop_cipher.")
+        if self._access[token] <= now:
+            return _error(105002, "Expired credentials. The access_token or x-tts-access-token header has expired.")
+        if request.path != AUTHORIZED_SHOPS:
+            if not q.get("shop_cipher"):
+                return _error(106013, "Missing shop_cipher.")
+            if q["shop_cipher"] != self.shop_cipher:
+                return _error(101000, "Invalid x-tts-access-token or shop_cipher.")
+        return None
+
+    def _token_endpoint_check(self, request: Request) -> Reply | None:
+        q = request.query
+        if q.get("app_key") != self.app_key or q.get("app_secret") != self._app_secret:
+            return _error(36009004, "Invalid app_key or app_secret.")
+        if q.get("grant_type") != "refresh_token":
+            raise_param = "grant_type must be refresh_token"
+            return Reply(400, _envelope(PARAM_ERROR, f"Invalid parameter: {raise_param}"))
+        return None
+
+    def _refresh_token(self, request: Request) -> Reply:
+        now = self.real_time()
+        if self._refresh.get(request.query.get("refresh_token", ""), 0.0) <= now:
+            return _error(105002, "Expired credentials. The refresh_token is invalid or has expired.")
+        access, refresh = self._issue(now)
+        data = {
+            "access_token": access,
+            "access_token_expire_in": int(self._access[access]),  # absolute epochs [T1]
+            "refresh_token": refresh,
+            "refresh_token_expire_in": int(self._refresh[refresh]),
+            "open_id": "sandbox-" + self.shop_id[-6:],
+            "seller_name": "Toko Contoh",
+            "seller_base_region": "ID",
+            "user_type": 0,
+        }
+        return _ok(data)
+
+    # -- endpoints --------------------------------------------------------------------------
+    def _shops(self, request: Request) -> Reply:
+        shop = {"id": self.shop_id, "name": "Toko Contoh", "region": "ID", "seller_type": "LOCAL", "cipher": self.shop_cipher, "code": "IDLC" + self.shop_id[-6:]}
+        return _ok({"shops": [shop]})
+
+    def _search(self, request: Request) -> Reply:
+        q = request.query
+        page_size = _int(q, "page_size")
+        if not 1 <= page_size <= PAGE_SIZE:
+            raise _ParamError("page_size must be 1-100.")
+        cap = q.get(self.page_size_param, "")
+        page_size = min(page_size, int(cap)) if cap.isdigit() and int(cap) > 0 else page_size
+        field = q.get("sort_field", "create_time") or "create_time"
+        if field not in ("create_time", "update_time"):
+            raise _ParamError("sort_field must be create_time or update_time.")
+        order = q.get("sort_order", "DESC") or "DESC"
+        if order not in ("ASC", "DESC"):
+            raise _ParamError("sort_order must be ASC or DESC.")
+        try:
+            body = request.json() if request.body else {}
+        except ValueError:
+            raise _ParamError("the body is not JSON") from None
+        if not isinstance(body, dict):
+            raise _ParamError("the body must be a JSON object")
+        bounds = {}
+        for name in ("update_time_ge", "update_time_lt", "create_time_ge", "create_time_lt"):
+            value = body.get(name)
+            if value is not None and (isinstance(value, bool) or not isinstance(value, int)):
+                raise _ParamError(f"{name} must be a Unix timestamp.")
+            bounds[name] = value
+        status = body.get("order_status")
+        query = _query_key(request)
+        offset = _read_token(q["page_token"], query) if q.get("page_token") else 0
+        simple = field == "update_time" and order == "ASC" and status is None and bounds["create_time_ge"] is None and bounds["create_time_lt"] is None
+        if simple:
+            lo = 0 if bounds["update_time_ge"] is None else bisect.bisect_left(self._index, (bounds["update_time_ge"], ""))
+            hi = len(self._index) if bounds["update_time_lt"] is None else bisect.bisect_left(self._index, (bounds["update_time_lt"], ""))
+            ids = [i for _, i in self._index[lo + offset : min(hi, lo + offset + page_size)]]
+            total = max(0, hi - lo)
+        else:
+            chosen = sorted(
+                ((o.updated if field == "update_time" else o.created), o.id)
+                for o in self._orders.values()
+                if _within(o.updated, bounds["update_time_ge"], bounds["update_time_lt"])
+                and _within(o.created, bounds["create_time_ge"], bounds["create_time_lt"])
+                and (status is None or o.status == status)
+            )
+            if order == "DESC":
+                chosen.reverse()
+            ids, total = [i for _, i in chosen[offset : offset + page_size]], len(chosen)
+        more = offset + page_size < total
+        orders = [self._with_poisons(i, self._render(self._orders[i])) for i in ids]
+        return _ok({"orders": orders, "next_page_token": _token(offset + page_size, query) if more else "", "total_count": total})
+
+    def _detail(self, request: Request) -> Reply:
+        ids = [i for i in request.query.get("ids", "").split(",") if i]
+        if not 1 <= len(ids) <= DETAIL_BATCH:
+            raise _ParamError("ids must hold 1 to 50 order ids.")
+        found = [self._with_poisons(i, self._render(self._orders[i])) for i in dict.fromkeys(ids) if i in self._orders]
+        return _ok({"orders": found})
+
+    # -- time and data ------------------------------------------------------------------------
+    def _index_key(self, order: OrderState) -> tuple[int, str]:
+        return order.updated, order.id
+
+    def _apply(self, order: OrderState, at: int, step: str) -> None:
+        order.apply(at, step)
+
+    def _create(self, created: int, *, index: bool = True, order_id: str | None = None) -> OrderState:
+        number = len(self._orders)
+        blueprint = Blueprint.make(self.seed, number, created)
+        order_id = order_id or self._order_id(number)
+        order = OrderState(number, order_id, created, blueprint.cod)
+        self._orders[order_id], self._blueprints[order_id] = order, blueprint
+        self._schedule(order_id, order, blueprint.steps, created)
+        if index:
+            self._add_to_index(order)
+        return order
+
+    def _order_id(self, number: int) -> str:
+        """18 digits like ``579912345678901234``; unique in this shop."""
+        rng = random.Random(f"id:{self.seed}:{number}")
+        while True:
+            candidate = "5799" + "".join(rng.choice("0123456789") for _ in range(14))
+            if candidate not in self._orders:
+                return candidate
+
+    def _mutate(self, body: dict[str, Any]) -> dict[str, Any]:
+        at = self._now if body.get("at") is None else int(body["at"])
+        touched = [self._order(i) for i in body.get("touch") or []]
+        for order in touched:
+            self._reindex(order, lambda o: setattr(o, "updated", at))
+        inserted = [self._create(at).id for _ in range(int(body.get("insert") or 0))]
+        inserted += [self._create(at, order_id=str(i)).id for i in body.get("insert_as") or []]
+        return {"touched": len(touched), "inserted": inserted, "now": self._now}
+
+    def _corrupt(self, body: dict[str, Any]) -> dict[str, Any]:
+        order, field = self._order(body["id"]), body.get("field", "total_amount")
+        if field not in CORRUPTIONS:
+            raise ValueError(f"field must be one of {sorted(CORRUPTIONS)}")
+
+        def spoil(o: OrderState) -> None:
+            o.updated, o.corrupt = self._now, field
+
+        self._reindex(order, spoil)
+        return {"id": order.id, "field": field}
+
+    def _order(self, order_id: Any) -> OrderState:
+        order = self._orders.get(str(order_id))
+        if order is None:
+            raise ValueError(f"no order {order_id}")
+        return order
+
+    # -- rendering ------------------------------------------------------------------------------
+    def _render(self, order: OrderState) -> dict[str, Any]:
+        """One order as Get Order Detail (and Search Orders) returns it, fields per [T8]/[T9]."""
+        bp = self._blueprints[order.id]
+        carrier_id, carrier = CARRIERS[bp.carrier]
+        shipped = bool(order.rts) and order.status != "CANCELLED"
+        tracking = bp.tracking_number if shipped and order.awb else ""
+        has_package = order.status != "UNPAID" and not (order.status == "CANCELLED" and not order.paid and not bp.cod)
+        initiator, reason, cancel_user = order.cancel
+        lines = []
+        for n, unit in enumerate(bp.units):
+            product_id, sku_id, name, sku_name, seller_sku, original, seller_off, platform_off = CATALOG[unit]
+            line = {
+                "id": f"{order.id[:-3]}{n:03d}",
+                "sku_id": sku_id,
+                "product_id": product_id,
+                "product_name": name,
+                "sku_name": sku_name,
+                "seller_sku": seller_sku,
+                "sku_image": f"https://p16-oec-va.ibyteimg.com/sandbox/{sku_id}",
+                "original_price": str(original),
+                "sale_price": str(original - seller_off),
+                "seller_discount": str(seller_off),
+                "platform_discount": str(platform_off),
+                "currency": "IDR",
+                "display_status": order.status,
+                "package_status": PACKAGE_STATUS[order.status],
+                "package_id": bp.package_id if has_package else "",
+                "tracking_number": tracking,
+                "shipping_provider_name": carrier,
+                "is_gift": False,
+                "sku_type": "NORMAL",
+            }
+            if initiator:
+                line |= {"cancel_user": cancel_user, "cancel_reason": reason}
+            lines.append(line)
+        original_total = sum(CATALOG[u][5] for u in bp.units)
+        seller_total = sum(CATALOG[u][6] for u in bp.units)
+        platform_total = sum(CATALOG[u][7] for u in bp.units)
+        sub_total = original_total - seller_total - platform_total
+        shipping_platform = bp.shipping_fee if bp.free_shipping else 0
+        shipping = bp.shipping_fee - shipping_platform
+        service_fee = 1000
+        payment = {
+            "currency": "IDR",
+            "original_total_product_price": str(original_total),
+            "seller_discount": str(seller_total),
+            "platform_discount": str(platform_total),
+            "sub_total": str(sub_total),
+            "original_shipping_fee": str(bp.shipping_fee),
+            "shipping_fee_seller_discount": "0",
+            "shipping_fee_platform_discount": str(shipping_platform),
+            "shipping_fee": str(shipping),
+            "tax": "0",
+            "buyer_service_fee": str(service_fee),
+            "total_amount": str(sub_total + shipping + service_fee),
+        }
+        body: dict[str, Any] = {
+            "id": order.id,
+            "status": order.status,
+            "create_time": order.created,
+            "update_time": order.updated,
+            "paid_time": order.paid or None,
+            "rts_sla_time": (order.paid or order.created) + 2 * DAY,
+            "shipping_due_time": (order.paid or order.created) + 2 * DAY,
+            "rts_time": order.rts or None,
+            "collection_time": order.collected or None,
+            "delivery_time": order.delivered or None,
+            "cancel_time": order.cancel_time or None,
+            "user_id": str(7_494_100_000_000_000_000 + bp.buyer * 1013),
+            "buyer_email": f"v2{hashlib.sha256(f'{self.seed}:{bp.buyer}'.encode()).hexdigest()[:10]}@scs.tiktokw.us",
+            "buyer_message": bp.note,
+            "is_cod": bp.cod,
+            "payment_method_name": bp.payment,
+            "shipping_type": "TIKTOK" if bp.platform_logistics else "SELLER",
+            "fulfillment_type": "FULFILLMENT_BY_SELLER",
+            "delivery_type": "HOME_DELIVERY",
+            "delivery_option_name": "Reguler",
+            "shipping_provider": carrier,
+            "shipping_provider_id": carrier_id,
+            "tracking_number": tracking,
+            "warehouse_id": "7310000000000000" + f"{self.seed % 1000:03d}",
+            "cancellation_initiator": initiator,
+            "cancel_reason": reason,
+            "is_buyer_request_cancel": initiator == "BUYER",
+            "is_on_hold_order": False,
+            "packages": [{"id": bp.package_id}] if has_package else [],
+            "payment": payment,
+            "line_items": lines,
+            "commerce_platform": "TOKOPEDIA" if bp.tokopedia else "TIKTOK_SHOP",
+        }
+        body = {k: v for k, v in body.items() if v is not None}
+        if order.status != "UNPAID":  # [T8]: not available while unpaid
+            body["recipient_address"] = self._address(order, bp)
+        if order.corrupt:
+            CORRUPTIONS[order.corrupt](body)
+        return body
+
+    def _address(self, order: OrderState, bp: Blueprint) -> dict[str, Any]:
+        name = BUYERS[bp.buyer]
+        province, city, district, postal = CITIES[bp.city]
+        phone = f"(+62)812{(order.index * 7919 + bp.buyer) % 10**8:08d}"
+        if bp.platform_logistics:  # desensitised for platform logistics [T8]
+            name = " ".join(part[0] + "*" * (len(part) - 1) for part in name.split())
+            phone = phone[:8] + "*****" + phone[-2:]
+        street = f"Jl. Melati No. {order.index % 90 + 1}"
+        return {
+            "name": name,
+            "phone_number": phone,
+            "full_address": f"{street}, {district}, {city}, {province}",
+            "address_detail": street,
+            "postal_code": postal,
+            "region_code": "ID",
+            "district_info": [
+                {"address_level": "L0", "address_level_name": "Country", "address_name": "Indonesia"},
+                {"address_level": "L1", "address_level_name": "Province", "address_name": province},
+                {"address_level": "L2", "address_level_name": "City", "address_name": city},
+                {"address_level": "L3", "address_level_name": "District", "address_name": district},
+            ],
+        }
+
+
+class _ParamError(ValueError):
+    """A parameter the sandbox refuses (HTTP 400, code ``PARAM_ERROR``)."""
+
+
+def _within(value: int, ge: int | None, lt: int | None) -> bool:
+    return (ge is None or value >= ge) and (lt is None or value < lt)
+
+
+def _query_key(request: Request) -> str:
+    """What a page token belongs to: the query's sort and body filters (not its page size)."""
+    q = request.query
+    return hashlib.sha256(f"{q.get('sort_field', '')}|{q.get('sort_order', '')}|".encode() + (request.body or b"")).hexdigest()[:12]
+
+
+def _token(offset: int, query: str, *, spelling: str = "") -> str:
+    """An opaque page token: the offset in one query's result (another spelling of the same
+    place is possible, as an opaque token allows)."""
+    raw = json.dumps({"o": offset, "q": query, **({"s": spelling} if spelling else {})}).encode()
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+def _read_token(token: str, query: str) -> int:
+    """The offset a token names; a token of another query, or none of ours, is refused."""
+    try:
+        parsed = json.loads(base64.urlsafe_b64decode(token + "=" * (-len(token) % 4)))
+        offset, owner = parsed["o"], parsed["q"]
+    except (ValueError, KeyError, TypeError):
+        raise _ParamError("page_token is invalid.") from None
+    if not isinstance(offset, int) or offset < 0 or owner != query:
+        raise _ParamError("page_token is invalid.")
+    return offset
+
+
+def _int(query: dict[str, str], name: str) -> int:
+    text = query.get(name, "")
+    if not text.lstrip("-").isdigit():
+        raise _ParamError(f"{name} is required and must be an integer.")
+    return int(text)
+
+
+def _envelope(code: int, message: str) -> dict[str, Any]:
+    return {"code": code, "message": message, "request_id": uuid.uuid4().hex.upper()}
+
+
+def _error(code: int, message: str) -> Reply:
+    """A refused call: HTTP 200 with the code in the body (assumed; see the module doc)."""
+    return Reply(200, _envelope(code, message))
+
+
+def _ok(data: dict[str, Any]) -> Reply:
+    return Reply(200, {**_envelope(0, "Success"), "data": data})
