@@ -22,7 +22,7 @@ import importlib
 
 from connectors.spec import ORDERS, TRACKING, ConnectorSpec
 
-PACKAGES = ("connectors.shopee", "connectors.woocommerce", "connectors.biteship", "connectors.kiriminaja")
+PACKAGES = ("connectors.shopee", "connectors.woocommerce", "connectors.biteship", "connectors.kiriminaja", "connectors.blibli")
 """Every connector package; each has ``spec.py`` with ``SPEC``."""
 
 Channel = ConnectorSpec  # what a registry entry is
