@@ -89,3 +89,13 @@ def test_the_signature_is_mandatory_only_when_the_seller_set_a_key() -> None:
         assert reply.status_code == 401  # auth first
         with pytest.raises(ApiError, match="Maximum size is 50"):  # documented: size at most 50
             client.BlibliConnector(b.url, unsigned.demo_credentials())._list({}, page=0, size=51)
+
+
+def test_the_detail_call_is_signed_over_the_mtaapi_path() -> None:
+    mta = "/v2/proxy/mta/api/businesspartner/v1/order/orderDetail"
+    raw = client.raw_string("GET", "", "", "Tue May 12 16:28:52 WIB 2020", client.signed_path(mta))
+    assert expected_signature("k", "GET", b"", "Tue May 12 16:28:52 WIB 2020", mta) == client.sign("k", raw)
+    app = BlibliSandbox(orders=3, seed=3)
+    with SandboxServer(app) as server:  # one order read by number: a list lookup, then the signed per-item detail
+        [page] = client.BlibliConnector(server.url, app.demo_credentials()).orders_by_id([app.dump_orders()[0]["orderNo"]])
+        assert len(page.records) == 1 and server.stats.snapshot()["by_status"] == {200: page.requests}
