@@ -54,6 +54,7 @@ LATENCY_MS = 60  # lets a kill land while a request is in flight
 CASES = [
     ("shopee", "sqlite"),
     ("woocommerce", "sqlite"),
+    ("blibli", "sqlite"),
     # PostgreSQL: the killed holder's advisory lock must go with its connection.
     pytest.param("woocommerce", "postgres", marks=pytest.mark.postgres),
 ]

@@ -207,7 +207,13 @@ class WooCommerceMachine(SyncMachine):
     channel = "woocommerce"
 
 
+class BlibliMachine(SyncMachine):
+    channel = "blibli"
+
+
 TestShopeeSyncMachine = ShopeeMachine.TestCase
 TestShopeeSyncMachine.settings = HYPOTHESIS_SETTINGS
 TestWooCommerceSyncMachine = WooCommerceMachine.TestCase
 TestWooCommerceSyncMachine.settings = HYPOTHESIS_SETTINGS
+TestBlibliSyncMachine = BlibliMachine.TestCase
+TestBlibliSyncMachine.settings = HYPOTHESIS_SETTINGS

@@ -36,7 +36,8 @@ from tests.hostile import support
 from tests.hostile.support import add_account, log_text, no_traceback
 from tests.oracle import stored_state
 
-LISTING = {"shopee": shopee_api.ORDER_LIST, "woocommerce": "/wp-json/wc/v3/orders"}
+LISTING = {"shopee": shopee_api.ORDER_LIST, "woocommerce": "/wp-json/wc/v3/orders", "blibli": "/v2/proxy/seller/v1/orders/packages/filter"}
+VERB = {"blibli": "POST"}  # the others list with GET
 
 
 def stopped_cleanly(hub, account: str, summary, expected: str, capfd, caplog) -> None:  # noqa: ANN001
@@ -55,7 +56,7 @@ def test_a_dripping_body_hits_the_reply_deadline_and_the_next_account_still_runs
     dripping, neighbour = add_account(sqlite_hub, sandbox, "h-drip"), add_account(sqlite_hub, sandbox, "h-neighbour")
     sandbox.faults.update({"fail_next": ["drip"], "drip_interval": 0.05})  # ~20 bytes/s: minutes for a page
     first, second = Runner(sqlite_hub.engine).run_all([SyncRequest(dripping), SyncRequest(neighbour)])
-    stopped_cleanly(sqlite_hub, dripping, first, f"BudgetExceeded: GET {LISTING[sandbox.app.channel]}: the reply took longer than {support.REPLY.deadline_seconds:g} s", capfd, caplog)
+    stopped_cleanly(sqlite_hub, dripping, first, f"BudgetExceeded: {VERB.get(sandbox.app.channel, 'GET')} {LISTING[sandbox.app.channel]}: the reply took longer than {support.REPLY.deadline_seconds:g} s", capfd, caplog)
     assert first.requests == 0 and sandbox.stats.snapshot()["by_path"][LISTING[sandbox.app.channel]] >= 1  # not retried
     assert second.status == "completed"  # the runner moved on
     assert_synced(sqlite_hub.db, neighbour, sandbox)
@@ -69,7 +70,7 @@ def test_a_huge_body_is_refused_at_the_size_cap(sqlite_hub, sandbox, kind, capfd
     sandbox.faults.update({"fail_next": [kind], "huge_bytes": 4 * support.REPLY.max_bytes})
     summary = Runner(sqlite_hub.engine).run(SyncRequest(account))
     announced = " (it announced" if kind == "huge_declared" else "; Simpul stops reading there"
-    stopped_cleanly(sqlite_hub, account, summary, f"BudgetExceeded: GET {LISTING[sandbox.app.channel]}: the reply is larger than 2,097,152 bytes", capfd, caplog)
+    stopped_cleanly(sqlite_hub, account, summary, f"BudgetExceeded: {VERB.get(sandbox.app.channel, 'GET')} {LISTING[sandbox.app.channel]}: the reply is larger than 2,097,152 bytes", capfd, caplog)
     assert announced in summary.error
     assert Runner(sqlite_hub.engine).run(SyncRequest(account)).status == "completed"
     assert_synced(sqlite_hub.db, account, sandbox)

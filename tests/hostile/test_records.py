@@ -42,7 +42,14 @@ WOOCOMMERCE = {
     "customer_id": ({"raw": "9" * 5000}, "buyer_ref: 5000 characters, more than the 100"),
     "line_items[0].quantity": ({"raw": "1000000000000"}, "lines[0].quantity: beyond a 32-bit integer"),
 }
-POISONS = {"shopee": SHOPEE, "woocommerce": WOOCOMMERCE}
+BLIBLI = {  # paths inside the order's first item detail (connectors/blibli/sandbox.py)
+    "finalPrice": ({"raw": "1E+308"}, "total: beyond what NUMERIC(20,4) holds"),
+    "shippingCity": ({"value": f"{MARK} a\u0000b"}, "ship_city: holds a NUL character"),
+    "updatedDate": ({"raw": "253402300799000"}, "updated_at: more than a day in the future"),
+    "gdnSku": ({"value": "9" * 5000}, "lines[0].item_id: 5000 characters"),
+    "qty": ({"raw": "1000000000000"}, "lines[0].quantity: beyond a 32-bit integer"),
+}
+POISONS = {"shopee": SHOPEE, "woocommerce": WOOCOMMERCE, "blibli": BLIBLI}
 
 
 def poison_page(server, poisons) -> dict[str, str]:  # noqa: ANN001

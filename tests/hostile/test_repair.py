@@ -22,7 +22,7 @@ from simpul.jsoncodec import loads
 from simpul.limits import Boundary
 from tests.hostile.support import add_account, admin, assert_good_orders_landed, order_ids
 
-YEAR_9999 = {"shopee": ("update_time", {"raw": "253402300799"}), "woocommerce": ("date_modified_gmt", {"value": "9999-12-31T23:59:59"})}
+YEAR_9999 = {"shopee": ("update_time", {"raw": "253402300799"}), "woocommerce": ("date_modified_gmt", {"value": "9999-12-31T23:59:59"}), "blibli": ("updatedDate", {"raw": "253402300799000"})}
 
 
 def test_an_impossible_stored_version_is_repaired_for_named_orders(hostile_hub, sandbox, monkeypatch) -> None:  # noqa: ANN001
