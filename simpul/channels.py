@@ -22,7 +22,10 @@ import importlib
 
 from connectors.spec import ORDERS, TRACKING, ConnectorSpec
 
-PACKAGES = ("connectors.shopee", "connectors.woocommerce", "connectors.biteship", "connectors.kiriminaja", "connectors.lazada", "connectors.tiktok")
+PACKAGES = (
+    "connectors.shopee", "connectors.woocommerce", "connectors.tiktok", "connectors.lazada", "connectors.blibli",  # orders
+    "connectors.biteship", "connectors.kiriminaja",  # tracking
+)
 """Every connector package; each has ``spec.py`` with ``SPEC``."""
 
 Channel = ConnectorSpec  # what a registry entry is

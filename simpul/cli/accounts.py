@@ -56,6 +56,10 @@ def cmd_accounts(args: argparse.Namespace) -> int:
     from simpul.runtime import open_hub
     from simpul.tokens import countdown, refresh_all
 
+    if args.accounts_cmd == "add" and args.channel == "bukalapak":  # retired: no connector, an import instead
+        from simpul.bukalapak import RETIRED
+
+        raise UsageError(RETIRED)
     hub = open_hub(actor="cli:accounts")
     try:
         if args.accounts_cmd == "add":
@@ -152,7 +156,7 @@ def register(sub, channels: list[str]) -> None:  # noqa: ANN001 - argparse's pri
     p = sub.add_parser("accounts", help="add or list seller accounts")
     asub = p.add_subparsers(dest="accounts_cmd", required=True, metavar="ACTION")
     a = asub.add_parser("add", help="store an account and its encrypted credentials")
-    a.add_argument("channel", choices=channels)
+    a.add_argument("channel", choices=[*channels, "bukalapak"])
     a.add_argument("name", help="account id: lowercase letters, digits, dashes (e.g. toko-budi-shopee)")
     a.add_argument("--base-url", required=True, help="the channel API's base URL (a sandbox URL for testing)")
     a.add_argument(

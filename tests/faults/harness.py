@@ -47,7 +47,7 @@ settings.register_profile("faults-ci", max_examples=10, stateful_step_count=12, 
 settings.register_profile("faults-nightly", max_examples=200, stateful_step_count=30, **_HYPOTHESIS)
 HYPOTHESIS_SETTINGS = settings.get_profile(f"faults-{PROFILE}")
 
-CHANNELS = ("shopee", "woocommerce", "lazada", "tiktok")
+CHANNELS = ("shopee", "woocommerce", "lazada", "tiktok", "blibli")
 ROOT = Path(__file__).resolve().parents[2]
 
 # The retry *policy* is under test here, not the clock: waits of milliseconds, the same

@@ -56,6 +56,7 @@ CASES = [
     ("woocommerce", "sqlite"),
     ("lazada", "sqlite"),
     ("tiktok", "sqlite"),
+    ("blibli", "sqlite"),
     # PostgreSQL: the killed holder's advisory lock must go with its connection.
     pytest.param("woocommerce", "postgres", marks=pytest.mark.postgres),
 ]

@@ -215,6 +215,10 @@ class TikTokMachine(SyncMachine):
     channel = "tiktok"
 
 
+class BlibliMachine(SyncMachine):
+    channel = "blibli"
+
+
 TestShopeeSyncMachine = ShopeeMachine.TestCase
 TestShopeeSyncMachine.settings = HYPOTHESIS_SETTINGS
 TestWooCommerceSyncMachine = WooCommerceMachine.TestCase
@@ -223,3 +227,5 @@ TestLazadaSyncMachine = LazadaMachine.TestCase
 TestLazadaSyncMachine.settings = HYPOTHESIS_SETTINGS
 TestTikTokSyncMachine = TikTokMachine.TestCase
 TestTikTokSyncMachine.settings = HYPOTHESIS_SETTINGS
+TestBlibliSyncMachine = BlibliMachine.TestCase
+TestBlibliSyncMachine.settings = HYPOTHESIS_SETTINGS

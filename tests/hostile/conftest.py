@@ -26,7 +26,7 @@ def sqlite_hub(sqlite_db: Database, keyring: KeyRing) -> Hub:
     return support.make_hub(sqlite_db, keyring)
 
 
-@pytest.fixture(params=["shopee", "woocommerce", "lazada", "tiktok"])
+@pytest.fixture(params=["shopee", "woocommerce", "lazada", "tiktok", "blibli"])
 def sandbox(request: pytest.FixtureRequest) -> Iterator[SandboxServer]:
     server = support.start_sandbox(request.param, orders=support.ORDERS)
     yield server

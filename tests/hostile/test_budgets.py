@@ -37,8 +37,8 @@ from tests.hostile import support
 from tests.hostile.support import add_account, log_text, no_traceback
 from tests.oracle import stored_state
 
-LISTING = {"shopee": shopee_api.ORDER_LIST, "woocommerce": "/wp-json/wc/v3/orders", "lazada": "/orders/get", "tiktok": tiktok_api.ORDER_SEARCH}
-METHOD = {"tiktok": "POST"}  # the listing's method where it is not GET
+LISTING = {"shopee": shopee_api.ORDER_LIST, "woocommerce": "/wp-json/wc/v3/orders", "lazada": "/orders/get", "tiktok": tiktok_api.ORDER_SEARCH, "blibli": "/v2/proxy/seller/v1/orders/packages/filter"}
+METHOD = {"tiktok": "POST", "blibli": "POST"}  # the listing's method where it is not GET
 
 
 def stopped_cleanly(hub, account: str, summary, expected: str, capfd, caplog) -> None:  # noqa: ANN001

@@ -59,8 +59,15 @@ TIKTOK = {
     "update_time": ({"raw": "253402300799"}, "updated_at: more than a day in the future"),
     "user_id": ({"raw": "9" * 5000}, "buyer_ref: 5000 characters, more than the 100"),
 }
-POISONS = {"shopee": SHOPEE, "woocommerce": WOOCOMMERCE, "lazada": LAZADA, "tiktok": TIKTOK}
-SPLIT_FIELD = {"shopee": "cancel_reason", "woocommerce": "customer_note", "lazada": "order_items[0].reason", "tiktok": "cancel_reason"}  # in the lookup's reply
+SPLIT_FIELD = {"shopee": "cancel_reason", "woocommerce": "customer_note", "lazada": "order_items[0].reason", "tiktok": "cancel_reason", "blibli": "customer_note"}  # in the lookup's reply
+BLIBLI = {  # paths inside the order's first item detail (connectors/blibli/sandbox.py)
+    "finalPrice": ({"raw": "1E+308"}, "total: beyond what NUMERIC(20,4) holds"),
+    "shippingCity": ({"value": f"{MARK} a\u0000b"}, "ship_city: holds a NUL character"),
+    "updatedDate": ({"raw": "253402300799000"}, "updated_at: more than a day in the future"),
+    "gdnSku": ({"value": "9" * 5000}, "lines[0].item_id: 5000 characters"),
+    "qty": ({"raw": "1000000000000"}, "lines[0].quantity: beyond a 32-bit integer"),
+}
+POISONS = {"shopee": SHOPEE, "woocommerce": WOOCOMMERCE, "lazada": LAZADA, "tiktok": TIKTOK, "blibli": BLIBLI}
 
 
 def poison_page(server, poisons) -> dict[str, str]:  # noqa: ANN001
@@ -139,7 +146,7 @@ def test_a_far_future_update_time_does_not_make_the_listing_skip_the_rest_of_the
 def test_an_order_stored_before_the_check_existed_still_reads_back(sqlite_hub, sandbox, monkeypatch, tmp_path) -> None:  # noqa: ANN001
     """SQLite stored ``1E+308`` when nothing checked it; listing orders then crashed."""
     account = add_account(sqlite_hub, sandbox)
-    field = {"shopee": "total_amount", "woocommerce": "total", "lazada": "price", "tiktok": "payment.total_amount"}[sandbox.app.channel]
+    field = {"shopee": "total_amount", "woocommerce": "total", "lazada": "price", "tiktok": "payment.total_amount", "blibli": "total"}[sandbox.app.channel]
     admin(sandbox, "poison", {"id": order_ids(sandbox)[0], "field": field, "raw": "1E+308" if field in ("total_amount", "payment.total_amount") else '"1E+308"'})
     monkeypatch.setattr(Boundary, "check", lambda self, bundle: bundle)  # the engine before this fix
     assert Runner(sqlite_hub.engine).run(SyncRequest(account)).status == "completed"

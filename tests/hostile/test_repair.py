@@ -27,6 +27,7 @@ YEAR_9999 = {
     "woocommerce": ("date_modified_gmt", {"value": "9999-12-31T23:59:59"}),
     "lazada": ("updated_at", {"value": "9999-12-31T23:59:59+07:00"}),
     "tiktok": ("update_time", {"raw": "253402300799"}),
+    "blibli": ("updatedDate", {"raw": "253402300799000"}),
 }
 
 

@@ -1,0 +1,1 @@
+"""Blibli Seller API: the connector (``client``) and its local twin (``sandbox``)."""
