@@ -11,6 +11,13 @@ Artifact keys must match ``^[a-z0-9-]*$`` or Prefect refuses them, so every id i
 slugified. Keys are ``<kind>-<what>-<account>`` with fixed words before the account id,
 so no two kinds of artifact can share a key whatever the account is called. Only ids,
 counts and redacted error texts go in: never a payload, buyer data or a credential.
+
+Tracking runs (``track-shipments``) publish the same run summary under ``track-`` keys,
+and two artifacts about the parcels themselves: ``shipments-attention`` (the parcels
+that need a person, ``attention``) and ``shipments-report`` (delivery times and
+returns, ``simpul.tracking_report.markdown``). A parcel's last message is the only
+channel text in them, as the mapping stored it (receiver names the reply gave are
+masked there); nothing about the buyer is added.
 """
 
 from __future__ import annotations
@@ -23,7 +30,8 @@ from uuid import UUID
 
 from prefect.artifacts import create_markdown_artifact, create_progress_artifact, create_table_artifact, update_progress_artifact
 
-from simpul.engine import RESYNC
+from simpul import tracking_report
+from simpul.engine import RESYNC, TRACK
 
 KEY_PATTERN = re.compile(r"^[a-z0-9-]*$")
 KEY_COLUMNS = ("account", "status", "new", "changed", "quarantined", "seconds", "error")
@@ -40,7 +48,7 @@ def slug(text: str) -> str:
 
 
 def key(job: str, what: str, account: str | None = None) -> str:
-    kind = "resync" if job == RESYNC else "sync"
+    kind = {RESYNC: "resync", TRACK: "track"}.get(job, "sync")
     return "-".join(slug(p) for p in (kind, what, account) if p)
 
 
@@ -141,3 +149,55 @@ def _line(r: Row) -> str:
         more = f" and {len(missing) - MISSING_SHOWN} more" if len(missing) > MISSING_SHOWN else ""
         line += f"\n  - not found at the channel: {', '.join(missing[:MISSING_SHOWN])}{more}"
     return line
+
+
+# -- parcels that need a person (track-shipments) --------------------------------------------
+ATTENTION_KEY = "shipments-attention"
+SHIPMENTS_REPORT_KEY = "shipments-report"
+ATTENTION_SHOWN = 200  # rows in the artifact; the rest: `simpul shipments --attention`
+MESSAGE_CHARS = 140
+_MARKDOWN_SPECIAL = re.compile(r"([\\`*_{}\[\]<>|#!~])")
+_SPACE = re.compile(r"[\s\x00-\x1f\x7f-\x9f\u2028\u2029\u200e\u200f\u202a-\u202e\u2066-\u2069]+")  # controls, breaks, bidi overrides
+
+
+def attention(rows: Sequence[Row], tally: Mapping[str, int], *, now: Any) -> str:
+    """The ``shipments-attention`` markdown: the tally line, then the parcels that need a
+    person (``tracking_report.attention_rows``: back to the sender, trouble, stuck,
+    unknown; newest first within each) with order number, courier, airway bill, days
+    since the last scan and the last message."""
+    listed = tracking_report.attention_rows(rows, now=now)
+    lines = [
+        "### Parcels that need a person",
+        "",
+        f"{sum(tally.values())} parcel(s): {tracking_report.tally_line(tally)}.",
+        "",
+    ]
+    if not listed:
+        lines.append("Nothing needs a person.")
+        return "\n".join(lines) + "\n"
+    lines += ["| needs | order | courier | airway bill | days since last scan | last message |", "| --- | --- | --- | --- | ---: | --- |"]
+    for r in listed[:ATTENTION_SHOWN]:
+        days = "never scanned" if r["days_since_scan"] is None else f"{r['days_since_scan']:.1f}"
+        cells = (r["attention"], _md(r["order"]) or "-", _md(r["courier"]), _md(r["tracking_number"]), days, _md(_short(r["last_message"])))
+        lines.append("| " + " | ".join(cells) + " |")
+    if len(listed) > ATTENTION_SHOWN:
+        lines += ["", f"And {len(listed) - ATTENTION_SHOWN} more: `simpul shipments --attention`."]
+    return "\n".join(lines) + "\n"
+
+
+def publish_shipments(rows: Sequence[Row], report: tracking_report.Report) -> None:
+    """The two parcel artifacts of a tracking run."""
+    create_markdown_artifact(attention(rows, report.tally, now=report.now), key=ATTENTION_KEY, description="track-shipments: parcels that need a person")
+    create_markdown_artifact(tracking_report.markdown(report), key=SHIPMENTS_REPORT_KEY, description="track-shipments: delivery times and returns per courier")
+
+
+def _short(text: str) -> str:
+    text = _SPACE.sub(" ", text or "").strip()
+    return text if len(text) <= MESSAGE_CHARS else text[: MESSAGE_CHARS - 1].rstrip() + "\u2026"
+
+
+def _md(text: str) -> str:
+    """Channel text as one table cell: controls, line breaks and bidirectional overrides
+    collapsed to a space, markdown and HTML characters escaped, so a message can neither
+    break the table, nor add markup, nor read differently from what it is."""
+    return _MARKDOWN_SPECIAL.sub(r"\\\1", _SPACE.sub(" ", text or "").strip())

@@ -24,14 +24,16 @@ from prefect.utilities.templating import apply_values
 from flows import _artifacts
 from flows.params import ACCOUNT_PATTERN
 from flows.sync_orders import SHARD_DEPLOYMENT, resync
+from flows.track_shipments import track_shipments
 from simpul.accounts import _ID as ACCOUNT_ID_RULE
-from simpul.engine import INCREMENTAL, RESYNC
+from simpul.engine import INCREMENTAL, RESYNC, TRACK
 
 ROOT = Path(__file__).resolve().parents[1]
 RAW = yaml.safe_load((ROOT / "prefect.yaml").read_text())
 CONFIG = PrefectYamlModel.model_validate(RAW)
 DEPLOYMENTS = {d.name: d for d in CONFIG.deployments}
-FLOW_OF = {"every-5-minutes": "sync-all", "shard": "sync-shard", "demo-shopee": "sync-orders", "manual": "resync", "refresh-tokens": "refresh-tokens", "purge-pii": "purge-pii"}
+FLOW_OF = {"every-5-minutes": "sync-all", "shard": "sync-shard", "demo-shopee": "sync-orders", "manual": "resync", "refresh-tokens": "refresh-tokens", "purge-pii": "purge-pii",
+           "every-30-minutes": "track-shipments"}
 ONE_AT_A_TIME = {"limit": 1, "collision_strategy": "CANCEL_NEW"}
 
 
@@ -159,5 +161,31 @@ def test_flow_account_ids_follow_the_accounts_rule() -> None:
 def test_artifact_keys_are_slugs_prefect_accepts(account: str) -> None:
     keys = [_artifacts.key(job, what, account) for job in (INCREMENTAL, RESYNC) for what in ("progress", "summary", "report")]
     keys += [_artifacts.key(INCREMENTAL, "all-summary"), _artifacts.key(INCREMENTAL, "all-report")]
+    keys += [_artifacts.key(TRACK, what, account) for what in ("progress",)] + [_artifacts.key(TRACK, "all-summary"), _artifacts.key(TRACK, "all-report")]
+    keys += [_artifacts.ATTENTION_KEY, _artifacts.SHIPMENTS_REPORT_KEY]
     assert all(_artifacts.KEY_PATTERN.match(k) for k in keys), keys
     assert len(set(keys)) == len(keys)
+
+
+def test_the_tracking_pass_runs_every_30_minutes_never_two_at_once() -> None:
+    track = DEPLOYMENTS["every-30-minutes"]
+    [every_30] = [RawScheduleConfig.model_validate(s) for s in next(d for d in RAW["deployments"] if d["name"] == "every-30-minutes")["schedules"]]
+    assert every_30.interval == timedelta(minutes=30)
+    assert track.paused is not True and track.enforce_parameter_schema is True
+    assert track.concurrency_limit.model_dump(exclude_none=True) == ONE_AT_A_TIME
+    assert track.work_pool.name == DEPLOYMENTS["every-5-minutes"].work_pool.name == "simpul"
+    assert track.parameters == {"pages_per_task": 50}  # no accounts: every tracking account
+
+
+def test_the_tracking_form_takes_account_ids_and_bounded_batches_only() -> None:
+    """What the server checks a run of track-shipments/every-30-minutes against."""
+    form = schema(track_shipments)
+    assert set(form["properties"]) == {"accounts", "pages_per_task"} and not form.get("required")
+    assert all(field.get("description") for field in form["properties"].values())
+    for good in ({}, {"accounts": None}, {"accounts": ["biteship-utama", "kiriminaja-1"]}, {"pages_per_task": 1000}):
+        assert not validate(good, form), good
+        track_shipments.validate_parameters(good)
+    for bad in ({"accounts": ["Biteship Utama"]}, {"accounts": "biteship-utama"}, {"pages_per_task": 0}, {"pages_per_task": 1001}):
+        assert validate(bad, form), bad
+        with pytest.raises(Exception):
+            track_shipments.validate_parameters(bad)

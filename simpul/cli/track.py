@@ -3,11 +3,18 @@
 - ``track ACCOUNT --courier CODE AWB ...`` looks the named parcels up now through a
   tracking (aggregator) account, stores them (attached to the shipment with that airway
   bill, or as a parcel of their own) and prints their canonical tracking.
-- ``track-sync [--account A]`` is one tracking pass: every active tracking account looks
-  at the parcels due (``simpul.parcels``), batch by batch, each committed with its
-  checkpoint, exactly as ``simpul sync`` runs orders (the same runner and run records).
+- ``track-sync [--account A] [--direct | --prefect]`` is one tracking pass: every active
+  tracking account looks at the parcels due (``simpul.parcels``), batch by batch, each
+  committed with its checkpoint, exactly as ``simpul sync`` runs orders (the same runner
+  and run records). Directly, or as the ``track-shipments`` flow by the rule ``simpul
+  sync`` uses (``simpul.cli.sync.uses_prefect``): the flow when ``PREFECT_API_URL`` is set
+  or ``--prefect`` is given, directly otherwise.
 - ``shipments [--attention] [--courier C] [--json]`` lists parcels, newest scan first;
-  ``--attention`` keeps the ones that need a person (stuck, trouble, returning, unknown).
+  ``--attention`` keeps the ones that need a person, in the order of the
+  ``shipments-attention`` artifact (``simpul.tracking_report.attention_rows``: back to the
+  sender, trouble, stuck, unknown; newest trouble first). ``shipments --report FILE``
+  writes the delivery-time and return-to-sender report as an HTML page with bar charts
+  (``simpul.tracking_report``) and prints where.
 """
 
 from __future__ import annotations
@@ -15,6 +22,7 @@ from __future__ import annotations
 import argparse
 import json
 from datetime import datetime, timezone
+from pathlib import Path
 from typing import Any
 
 from simpul.cli.common import EXIT_FAILED, EXIT_OK, UsageError, print_table, printable, progress_printer
@@ -53,6 +61,7 @@ def cmd_track(args: argparse.Namespace) -> int:
 def cmd_track_sync(args: argparse.Namespace) -> int:
     from simpul import parcels
     from simpul.channels import TRACKING, reading
+    from simpul.cli.sync import uses_prefect
     from simpul.engine import TRACK, SyncRequest
     from simpul.runtime import open_hub
 
@@ -65,7 +74,10 @@ def cmd_track_sync(args: argparse.Namespace) -> int:
             accounts = [a.id for a in hub.accounts.list() if a.status == "active" and a.channel in reading(TRACKING)]
             if not accounts:
                 raise UsageError("no active tracking account; add one with `simpul accounts add biteship NAME ...` (or kiriminaja)")
-        rows = _run(hub, [SyncRequest(a, job=TRACK) for a in accounts])
+        if uses_prefect(args):
+            rows = track_with_prefect(accounts)
+        else:
+            rows = _run(hub, [SyncRequest(a, job=TRACK) for a in accounts])
         with hub.db.connect() as conn:
             tally = parcels.tally(parcels.listing(conn), now=hub.engine.clock())
     finally:
@@ -78,18 +90,43 @@ def cmd_track_sync(args: argparse.Namespace) -> int:
     return EXIT_OK if all(r["status"] in ("completed", "skipped") for r in rows) else EXIT_FAILED
 
 
+def track_with_prefect(accounts: list[str]) -> list[dict[str, Any]]:
+    """The ``track-shipments`` flow in this process, on the configured API or a temporary one."""
+    from simpul.prefect_api import prefect_api
+
+    with prefect_api():
+        from flows.track_shipments import run_track_flow
+
+        return run_track_flow(accounts)
+
+
 def cmd_shipments(args: argparse.Namespace) -> int:
+    from simpul import parcels, tracking_report
     from simpul.runtime import open_hub
 
     hub = open_hub(actor="cli:shipments")
     try:
         with hub.db.connect() as conn:
-            rows = _parcels(conn, hub, courier=args.courier)
+            if args.report:
+                report = tracking_report.build(conn, now=hub.engine.clock(), courier=args.courier)
+            else:
+                rows = _parcels(conn, hub, courier=args.courier)
+            if args.attention and not args.report:
+                needing = tracking_report.attention_rows(parcels.listing(conn, courier=args.courier), now=hub.engine.clock())
+                rank = {(r["courier"], r["tracking_number"]): i for i, r in enumerate(needing)}
     finally:
         hub.close()
+    if args.report:
+        path = Path(args.report)
+        try:
+            path.write_text(tracking_report.html(report), encoding="utf-8")
+        except OSError as exc:
+            raise UsageError(f"cannot write {args.report}: {exc.strerror or exc}") from None
+        delivered = sum(t.count for t in report.by_courier.values())
+        print(printable(f"report written to {path.resolve()}: {report.parcels} parcel(s), {delivered} with a delivery time, {len(report.outcomes)} courier(s)"))
+        return EXIT_OK
     if args.attention:
-        order = {"returned": 0, "returning": 1, "trouble": 2, "stuck": 3, "unknown": 4}
-        rows = sorted((r for r in rows if r["attention"]), key=lambda r: (order[r["attention"]], -(r["days_since_scan"] or 0)))
+        rows = sorted((r for r in rows if (r["courier"], r["tracking_number"]) in rank), key=lambda r: rank[(r["courier"], r["tracking_number"])])
     if args.json:
         print(json.dumps(rows, default=str, indent=2))
     else:
@@ -163,11 +200,18 @@ def register(sub, channels: list[str]) -> None:  # noqa: ANN001, ARG001
 
     p = sub.add_parser("track-sync", help="one tracking pass: every tracking account looks at the parcels due")
     p.add_argument("--account", help="only this tracking account")
+    how = p.add_mutually_exclusive_group()
+    how.add_argument("--direct", action="store_true", help="run the engine in this process, never through Prefect")
+    how.add_argument(
+        "--prefect", action="store_true",
+        help="run the track-shipments flow (the default when PREFECT_API_URL is set); without a server, a temporary one is started first",
+    )
     p.add_argument("--json", action="store_true", help="print the runs and the parcel tally as JSON")
     p.set_defaults(func=cmd_track_sync)
 
     p = sub.add_parser("shipments", help="parcels as their couriers track them, newest scan first")
     p.add_argument("--attention", action="store_true", help="only parcels that need a person: returned or returning, trouble, stuck, unknown")
     p.add_argument("--courier", help="only this courier code")
+    p.add_argument("--report", metavar="FILE", help="write delivery times per courier and service and return-to-sender rates as an HTML page with charts")
     p.add_argument("--json", action="store_true", help="print every parcel as JSON")
     p.set_defaults(func=cmd_shipments)
