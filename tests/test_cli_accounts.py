@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 
+from simpul.channels import ORDERS, reading
 from simpul.cli import main
 
 CREDS = {"consumer_key": "ck_1234567890", "consumer_secret": "cs_1234567890"}
@@ -90,22 +91,26 @@ def test_replace_refuses_another_channel(home: Path, capsys: pytest.CaptureFixtu
 
 
 @pytest.mark.prefect
+ORDER_ACCOUNTS = [f"demo-{c}" for c in reading(ORDERS)]  # the demo syncs every orders channel
+DEMO_ACCOUNTS = sorted([*ORDER_ACCOUNTS, "demo-biteship"])  # and tracks their parcels through Biteship
+
+
 def test_the_demo_syncs_through_prefect_and_leaves_nothing_that_breaks_the_next_sync(prefect_api: None, home: Path, capsys: pytest.CaptureFixture) -> None:
     """`make demo` then `simpul sync`: its sandboxes are gone, so its accounts are disabled."""
     assert not (home / "keyring.json").exists()
     assert main(["demo", "--orders", "5"]) == 0  # through the flows (the session's Prefect API)
     captured = capsys.readouterr()
     assert "key ring created" in captured.err and (home / "keyring.json").exists()
-    assert [line.split()[2] for line in captured.out.splitlines()[1:]] == ["completed", "completed", "completed"]  # + the tracking pass
+    assert [line.split()[2] for line in captured.out.splitlines()[1:]] == ["completed"] * len(DEMO_ACCOUNTS)  # every orders channel + the tracking pass
     assert "parcels: " in captured.err and " delivered, " in captured.err
-    assert listed(capsys) == {"demo-biteship": "disabled", "demo-shopee": "disabled", "demo-woocommerce": "disabled"}
+    assert listed(capsys) == dict.fromkeys(DEMO_ACCOUNTS, "disabled")
 
     for how in ("--direct", "--prefect"):
         assert main(["sync", how]) == 0
         captured = capsys.readouterr()
         assert "Traceback" not in captured.err and "failed" not in captured.out
-        assert "not synced: demo-shopee (disabled), demo-woocommerce (disabled)" in captured.err
+        assert "not synced: " + ", ".join(f"{a} (disabled)" for a in ORDER_ACCOUNTS) in captured.err
 
     assert main(["demo", "--orders", "5", "--direct"]) == 0  # a second demo: enabled, synced, disabled again
-    assert [line.split()[2] for line in capsys.readouterr().out.splitlines()[1:]] == ["completed", "completed", "completed"]
-    assert listed(capsys) == {"demo-biteship": "disabled", "demo-shopee": "disabled", "demo-woocommerce": "disabled"}
+    assert [line.split()[2] for line in capsys.readouterr().out.splitlines()[1:]] == ["completed"] * len(DEMO_ACCOUNTS)
+    assert listed(capsys) == dict.fromkeys(DEMO_ACCOUNTS, "disabled")
