@@ -93,6 +93,9 @@ def test_import_twice_writes_once_and_quarantines_the_bad_row(home: Path, export
     assert main(["sync", "toko-lama", "--direct"]) == 0  # a retired account never syncs: skipped, with the reason
     out = capsys.readouterr().out
     assert "skipped" in out and "is retired" in out
+    assert main(["quarantine", "replay"]) == 1  # no live channel to replay through: kept, counted as still failing, no traceback
+    captured = capsys.readouterr()
+    assert "Traceback" not in captured.err and "still failing 1" in captured.out
 
 
 def test_one_line_refusals(home: Path, tmp_path: Path, capsys) -> None:  # noqa: ANN001
