@@ -113,7 +113,7 @@ def _task_failed(exc: Exception) -> State:
     return Failed(message=failures.describe(exc), data=exc)
 
 
-def _sync_account(hub: Hub, request: SyncRequest, pages_per_task: int) -> RunSummary:
+def sync_account(hub: Hub, request: SyncRequest, pages_per_task: int) -> RunSummary:
     """One account through the runner, each plan and batch a task. Never raises for one
     account's trouble: the summary says skipped or failed, and why."""
     logger = get_run_logger()
@@ -146,7 +146,7 @@ def _value(state: State) -> Any:
 
 def _one_account(flow_name: str, request: SyncRequest, pages_per_task: int) -> dict[str, Any] | State:
     with database_slots(1), run_hub(flow_name) as hub:
-        summary = _sync_account(hub, request, pages_per_task)
+        summary = sync_account(hub, request, pages_per_task)
     job, account = request.job, request.account_id
     row = summary.as_row()
     _artifacts.publish(_artifacts.key(job, "summary", account), _artifacts.key(job, "report", account), f"{flow_name} {account}", [row])
@@ -188,7 +188,7 @@ def sync_shard(accounts: ShardAccounts, concurrency: Concurrency = DEFAULT_CONCU
     """
     rows = _sync_many("sync-shard", accounts, concurrency, "sync-shard-progress")
     _artifacts.publish(SHARD_SUMMARY_KEY, "sync-shard-report", f"sync-shard {label}", rows)
-    return _outcome(rows)
+    return outcome(rows)
 
 
 @flow(name="sync-all", persist_result=False)
@@ -224,7 +224,7 @@ def sync_all(
     else:
         rows, notes = _fan_out(shards, concurrency)
     _artifacts.publish(_artifacts.key(INCREMENTAL, "all-summary"), _artifacts.key(INCREMENTAL, "all-report"), "sync-all", rows, notes=notes)
-    return _outcome(rows)
+    return outcome(rows)
 
 
 def _fan_out(shards: list[list[str]], concurrency: int) -> tuple[list[dict[str, Any]], list[str]]:
@@ -295,7 +295,7 @@ def _deployed(name: str) -> bool:
     return True
 
 
-def _outcome(rows: Sequence[dict[str, Any]]) -> list[dict[str, Any]] | State:
+def outcome(rows: Sequence[dict[str, Any]]) -> list[dict[str, Any]] | State:
     failed = [r["account"] for r in rows if r["status"] not in ("completed", "skipped")]
     if not failed:
         return list(rows)
@@ -347,17 +347,17 @@ def run_sync_flow(requests: Sequence[SyncRequest] | None = None) -> list[dict[st
     """
     ensure_database_limit()
     if requests is None:
-        return _rows(sync_all(return_state=True))
+        return rows_of(sync_all(return_state=True))
     incremental = [r.account_id for r in requests if r.job == INCREMENTAL]
-    rows = _rows(sync_all(accounts=incremental, return_state=True)) if incremental else []
+    rows = rows_of(sync_all(accounts=incremental, return_state=True)) if incremental else []
     for r in requests:
         if r.job == RESYNC:
             params = ResyncParams(account=r.account_id, since=r.since, until=r.until, order_numbers=list(r.order_ids), override_version=r.override_version)
-            rows.extend(_rows(resync(params, return_state=True)))
+            rows.extend(rows_of(resync(params, return_state=True)))
     return rows
 
 
-def _rows(state: State) -> list[dict[str, Any]]:
+def rows_of(state: State) -> list[dict[str, Any]]:
     data = state.result(raise_on_failure=False)
     if isinstance(data, _states.Incomplete):
         return data.rows

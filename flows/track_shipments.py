@@ -4,7 +4,7 @@ Wiring only, as in ``flows.sync_orders``: for each tracking account (a channel w
 tracking stream, ``simpul.channels.reading("tracking")``), or the accounts given, a
 ``SyncRequest(account, job=TRACK)`` goes through ``simpul.runner.Runner`` with its plan
 and each batch of pages a Prefect task, exactly as ``sync-orders`` and ``resync`` run
-one account (``flows.sync_orders._sync_account``: the same plan and advance tasks, the
+one account (``flows.sync_orders.sync_account``: the same plan and advance tasks, the
 same expected-failure handling; the progress bar is ``track-progress-<account>``). The engine
 chooses the parcels (enlists newly shipped ones, routes each courier to its account,
 takes the ones due, most overdue first) and commits each batch with its checkpoint; a
@@ -42,7 +42,7 @@ from flows import _artifacts
 from flows._hub import run_hub
 from flows._limits import database_slots, ensure_database_limit
 from flows.params import DEFAULT_PAGES_PER_TASK, AccountId, PagesPerTask
-from flows.sync_orders import _outcome, _rows, _sync_account
+from flows.sync_orders import outcome, rows_of, sync_account
 from simpul import parcels, tracking_report
 from simpul.channels import TRACKING, reading
 from simpul.engine import TRACK, SyncRequest
@@ -62,18 +62,18 @@ def track_shipments(accounts: list[AccountId] | None = None, pages_per_task: Pag
         ids = list(accounts or [a.id for a in hub.accounts.list() if a.channel in reading(TRACKING)])
         if not ids:
             logger.warning("no tracking account: add one with `simpul accounts add biteship NAME ...` (or kiriminaja)")
-        rows = [_sync_account(hub, SyncRequest(account, job=TRACK), pages_per_task).as_row() for account in ids]
+        rows = [sync_account(hub, SyncRequest(account, job=TRACK), pages_per_task).as_row() for account in ids]
         with hub.db.connect() as conn:
             listed = parcels.listing(conn)
             report = tracking_report.build(conn, now=hub.engine.clock())
     _artifacts.publish(_artifacts.key(TRACK, "all-summary"), _artifacts.key(TRACK, "all-report"), "track-shipments", rows)
     _artifacts.publish_shipments(listed, report)
     logger.info("parcels: %s", tracking_report.tally_line(report.tally))
-    return _outcome(rows)
+    return outcome(rows)
 
 
 def run_track_flow(accounts: list[str] | None = None) -> list[dict[str, Any]]:
     """Run ``track-shipments`` in this process (the CLI's ``track-sync --prefect``); one
     row per account. The ``simpul-database`` limit is created if it is missing."""
     ensure_database_limit()
-    return _rows(track_shipments(accounts=accounts or None, return_state=True))
+    return rows_of(track_shipments(accounts=accounts or None, return_state=True))
