@@ -90,11 +90,11 @@ def test_replace_refuses_another_channel(home: Path, capsys: pytest.CaptureFixtu
     assert rows(home, "SELECT channel FROM account") == [("woocommerce",)]
 
 
-@pytest.mark.prefect
 ORDER_ACCOUNTS = [f"demo-{c}" for c in reading(ORDERS)]  # the demo syncs every orders channel
 DEMO_ACCOUNTS = sorted([*ORDER_ACCOUNTS, "demo-biteship"])  # and tracks their parcels through Biteship
 
 
+@pytest.mark.prefect
 def test_the_demo_syncs_through_prefect_and_leaves_nothing_that_breaks_the_next_sync(prefect_api: None, home: Path, capsys: pytest.CaptureFixture) -> None:
     """`make demo` then `simpul sync`: its sandboxes are gone, so its accounts are disabled."""
     assert not (home / "keyring.json").exists()
