@@ -21,6 +21,8 @@ to the page's checkpoint, with the guarantees orders have:
 
 from __future__ import annotations
 
+import os
+import re
 from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime, timedelta, timezone
 from typing import Any
@@ -324,7 +326,7 @@ STUCK_AFTER: dict[str, timedelta] = {
     # Days without a scan after which a parcel counts as stuck. Our defaults, not a courier's
     # promise: regular services take 2-4 days within Java and longer beyond, and their hubs
     # scan at least daily, so 3 silent days is abnormal; same-day/instant services scan
-    # hourly. Override per courier code or ``courier/service`` with ``stuck_after``.
+    # hourly. Override per courier code or ``courier/service`` with SIMPUL_STUCK_AFTER.
     "*": timedelta(days=3),
     "grab": timedelta(hours=12),
     "gojek": timedelta(hours=12),
@@ -333,8 +335,25 @@ STUCK_AFTER: dict[str, timedelta] = {
 TROUBLE = frozenset({TrackingStatus.ATTEMPT_FAIL, TrackingStatus.EXCEPTION})
 
 
+def stuck_overrides(text: str | None = None) -> dict[str, timedelta]:
+    """``SIMPUL_STUCK_AFTER``: ``COURIER[/SERVICE]=N{h|d}``, comma-separated, ``*`` for every
+    courier (e.g. ``jne=4d,sicepat/halu=36h``); a bad entry is refused with the entry named."""
+    text = os.environ.get("SIMPUL_STUCK_AFTER", "") if text is None else text
+    out: dict[str, timedelta] = {}
+    for item in filter(None, (part.strip() for part in text.split(","))):
+        key, _, value = item.partition("=")
+        match = re.fullmatch(r"(\d+(?:\.\d+)?)([hd])", value.strip().lower())
+        if not key.strip() or match is None:
+            raise ValueError(f"SIMPUL_STUCK_AFTER: {item!r} is not COURIER[/SERVICE]=N followed by h or d")
+        amount = float(match.group(1))
+        out[key.strip().lower()] = timedelta(hours=amount) if match.group(2) == "h" else timedelta(days=amount)
+    return out
+
+
 def stuck_after(courier: str, service: str | None, overrides: Mapping[str, timedelta] | None = None) -> timedelta:
-    table = {**STUCK_AFTER, **(overrides or {})}
+    """How long without a scan makes a parcel of ``courier`` (and ``service``) stuck: our
+    defaults (``STUCK_AFTER``), then ``SIMPUL_STUCK_AFTER``, then ``overrides``."""
+    table = {**STUCK_AFTER, **stuck_overrides(), **(overrides or {})}
     for key in (f"{courier}/{(service or '').lower()}", courier, "*"):
         if key in table:
             return table[key]

@@ -220,3 +220,17 @@ def test_a_tracking_pass_enlists_shipped_parcels_and_looks_at_those_due(hub, tra
     assert stored(hub.db) == {"A1": ("delivered", None, 2)}
     CALLS.clear()
     assert hub.engine.run(SyncRequest(tracker, job=TRACK)).pages == 0 and CALLS == []  # delivered: done, never asked again
+
+
+def test_the_stuck_threshold_has_documented_defaults_and_can_be_overridden(monkeypatch) -> None:  # noqa: ANN001
+    now = T0 + timedelta(days=10)
+    row = {"status": "in_transit", "sub_status": None, "done": False, "not_found": 0, "payload_hash": "h", "courier": "jne", "service": "REG",
+           "last_event_at": now - timedelta(days=4)}  # fmt: skip
+    assert parcels.attention(row, now=now) == "stuck"  # 4 silent days > the default 3
+    monkeypatch.setenv("SIMPUL_STUCK_AFTER", "jne/reg=5d")
+    assert parcels.attention(row, now=now) is None
+    assert parcels.attention({**row, "service": "YES"}, now=now) == "stuck"  # another service keeps the default
+    assert parcels.attention({**row, "courier": "grab", "last_event_at": now - timedelta(hours=13)}, now=now) == "stuck"  # instant: 12 h
+    monkeypatch.setenv("SIMPUL_STUCK_AFTER", "jne=four days")
+    with pytest.raises(ValueError, match="'jne=four days'"):
+        parcels.attention(row, now=now)

@@ -21,7 +21,8 @@ import requests
 
 from connectors._http.errors import CredentialError
 from connectors._sandbox import SandboxServer
-from connectors.contract import OrderSource, Window
+from connectors._http.secret import reveal
+from connectors.contract import OrderSource, RefreshableSource, Window
 from connectors import spec as specs
 from mappings.protocols import PROTOCOLS
 from simpul import audit, quarantine, store
@@ -75,6 +76,22 @@ def make_contract_tests(channel: str) -> dict[str, Callable[..., Any]]:
         pages = list(spec.connector_class()(sandbox.url, credentials).orders_by_id(wanted))
         assert len(pages) == 1 and not pages[0].missing
         assert sorted(mapping.external_id(r) for r in pages[0].records) == sorted(wanted)
+
+    def test_a_refreshed_token_is_stored_before_it_is_used_and_the_next_sync_uses_it(hub, sandbox, account) -> None:  # noqa: ANN001
+        """For a channel whose tokens expire (``RefreshableSource``): the engine's connector
+        hands the new set to the account's store, and a sync afterwards works with it."""
+        before = {k: reveal(v) for k, v in hub.accounts.credentials(account).items()}
+        source = hub.engine.connector(hub.accounts.get(account))
+        assert isinstance(source, RefreshableSource)
+        assert source.refresh(force=True) is True
+        after = {k: reveal(v) for k, v in hub.accounts.credentials(account).items()}
+        assert after["access_token"] != before["access_token"]  # stored, not only held in memory
+        assert set(after) >= set(spec.credentials.required)
+        run = hub.engine.run(SyncRequest(account))
+        assert run.status == "completed" and run.counts.new == ORDERS
+
+    if not issubclass(spec.connector_class(), RefreshableSource):  # static keys: nothing to refresh
+        del test_a_refreshed_token_is_stored_before_it_is_used_and_the_next_sync_uses_it
 
     def test_full_sync_equals_the_source_and_a_rerun_writes_nothing(hub, sandbox, account) -> None:  # noqa: ANN001
         first = hub.engine.run(SyncRequest(account))
