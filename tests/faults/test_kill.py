@@ -48,6 +48,12 @@ from tests.faults.harness import (
 from tests.oracle import stored_state
 
 ORDERS = max(3000, 600 * KILL_ITERATIONS)  # enough pages that no killed run gets to finish
+# Blibli pages cost ~60 requests (a detail call per order item), so fewer orders are as
+# many seconds of pages; 3,000 of them cost ~90 s of a CI run for nothing more.
+# Its pages also make ~60 requests each, so a few milliseconds of latency keep a request
+# in flight as often as 60 ms do for a channel with one or two requests a page.
+ORDERS_OF = {"blibli": max(600, 120 * KILL_ITERATIONS)}
+LATENCY_OF = {"blibli": 5}
 LATENCY_MS = 60  # lets a kill land while a request is in flight
 
 
@@ -65,7 +71,7 @@ CASES = [
 @pytest.mark.slow
 @pytest.mark.parametrize("channel,database", CASES)
 def test_kill_minus_nine_during_runs_and_reruns_then_rerun_converges(channel: str, database: str, tmp_path: Path, request: pytest.FixtureRequest) -> None:
-    server = start_sandbox(channel, orders=ORDERS, seed=11)
+    server = start_sandbox(channel, orders=ORDERS_OF.get(channel, ORDERS), seed=11)
     url = request.getfixturevalue("pg_db").url if database == "postgres" else f"sqlite:///{tmp_path / 'simpul.db'}"
     env = cli_env(tmp_path, url)
     keyring = KeyRing.create(tmp_path / "keyring.json")
@@ -74,7 +80,8 @@ def test_kill_minus_nine_during_runs_and_reruns_then_rerun_converges(channel: st
         account = add_account(hub, server, f"kill-{channel}")
         plan = hub.engine.plan(SyncRequest(account), "planned-by-the-harness")  # every process resumes it
 
-        server.faults.update({"latency_ms": LATENCY_MS})
+        latency = LATENCY_OF.get(channel, LATENCY_MS)
+        server.faults.update({"latency_ms": latency})
         rng = random.Random(2026)
         killed = killed_after_progress = 0
         for _ in range(KILL_ITERATIONS):
@@ -87,7 +94,7 @@ def test_kill_minus_nine_during_runs_and_reruns_then_rerun_converges(channel: st
             deadline = time.monotonic() + 60
             while proc.poll() is None and committed_pages(hub.db, account) < target and time.monotonic() < deadline:
                 time.sleep(0.01)
-            time.sleep(rng.uniform(0, 2.5 * LATENCY_MS / 1000))
+            time.sleep(rng.uniform(0, 2.5 * latency / 1000))
             if proc.poll() is None:
                 proc.send_signal(signal.SIGKILL)
             proc.wait(timeout=30)
