@@ -87,3 +87,10 @@ def test_routes_name_the_tracking_account_per_courier_and_are_audited(biteship, 
             ]
     finally:
         hub.close()
+
+
+def test_track_sync_names_tracking_accounts_it_skips(biteship, capsys) -> None:  # noqa: ANN001
+    assert main(["accounts", "disable", "trk"]) == 0
+    capsys.readouterr()
+    assert main(["track-sync"]) == 2
+    assert "no active tracking account: trk (disabled); see `simpul accounts list`" in capsys.readouterr().err

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import sys
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
@@ -71,9 +72,16 @@ def cmd_track_sync(args: argparse.Namespace) -> int:
             _tracking_account(hub, args.account)
             accounts = [args.account]
         else:
-            accounts = [a.id for a in hub.accounts.list() if a.status == "active" and a.channel in reading(TRACKING)]
+            trackers = [a for a in hub.accounts.list() if a.channel in reading(TRACKING)]
+            accounts = [a.id for a in trackers if a.status == "active"]
+            idle = ", ".join(f"{a.id} ({a.status})" for a in trackers if a.status != "active")
             if not accounts:
-                raise UsageError("no active tracking account; add one with `simpul accounts add biteship NAME ...` (or kiriminaja)")
+                raise UsageError(
+                    f"no active tracking account{': ' + printable(idle) if idle else ''}; "
+                    + ("see `simpul accounts list`" if idle else "add one with `simpul accounts add biteship NAME ...` (or kiriminaja)")
+                )
+            if idle:
+                print(f"not tracked: {printable(idle)}; see `simpul accounts list`", file=sys.stderr)
         if uses_prefect(args):
             rows = track_with_prefect(accounts)
         else:
