@@ -182,6 +182,7 @@ def apply_tracking(
             "last_event_at": t.last_event_at, "last_message": t.events[-1].message if t.events else None,
             "delivered_at": t.delivered_at, "service": t.service, "payload_hash": digest, "mapping_version": ctx.mapping_version,
             "done": final, "quiet": quiet, "next_check_at": None if final else next_look(ctx.now, quiet),
+            "shipped_at": row["shipped_at"] or _handed_over(t),
         }  # fmt: skip
         conn.execute(sa.update(PARCELS).where(PARCELS.c.id == row["id"]).values(**values))
         counts.new += 1 if row["payload_hash"] is None else 0
@@ -274,6 +275,15 @@ def _return_to_sender(conn: Connection, account_id: str, order_id: str, tracking
             set_={"status": ins.excluded.status, "raw_status": ins.excluded.raw_status},
         )
     )
+
+
+BOOKED = frozenset({TrackingStatus.PENDING, TrackingStatus.INFO_RECEIVED, TrackingStatus.UNKNOWN})
+
+
+def _handed_over(t: ParcelTracking) -> datetime | None:
+    """When the courier had the parcel: its first scan past booking (a booking scan can
+    come hours before pickup, which is the seller's time, not the courier's)."""
+    return next((e.occurred_at for e in sorted(t.events, key=lambda e: e.occurred_at) if e.status not in BOOKED), None)
 
 
 def _add_events(conn: Connection, parcel_id: int, t: ParcelTracking) -> int:

@@ -124,6 +124,9 @@ def test_named_parcels_are_stored_and_a_reread_writes_nothing(hub, tracker) -> N
     run = hub.engine.run(SyncRequest(tracker, job=TRACK, parcels=keys("A1", "A2", "NOPE")))
     assert (run.counts.new, run.missing, run.pages) == (2, ["jne:NOPE"], 2)  # batches of 2: one page each
     assert stored(hub.db) == {"A1": ("out_for_delivery", None, 2), "A2": ("delivered", None, 2), "NOPE": ("pending", None, 0)}
+    with hub.db.connect() as conn:  # handed over at the first scan past booking
+        shipped = dict(conn.execute(sa.select(Parcel.__table__.c.tracking_number, Parcel.__table__.c.shipped_at)).all())
+    assert shipped["A1"].replace(tzinfo=UTC) == T0 and shipped["NOPE"] is None
     again = hub.engine.run(SyncRequest(tracker, job=TRACK, parcels=keys("A1", "A2")))
     assert (again.counts.new, again.counts.changed, again.counts.unchanged) == (0, 0, 2)
     assert stored(hub.db)["A1"] == ("out_for_delivery", None, 2)  # scans stored once, however often read
