@@ -15,6 +15,12 @@ Plans:
   it never runs ahead of committed data.
 - **resync** (ops): an explicit time window and/or a list of order numbers. It never moves
   the incremental cursor.
+- **track** (a keyed stream: parcels): the keys the hub chooses (``simpul.parcels``: every
+  shipped parcel of the couriers the account covers that is due a look), or the ones an
+  operator names, read in the stream's batches; each batch commits with its checkpoint.
+
+The plan is a typed record (``simpul.plan``); which methods read a stream, and in what
+batches, the connector's spec says (``connectors.spec``).
 
 Within a window, the next page is fetched and mapped in a thread while the current one
 commits (``read_ahead``): same requests, same order, same checkpoints, only overlapped.
@@ -53,12 +59,11 @@ from connectors.contract import OrderSource, Page, ParcelKey, RateLimit, Window,
 from simpul import audit, budget, failures, keys, parcels, store
 from simpul.accounts import AccountInfo, Accounts
 from simpul.budget import BudgetPolicy
-from simpul.canonical import FulfillmentStatus, MappingError, OrderBundle
+from simpul.canonical import MappingError, OrderBundle
 from simpul.limits import Boundary, storable_id
 from simpul.channels import ORDERS, TRACKING, get_channel, reading
 from simpul.db import Database
 from simpul.jsoncodec import content_hash, dumps, loads
-from simpul.model import Order, Shipment
 from simpul.pii import BuyerVault
 from simpul.plan import DONE, IDS, KEYS, WINDOWS, Plan
 from simpul.tablestats import PlannerStatistics
@@ -466,21 +471,8 @@ class Engine:
         return plan
 
     def _awaiting_tracking(self, account_id: str) -> list[str]:
-        orders, shipments = Order.__table__, Shipment.__table__
-        query = (
-            sa.select(orders.c.external_id)
-            .join(shipments, sa.and_(shipments.c.account_id == orders.c.account_id, shipments.c.order_external_id == orders.c.external_id))
-            .where(
-                orders.c.account_id == account_id,
-                shipments.c.tracking_number.is_(None),
-                orders.c.fulfillment_status.in_([FulfillmentStatus.READY_TO_SHIP, FulfillmentStatus.SHIPPED]),
-            )
-            .group_by(orders.c.external_id)
-            .order_by(sa.func.max(orders.c.updated_at).desc())
-            .limit(FOLLOW_UP_LIMIT)
-        )
         with self.db.connect() as conn:
-            return [r[0] for r in conn.execute(query)]
+            return store.awaiting_tracking(conn, account_id, limit=FOLLOW_UP_LIMIT)
 
     # -- one page, one transaction ------------------------------------------------------
     def _commit(self, account, mapping, job, run_id, page: Page, plan: Plan, result: StepResult, mapped=None, *, override: bool = False, write=None) -> None:  # noqa: ANN001

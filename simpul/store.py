@@ -454,3 +454,21 @@ def finish_run(conn: Connection, run_id: str, account_id: str, status: str, erro
     if status == "completed":
         conn.execute(sa.update(ACCOUNTS).where(ACCOUNTS.c.id == account_id).values(last_sync_at=now))
     return loads(counts or "{}")
+
+
+def awaiting_tracking(conn: Connection, account_id: str, *, limit: int) -> list[str]:
+    """Order numbers shipped or ready to ship whose parcels still have no airway bill,
+    newest first: the late-airway-bill follow-up re-reads them."""
+    query = (
+        sa.select(ORDERS.c.external_id)
+        .join(SHIPMENTS, sa.and_(SHIPMENTS.c.account_id == ORDERS.c.account_id, SHIPMENTS.c.order_external_id == ORDERS.c.external_id))
+        .where(
+            ORDERS.c.account_id == account_id,
+            SHIPMENTS.c.tracking_number.is_(None),
+            ORDERS.c.fulfillment_status.in_([canonical.FulfillmentStatus.READY_TO_SHIP, canonical.FulfillmentStatus.SHIPPED]),
+        )
+        .group_by(ORDERS.c.external_id)
+        .order_by(sa.func.max(ORDERS.c.updated_at).desc())
+        .limit(limit)
+    )
+    return [r[0] for r in conn.execute(query)]

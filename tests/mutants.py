@@ -97,8 +97,8 @@ MUTANTS = (
     Mutant(
         "follow-up-finds-nothing",
         "the follow-up phase finds the orders waiting for a tracking number",
-        "simpul/engine.py",
-        (("            return [r[0] for r in conn.execute(query)]\n", "            return []  # MUTANT\n"),),
+        "simpul/store.py",
+        (("    return [r[0] for r in conn.execute(query)]\n", "    return []  # MUTANT\n"),),
         ("tests/shopee/test_connector.py::test_the_engine_picks_up_a_tracking_number_that_came_without_an_update",),
     ),
     Mutant(
