@@ -23,7 +23,7 @@ from simpul.model import SyncRun
 from simpul.runner import STOPPED, Runner
 from simpul.runtime import Hub
 
-NOW = datetime.now(timezone.utc)
+NOW = datetime.now(timezone.utc)  # the engine's clock in these tests (injected), so the orders below are always in its window
 
 
 class Stop(BaseException):
@@ -38,6 +38,7 @@ def runs(hub: Hub, account: str) -> list[dict]:
 
 
 def test_an_interrupted_run_all_starts_nothing_new_and_stops_its_accounts_at_their_next_step(hub: Hub, fake_channel) -> None:  # noqa: ANN001
+    hub.engine.clock = lambda: NOW
     for i in range(30):  # 10 pages of 3
         fake_channel.put(f"o{i:02d}", int((NOW - timedelta(hours=i + 1)).timestamp()))
     accounts = [f"shop-{i}" for i in range(5)]

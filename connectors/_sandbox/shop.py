@@ -37,7 +37,8 @@ class SeededShop:
         self._now = int(self.clock.now())
         self._poisons: dict[str, list[tuple[str, Any]]] = {}  # order id (as text) -> (field path, value)
 
-    # -- supplied by the channel ----------------------------------------------------------
+    # -- supplied by the channel (template methods: a channel's shop overrides each; the ---
+    # -- base is never used alone) -----------------------------------------------------------
     def _index_key(self, order: Any) -> tuple[int, Hashable] | None:
         raise NotImplementedError
 
