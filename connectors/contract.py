@@ -216,6 +216,7 @@ class TrackingSource(Protocol):
 
     channel: ClassVar[str]
     rate_limit: ClassVar[RateLimit | None]
+    couriers: ClassVar[frozenset[str]]  # the Simpul courier codes it can track (routing reads it)
 
     def check(self) -> None: ...
 

@@ -30,10 +30,10 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
-from connectors.contract import ParcelKey as Key
+from connectors.contract import ParcelKey
 from simpul import audit, store
 from simpul.canonical import FulfillmentStatus, ParcelTracking, ReturnStatus, ReturnType, TrackingStatus
-from simpul.model import Order, Parcel, ParcelEvent, Return, Shipment, TrackingRoute
+from simpul.model import Account, Order, Parcel, ParcelEvent, Return, Shipment, TrackingRoute
 
 PARCELS = Parcel.__table__
 EVENTS = ParcelEvent.__table__
@@ -81,7 +81,7 @@ def enlist(conn: Connection, resolve: Callable[[str | None, str | None], str | N
     return len(rows)
 
 
-def register(conn: Connection, key: Key, *, now: datetime, tracker_account_id: str | None = None) -> None:
+def register(conn: Connection, key: ParcelKey, *, now: datetime, tracker_account_id: str | None = None) -> None:
     """A parcel booked outside any synced order (``simpul track``), linked to the shipment
     with that airway bill when there is one."""
     link = conn.execute(
@@ -114,8 +114,6 @@ def covered(conn: Connection, account_id: str, channel: str, channels: Mapping[s
     """The couriers whose parcels ``account_id`` reads: those routed to it, and those its
     channel tracks that no route names when it is the only active tracking account able to
     (a hub with one aggregator account needs no routes)."""
-    from simpul.model import Account
-
     accounts = Account.__table__
     routed = routes(conn)
     able = conn.execute(sa.select(accounts.c.id, accounts.c.channel).where(accounts.c.status == "active", accounts.c.channel.in_(list(channels)))).all()
@@ -126,7 +124,7 @@ def covered(conn: Connection, account_id: str, channel: str, channels: Mapping[s
     return sorted(mine)
 
 
-def due(conn: Connection, couriers: Sequence[str], *, now: datetime, limit: int) -> list[Key]:
+def due(conn: Connection, couriers: Sequence[str], *, now: datetime, limit: int) -> list[ParcelKey]:
     """Parcels of ``couriers`` due a look, most overdue first (never-looked-at first)."""
     if not couriers:
         return []
@@ -136,7 +134,7 @@ def due(conn: Connection, couriers: Sequence[str], *, now: datetime, limit: int)
         .order_by(PARCELS.c.next_check_at, PARCELS.c.id)
         .limit(limit)
     )
-    return [Key(c, n) for c, n in conn.execute(query)]
+    return [ParcelKey(c, n) for c, n in conn.execute(query)]
 
 
 # -- writing a page ---------------------------------------------------------------------------
@@ -145,7 +143,7 @@ def apply_tracking(
     ctx: store.WriteContext,
     trackings: Sequence[ParcelTracking],
     *,
-    missing: Sequence[Key] = (),
+    missing: Sequence[ParcelKey] = (),
     rejected: Sequence[store.Rejected] = (),
 ) -> store.PageCounts:
     """Write one page of tracking replies (see the module docstring). Each tracking's
@@ -159,7 +157,7 @@ def apply_tracking(
     stored = _stored(conn, list(newest) + [(k.courier, k.tracking_number) for k in missing])
     for key, t in newest.items():
         if key not in stored:
-            register(conn, Key(*key), now=ctx.now, tracker_account_id=ctx.account_id)
+            register(conn, ParcelKey(*key), now=ctx.now, tracker_account_id=ctx.account_id)
     stored = _stored(conn, list(newest) + [(k.courier, k.tracking_number) for k in missing])
     for key, t in newest.items():
         row = stored[key]
