@@ -180,6 +180,23 @@ class OrderSource(Protocol):
         """The current payloads of the named orders (order numbers as the channel shows them)."""
 
 
+@runtime_checkable
+class ReturnSource(Protocol):
+    """What the engine needs from a connector with a ``returns`` stream: the channel's
+    returns, refunds and cancellations, by their source update time, page by page.
+
+    ``return_pages`` follows ``order_pages``'s rules (the same window, the same resumption
+    rule, the connector's own ``max_window``, ``lookback``, ``rate_limit`` and ``limits``);
+    each record is one return as the mapping of the stream reads it (``map_return``). A
+    channel that lists returns without their detail fetches the detail inside the page,
+    as the orders stream does.
+    """
+
+    channel: ClassVar[str]
+
+    def return_pages(self, window: Window, position: Position | None = None) -> Iterator[Page]: ...
+
+
 @dataclass(frozen=True, slots=True)
 class ParcelKey:
     """One parcel as a tracking stream is asked for it: the courier's code and airway bill.

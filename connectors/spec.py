@@ -35,9 +35,10 @@ from typing import Any, Literal
 
 ORDERS = "orders"
 TRACKING = "tracking"
+RETURNS = "returns"
 
 Mode = Literal["window", "keyed"]
-MODES: dict[str, Mode] = {ORDERS: "window", TRACKING: "keyed"}
+MODES: dict[str, Mode] = {ORDERS: "window", TRACKING: "keyed", RETURNS: "window"}
 """Each stream kind's read mode: the engine drives a kind by its mode, never by a channel."""
 
 
@@ -46,7 +47,9 @@ class Stream:
     """One stream a connector reads.
 
     - ``kind``: what it yields (``orders``: order payloads via ``OrderSource``;
-      ``tracking``: parcel tracking replies via ``TrackingSource``).
+      ``tracking``: parcel tracking replies via ``TrackingSource``; ``returns``: return,
+      refund and cancellation records via ``ReturnSource``, read with the orders in every
+      scheduled sync).
     - ``mapping``: the module that maps one raw record of it (``mappings.protocols``).
     - ``batch``: the most ids (orders) or keys (parcels) one read by id or key asks for,
       as the channel documents (Shopee's detail call takes 50 order numbers,

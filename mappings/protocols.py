@@ -10,7 +10,7 @@ from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
 if TYPE_CHECKING:
-    from simpul.canonical import OrderBundle, ParcelTracking
+    from simpul.canonical import OrderBundle, ParcelTracking, ReturnRecord
 
 
 @runtime_checkable
@@ -43,5 +43,24 @@ class TrackingMapping(Protocol):
         """The airway bill, best effort."""
 
 
-PROTOCOLS: dict[str, type] = {"orders": OrderMapping, "tracking": TrackingMapping}
+@runtime_checkable
+class ReturnMapping(Protocol):
+    """A ``returns`` stream's mapping: one return record -> ``ReturnRecord``.
+
+    The record's ``ret.updated_at`` is required (the version guard); its reason maps to
+    ``ReturnReason`` by a table in the module (``REASONS``), the raw reason kept in
+    ``ret.reason`` and the raw status in ``ret.raw_status``.
+    """
+
+    MAPPING_VERSION: str
+
+    def map_return(self, raw: Mapping[str, Any]) -> "ReturnRecord": ...
+
+    def scrub(self, raw: Mapping[str, Any]) -> dict[str, Any]: ...
+
+    def external_id(self, raw: Mapping[str, Any]) -> str | None:
+        """The return's id, best effort."""
+
+
+PROTOCOLS: dict[str, type] = {"orders": OrderMapping, "tracking": TrackingMapping, "returns": ReturnMapping}
 """The protocol each stream kind's mapping meets."""

@@ -80,6 +80,21 @@ class ReturnType(str, enum.Enum):
     UNKNOWN = "unknown"
 
 
+class ReturnReason(str, enum.Enum):
+    """Why goods or money go back, in a small taxonomy (issue 12 §1). Each mapping maps its
+    channel's documented reasons by a table and keeps the raw reason in ``Return.reason``;
+    a reason no table names is ``UNKNOWN`` (counted, never guessed)."""
+
+    DAMAGED = "damaged"  # broken, defective, not working
+    WRONG_ITEM = "wrong_item"  # wrong product, variant or quantity, or parts missing
+    NOT_AS_DESCRIBED = "not_as_described"  # differs from the listing, fake
+    SIZE_FIT = "size_fit"
+    CHANGED_MIND = "changed_mind"  # the buyer no longer wants it (incl. ordered by mistake)
+    FAILED_DELIVERY = "failed_delivery"  # never arrived, refused at the door, COD refused
+    OTHER = "other"  # a reason the channel names but that is none of the above
+    UNKNOWN = "unknown"  # no reason given, or one no table names
+
+
 class ReturnStatus(str, enum.Enum):
     REQUESTED = "requested"
     APPROVED = "approved"
@@ -139,8 +154,15 @@ class Return:
     reason: str | None
     refund_amount: Decimal | None
     return_shipping_cost: Decimal | None
-    items: tuple[dict, ...]
+    items: tuple[dict, ...]  # {"sku", "line_id", "name", "quantity": int, "refund": "decimal text"}, as known
     created_at: datetime | None
+    # What a returns stream knows beyond an order's summary (defaults for order-derived rows):
+    reason_code: ReturnReason = ReturnReason.UNKNOWN  # ``reason`` keeps the raw reason
+    updated_at: datetime | None = None  # the source's update time: a returns stream's version guard
+    currency: str | None = None  # of ``refund_amount`` and ``return_shipping_cost``
+    tracking_number: str | None = None  # the return parcel's airway bill
+    shipping_paid_by: str | None = None  # who pays the return leg: buyer | seller | platform
+    respond_by: datetime | None = None  # the seller must answer by then, or the platform decides
 
 
 @dataclass(frozen=True, slots=True)
@@ -214,6 +236,19 @@ class OrderBundle:
 
 
 @dataclass(frozen=True, slots=True)
+class ReturnRecord:
+    """One record of a ``returns`` stream mapped: a return, refund or cancellation of one
+    order, with its own version (``ret.updated_at``, then ``payload_hash``), so a newer
+    word on the return wins whatever order sync ran in between."""
+
+    order_external_id: str
+    ret: Return
+    mapping_version: str = ""
+    payload_hash: str = ""
+    raw: dict = field(default_factory=dict, compare=False, repr=False)  # scrubbed raw
+
+
+@dataclass(frozen=True, slots=True)
 class ParcelTracking:
     """One parcel's tracking as a tracking mapping returns it (issue 10 §3, one vocabulary).
 
@@ -262,6 +297,16 @@ def bundle_to_dict(bundle: OrderBundle) -> dict[str, Any]:
         else:
             out[name] = value
     return out
+
+
+def return_to_dict(record: ReturnRecord) -> dict[str, Any]:
+    """The canonical JSON form of a returns-stream record (without the stored raw payload)."""
+    return {
+        "order_external_id": record.order_external_id,
+        "return": asdict(record.ret),
+        "mapping_version": record.mapping_version,
+        "payload_hash": record.payload_hash,
+    }
 
 
 def tracking_to_dict(tracking: ParcelTracking) -> dict[str, Any]:

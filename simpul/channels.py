@@ -13,14 +13,15 @@ Uniform constructors (the contract suite checks them):
 - sandbox: ``Sandbox(*, orders=200, seed=0, clock=None)`` meeting
   ``connectors._sandbox.SandboxApp``, with ``demo_credentials()`` returning a credential
   set it accepts;
-- mapping module per stream: ``mappings.protocols`` (``OrderMapping``, ``TrackingMapping``).
+- mapping module per stream: ``mappings.protocols`` (``OrderMapping``, ``TrackingMapping``,
+  ``ReturnMapping``).
 """
 
 from __future__ import annotations
 
 import importlib
 
-from connectors.spec import ORDERS, TRACKING, ConnectorSpec
+from connectors.spec import ORDERS, RETURNS, TRACKING, ConnectorSpec
 
 PACKAGES = (
     "connectors.shopee", "connectors.woocommerce", "connectors.tiktok", "connectors.lazada", "connectors.blibli",  # orders
@@ -52,8 +53,8 @@ def get_channel(name: str) -> ConnectorSpec:
 
 
 def reading(kind: str) -> list[str]:
-    """The channels with a stream of ``kind`` (``orders``, ``tracking``)."""
+    """The channels with a stream of ``kind`` (``orders``, ``tracking``, ``returns``)."""
     return sorted(name for name, spec in CHANNELS.items() if spec.has(kind))
 
 
-__all__ = ["CHANNELS", "ORDERS", "TRACKING", "Channel", "UnknownChannel", "get_channel", "reading"]
+__all__ = ["CHANNELS", "ORDERS", "RETURNS", "TRACKING", "Channel", "UnknownChannel", "get_channel", "reading"]

@@ -59,9 +59,9 @@ from connectors.contract import OrderSource, Page, ParcelKey, RateLimit, Window,
 from simpul import audit, budget, failures, keys, parcels, store
 from simpul.accounts import AccountInfo, Accounts
 from simpul.budget import BudgetPolicy
-from simpul.canonical import MappingError, OrderBundle
+from simpul.canonical import MappingError, OrderBundle, ReturnRecord
 from simpul.limits import Boundary, storable_id
-from simpul.channels import ORDERS, TRACKING, get_channel, reading
+from simpul.channels import ORDERS, RETURNS, TRACKING, get_channel, reading
 from simpul.db import Database
 from simpul.jsoncodec import content_hash, dumps, loads
 from simpul.pii import BuyerVault
@@ -280,6 +280,8 @@ class Engine:
                 plan, resumed_from = self._new_track_plan(conn, account, request, now), None
             else:
                 plan = self._new_plan(conn, account, source_cls, request, now, follow_up=spec.stream(ORDERS).reread_awaiting_tracking)
+                if spec.has(RETURNS) and (request.job == INCREMENTAL or request.since is not None):
+                    plan = plan.with_(then=(RETURNS,))
                 plan, resumed_from = plan.with_(request=fingerprint, override=request.override_version), None
             store.save_checkpoint(conn, account.id, request.job, run_id, plan, now=now)
             store.start_run(conn, run_id, account.id, request.job, now=now)
@@ -354,7 +356,7 @@ class Engine:
         try:
             while result.pages < max_pages and not plan.done:
                 if plan.phase == WINDOWS:
-                    plan = self._window_pages(account, mapping, source, job, run_id, plan, max_pages, result)
+                    plan = self._window_pages(account, source, job, run_id, plan, max_pages, result)
                 elif plan.phase == IDS:
                     plan = self._id_pages(account, mapping, source, job, run_id, plan, result, stream.batch)
                 elif plan.phase == KEYS:
@@ -366,13 +368,18 @@ class Engine:
         result.progress = 1.0 if result.done else plan.progress(stream.batch)
         return result
 
-    def _window_pages(self, account, mapping, source, job, run_id, plan: Plan, max_pages, result) -> Plan:  # noqa: ANN001
+    def _window_pages(self, account, source, job, run_id, plan: Plan, max_pages, result) -> Plan:  # noqa: ANN001
+        """Pages of the current window of stream ``plan.kind`` (orders, returns), each
+        committed with the position after it."""
         since, until = (_dt(t) for t in plan.windows[plan.window])
         boundary = self.boundary(account)
+        kind = plan.kind
+        mapping = get_channel(account.channel).stream(kind).mapping_module()
+        walk, prepare = (source.return_pages, map_return_page) if kind == RETURNS else (source.order_pages, map_page)
         pages = read_ahead(
-            source.order_pages(Window(since, until), plan.position),
+            walk(Window(since, until), plan.position),
             limit=max_pages - result.pages,
-            prepare=lambda page: map_page(mapping, page, boundary),  # pure: fine in the fetch thread
+            prepare=lambda page: prepare(mapping, page, boundary),  # pure: fine in the fetch thread
         )
         channel_limits, rate = limits_of(source), self.rate_limit(account.channel)
         last = self.clock()
@@ -383,7 +390,7 @@ class Engine:
                 now = self.clock()
                 spent, last = (now - last).total_seconds(), now
                 if page.position is None:
-                    plan = self._next_window(account, plan)
+                    plan = self._next_window(account, plan, job)
                 else:  # the budget of this window's walk (simpul.budget), committed with the page
                     keys = [b.payload_hash for b in mapped[0]] + [r.payload_hash for r in mapped[1]]
                     charged = budget.charge(
@@ -397,7 +404,7 @@ class Engine:
                         resume=before,
                     )
                     plan = plan.with_(budget=charged)
-                self._commit(account, mapping, job, run_id, page, plan, result, mapped)
+                plan = self._commit(account, mapping, job, run_id, page, plan, result, mapped, stream=kind)
                 if page.position is not None:
                     try:
                         budget.check(plan.budget, self.budget_policy, channel_limits, rate.per_second if rate else None, what=account.channel, since=since, until=until)
@@ -407,9 +414,8 @@ class Engine:
                 if page.position is None or result.pages >= max_pages:
                     return plan
         # The connector ended the window without a final page: close it ourselves.
-        plan = self._next_window(account, plan.with_(position=None))
-        self._commit(account, mapping, job, run_id, Page(records=(), position=None), plan, result)
-        return plan
+        plan = self._next_window(account, plan.with_(position=None), job)
+        return self._commit(account, mapping, job, run_id, Page(records=(), position=None), plan, result, ([], []), stream=kind)
 
     def _rewind(self, account_id: str, job: str, run_id: str, plan: Plan) -> None:
         """Save ``plan`` as the checkpoint (a run stopped by its budget goes back to before
@@ -417,14 +423,36 @@ class Engine:
         with self.db.begin() as conn:
             store.save_checkpoint(conn, account_id, job, run_id, plan, now=self.clock())
 
-    def _next_window(self, account: AccountInfo, plan: Plan) -> Plan:
+    def _next_window(self, account: AccountInfo, plan: Plan, job: str) -> Plan:
         plan = plan.with_(window=plan.window + 1, position=None, budget=None)
         if plan.window < len(plan.windows):
             return plan
+        if plan.kind != ORDERS:
+            return self._next_stream(account, plan, job)
         if plan.follow_up:
             asked = set(plan.ids)
             plan = plan.with_(ids=plan.ids + tuple(i for i in self._awaiting_tracking(account.id) if i not in asked))
-        return plan.with_(phase=IDS if plan.next_id < len(plan.ids) else DONE)
+        return plan.with_(phase=IDS) if plan.next_id < len(plan.ids) else self._next_stream(account, plan, job)
+
+    def _next_stream(self, account: AccountInfo, plan: Plan, job: str) -> Plan:
+        """After a stream's windows (and the orders' ids): the next window stream of the plan
+        (``Plan.then``), over the same span, from its own cursor; or done. The stream just
+        read has its cursor moved with the commit that ends it (``Plan.cursors``), so a
+        returns stream that keeps failing never holds the orders back."""
+        plan = plan.with_(cursors=plan.cursors + (plan.kind,)) if job == INCREMENTAL else plan
+        if not plan.then:
+            return plan.with_(phase=DONE)
+        kind, until = plan.then[0], _dt(plan.until)
+        if job != INCREMENTAL:  # a resync: the window the operator named
+            since = _dt(plan.request["since"])
+        else:
+            with self.db.connect() as conn:
+                cursor = store.load_cursor(conn, account.id, stream=kind)
+            source_cls = get_channel(account.channel).connector_class()
+            since = cursor - source_cls.lookback if cursor else until - timedelta(days=account.history_days)
+        windows = Window(since, until).split(get_channel(account.channel).connector_class().max_window) if since < until else []
+        plan = plan.with_(kind=kind, then=plan.then[1:], windows=tuple((_iso(w.since), _iso(w.until)) for w in windows), window=0, position=None, budget=None)
+        return plan.with_(phase=WINDOWS) if windows else self._next_stream(account, plan, job)
 
     def _id_pages(self, account, mapping, source, job, run_id, plan: Plan, result, size: int) -> Plan:  # noqa: ANN001
         batch = list(plan.ids[plan.next_id : plan.next_id + size])
@@ -432,11 +460,12 @@ class Engine:
         records = [r for p in pages for r in p.records]
         missing = [m for p in pages for m in p.missing]
         i = plan.next_id + len(batch)
-        plan = plan.with_(next_id=i, missing=plan.missing + tuple(missing), phase=IDS if i < len(plan.ids) else DONE)
+        plan = plan.with_(next_id=i, missing=plan.missing + tuple(missing))
+        plan = plan if i < len(plan.ids) else self._next_stream(account, plan, job)
         merged = Page(
             records=records, position=None, missing=missing, requests=sum(p.requests for p in pages), unreadable=[u for p in pages for u in p.unreadable]
         )
-        self._commit(account, mapping, job, run_id, merged, plan, result, map_page(mapping, merged, self.boundary(account)), override=plan.override)
+        plan = self._commit(account, mapping, job, run_id, merged, plan, result, map_page(mapping, merged, self.boundary(account)), override=plan.override)
         result.missing.extend(missing)
         return plan
 
@@ -466,7 +495,7 @@ class Engine:
         def write(conn: sa.Connection, ctx: store.WriteContext) -> store.PageCounts:
             return parcels.apply_tracking(conn, ctx, trackings, missing=[ParcelKey.parse(m) for m in missing], rejected=rejected)
 
-        self._commit(account, mapping, job, run_id, Page(records=(), position=None, requests=requests), plan, result, write=write)
+        plan = self._commit(account, mapping, job, run_id, Page(records=(), position=None, requests=requests), plan, result, write=write, stream=TRACKING)
         result.missing.extend(missing)
         return plan
 
@@ -475,10 +504,16 @@ class Engine:
             return store.awaiting_tracking(conn, account_id, limit=FOLLOW_UP_LIMIT)
 
     # -- one page, one transaction ------------------------------------------------------
-    def _commit(self, account, mapping, job, run_id, page: Page, plan: Plan, result: StepResult, mapped=None, *, override: bool = False, write=None) -> None:  # noqa: ANN001
-        """One page (or batch) in one transaction: its rows (``write``, default: the mapped
-        orders), the checkpoint after it (or the cursor, at the end), the run's counts, audit."""
-        if write is None:
+    def _commit(self, account, mapping, job, run_id, page: Page, plan: Plan, result: StepResult, mapped=None, *, override: bool = False, write=None, stream: str = ORDERS) -> Plan:  # noqa: ANN001
+        """One page (or batch) of ``stream`` in one transaction: its rows (``write``, default:
+        the mapped orders or returns), the checkpoint after it, the cursors of the streams
+        whose walk it ends (``Plan.cursors``), the run's counts, audit. Returns the plan as saved."""
+        if write is None and stream == RETURNS:
+
+            def write(conn: sa.Connection, ctx: store.WriteContext) -> store.PageCounts:
+                return store.apply_returns(conn, ctx, *mapped)
+
+        elif write is None:
             bundles, rejected = mapped if mapped is not None else map_page(mapping, page, self.boundary(account))
 
             def write(conn: sa.Connection, ctx: store.WriteContext) -> store.PageCounts:
@@ -496,14 +531,15 @@ class Engine:
             now=now,
             mapping_version=mapping.MAPPING_VERSION,
             buyer_columns=self.buyers.columns,
+            stream=stream,
         )
-        done = plan.done
         with self.db.begin() as conn:
             counts = write(conn, ctx)
-            if done:
+            for kind in plan.cursors:
+                store.save_cursor(conn, account.id, _dt(plan.until), now=now, stream=kind)
+            plan = plan.with_(cursors=())
+            if plan.done:
                 store.clear_checkpoint(conn, account.id, job)
-                if job == INCREMENTAL:
-                    store.save_cursor(conn, account.id, _dt(plan.until), now=now)
             else:
                 store.save_checkpoint(conn, account.id, job, run_id, plan, now=now)
             store.add_run_counts(conn, run_id, counts, page.requests)
@@ -512,6 +548,7 @@ class Engine:
         result.requests += page.requests
         result.counts.add(counts)
         self.statistics.inserted(counts.new)
+        return plan
 
     # -- whole runs -----------------------------------------------------------------------
     def finish(self, run_id: str, account_id: str, status: str, error: str | None = None) -> dict[str, Any]:
@@ -599,17 +636,32 @@ def map_records(mapping: Any, records: Sequence[Mapping[str, Any]], boundary: Bo
     the canonical model and both databases (``simpul.limits``), or the record is
     quarantined with a reason naming the field.
     """
-    bundles: list[OrderBundle] = []
+    return _map_each(mapping, records, lambda raw: boundary.check(mapping.map_order(raw)) if boundary is not None else mapping.map_order(raw))
+
+
+def map_return_page(mapping: Any, page: Page, boundary: Boundary) -> tuple[list[ReturnRecord], list[store.Rejected]]:
+    """``map_page`` for a returns stream: each record through ``map_return`` and the
+    boundary's ``check_return``; a record without its own content hash gets the raw's."""
+
+    def one(raw: Mapping[str, Any]) -> ReturnRecord:
+        record = boundary.check_return(mapping.map_return(raw))
+        return record if record.payload_hash else replace(record, payload_hash=content_hash(raw))
+
+    records, rejected = _map_each(mapping, page.records, one)
+    return records, rejected + unreadable(page)
+
+
+def _map_each(mapping: Any, records: Sequence[Mapping[str, Any]], map_one: Callable[[Mapping[str, Any]], Any]) -> tuple[list[Any], list[store.Rejected]]:
+    mapped: list[Any] = []
     rejected: list[store.Rejected] = []
     for raw in records:
         try:
-            bundle = mapping.map_order(raw)
-            bundles.append(boundary.check(bundle) if boundary is not None else bundle)
+            mapped.append(map_one(raw))
         except MappingError as exc:
             rejected.append(_reject(mapping, raw, str(exc)))
         except Exception as exc:  # a mapping bug must not lose the page either
             rejected.append(_reject(mapping, raw, f"mapping failed unexpectedly ({type(exc).__name__})"))
-    return bundles, rejected
+    return mapped, rejected
 
 
 def map_page(mapping: Any, page: Page, boundary: Boundary) -> tuple[list[OrderBundle], list[store.Rejected]]:

@@ -181,6 +181,7 @@ CHILD_RULES: tuple[tuple[str, Apply], ...] = (
     ("events", _rules(canonical.TrackingEvent, model.TrackingEvent)),
     ("returns", _rules(canonical.Return, model.Return)),
 )
+RETURN_RULES = dict(CHILD_RULES)["returns"]
 PARCEL_RULES = _rules(canonical.ParcelTracking, model.Parcel)
 PARCEL_EVENT_RULES = _rules(canonical.TrackingEvent, model.ParcelEvent)
 _BUYER_FIELDS = ("name", "phone", "email", "street")
@@ -222,6 +223,22 @@ class Boundary:
         if problems:
             raise MappingError("; ".join(problems))
         return tracking
+
+
+    def check_return(self, record: canonical.ReturnRecord) -> canonical.ReturnRecord:
+        """``check`` for a returns-stream record: its order number, then the return's values.
+        A stream's return needs its source update time (its version guard)."""
+        problems: list[str] = []
+        if not isinstance(record.order_external_id, str) or not record.order_external_id:
+            problems.append("order_external_id: missing")
+        elif (problem := EXTERNAL_ID(record.order_external_id, self)) is not None:
+            problems.append(f"order_external_id: {problem}")
+        if record.ret.updated_at is None:
+            problems.append("updated_at: missing (a returns stream's record needs the source's update time)")
+        RETURN_RULES(record.ret, self, "", problems)
+        if problems:
+            raise MappingError("; ".join(problems))
+        return record
 
 
 def storable_id(value: Any) -> str | None:

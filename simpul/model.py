@@ -22,6 +22,7 @@ from simpul.canonical import (
     FulfillmentStatus,
     OrderStatus,
     PaymentStatus,
+    ReturnReason,
     ReturnStatus,
     ReturnType,
     TrackingStatus,
@@ -290,6 +291,17 @@ class TrackingRoute(SQLModel, table=True):
 
 
 class Return(SQLModel, table=True):
+    """A return, refund or cancellation of an order, from one of three sources (``source``):
+
+    - ``order``: the order payload's summary (replaced with the order on every change);
+    - ``stream``: the channel's returns stream, version-guarded on its own (``updated_at``,
+      then ``payload_hash``): an older record never overwrites a newer one;
+    - ``parcel``: a return to sender that tracking saw (``simpul.parcels``).
+
+    One return is one row: a ``stream`` row supersedes ``order`` and ``parcel`` rows of the
+    same order and type, and an ``order`` row supersedes a ``parcel`` row (``store``).
+    """
+
     __tablename__ = "order_return"
     __table_args__ = (sa.UniqueConstraint("account_id", "order_external_id", "external_id"),)
 
@@ -305,6 +317,15 @@ class Return(SQLModel, table=True):
     return_shipping_cost: Decimal | None = _money(nullable=True)
     items: list = Field(default_factory=list, sa_type=sa.JSON)
     created_at: datetime | None = None
+    reason_code: ReturnReason = Field(default=ReturnReason.UNKNOWN, sa_type=_enum(ReturnReason))
+    updated_at: datetime | None = None
+    currency: str | None = Field(default=None, max_length=3)
+    tracking_number: str | None = Field(default=None, max_length=100)
+    shipping_paid_by: str | None = Field(default=None, max_length=16)
+    respond_by: datetime | None = None
+    source: str = Field(default="order", max_length=16)  # order | stream | parcel
+    payload_hash: str | None = Field(default=None, max_length=64)
+    mapping_version: str | None = Field(default=None, max_length=32)
 
 
 class RawPayload(SQLModel, table=True):
@@ -375,6 +396,7 @@ class Quarantine(SQLModel, table=True):
     id: int | None = Field(default=None, primary_key=True)
     account_id: str = Field(max_length=64, index=True)
     channel: str = Field(max_length=32)
+    stream: str = Field(default="orders", max_length=16)  # the stream kind whose mapping refused it
     external_id: str | None = Field(default=None, max_length=100)
     payload_hash: str = Field(max_length=64)
     reason: str = Field(sa_type=sa.Text)

@@ -32,7 +32,7 @@ from sqlalchemy.engine import Connection
 
 from connectors.contract import ParcelKey
 from simpul import audit, store
-from simpul.canonical import FulfillmentStatus, ParcelTracking, ReturnStatus, ReturnType, TrackingStatus
+from simpul.canonical import FulfillmentStatus, ParcelTracking, ReturnReason, ReturnStatus, ReturnType, TrackingStatus
 from simpul.model import Account, Order, Parcel, ParcelEvent, Return, Shipment, TrackingRoute
 
 PARCELS = Parcel.__table__
@@ -265,12 +265,13 @@ def _return_to_sender(conn: Connection, account_id: str, order_id: str, tracking
     status = ReturnStatus.RECEIVED if sub_status == RETURNED else ReturnStatus.IN_TRANSIT
     ins = store.upsert_into(conn, RETURNS).values(
         account_id=account_id, order_external_id=order_id, external_id=key, type=ReturnType.RETURN_TO_SENDER, status=status,
-        raw_status=sub_status, reason="returned by the courier (tracking)", items=[], created_at=at,
+        raw_status=sub_status, reason="returned by the courier (tracking)", reason_code=ReturnReason.FAILED_DELIVERY, items=[], created_at=at,
+        updated_at=at, source=store.PARCEL_SOURCE,
     )  # fmt: skip
     conn.execute(
         ins.on_conflict_do_update(
             index_elements=[RETURNS.c.account_id, RETURNS.c.order_external_id, RETURNS.c.external_id],
-            set_={"status": ins.excluded.status, "raw_status": ins.excluded.raw_status},
+            set_={"status": ins.excluded.status, "raw_status": ins.excluded.raw_status, "updated_at": ins.excluded.updated_at},
         )
     )
 

@@ -5,9 +5,11 @@ page, so a killed run resumes exactly after its last committed page. The plan is
 record, stored as versioned JSON (``to_json``/``from_json``): a checkpoint written by an
 older Simpul (version 1, a dict with ``w`` and ``i``) still resumes.
 
-Phases, in order: ``windows`` (pages of source update-time windows, with the connector's
-``position`` inside the current one), ``ids`` (orders read by number, in the stream's
-batches), ``keys`` (a keyed stream such as tracking, in batches), ``done``.
+Phases, in order: ``windows`` (pages of source update-time windows of stream ``kind``, with
+the connector's ``position`` inside the current one), ``ids`` (orders read by number, in
+the stream's batches), ``keys`` (a keyed stream such as tracking, in batches), ``done``.
+After the orders, the windows of each stream in ``then`` (returns) follow over the same
+span, each with its own cursor.
 """
 
 from __future__ import annotations
@@ -36,6 +38,9 @@ class Plan:
     request: dict[str, Any] | None = None  # a resync's fingerprint: the same ask resumes
     override: bool = False  # a repair of named orders (SyncRequest.override_version)
     budget: dict[str, Any] | None = field(default=None)  # the current window walk's budget (simpul.budget)
+    kind: str = "orders"  # the stream whose windows are being read
+    then: tuple[str, ...] = ()  # window streams to read after this one, over the same span (returns)
+    cursors: tuple[str, ...] = ()  # streams whose walk ended: their cursors move in the next commit
 
     @property
     def done(self) -> bool:
@@ -47,7 +52,7 @@ class Plan:
     def to_json(self) -> dict[str, Any]:
         out = asdict(self)
         out["windows"] = [list(w) for w in self.windows]
-        for name in ("ids", "keys", "missing"):
+        for name in ("ids", "keys", "missing", "then", "cursors"):
             out[name] = list(out[name])
         return {"version": VERSION, **out}
 
@@ -69,6 +74,8 @@ class Plan:
                 "ids": tuple(data.get("ids", ())),
                 "keys": tuple(data.get("keys", ())),
                 "missing": tuple(data.get("missing", ())),
+                "then": tuple(data.get("then", ())),
+                "cursors": tuple(data.get("cursors", ())),
                 "window": int(data.get("window", 0)),
                 "next_id": int(data.get("next_id", 0)),
                 "next_key": int(data.get("next_key", 0)),

@@ -8,6 +8,9 @@ store path as a sync, under its original content hash, and its quarantine row is
 resolved. One that still fails keeps its row with the new reason and one more attempt.
 An order whose reply could not even be parsed has no payload to map: replay leaves it
 (the next sync asks the channel again, and resolves it once the order maps).
+
+Each payload is replayed through the mapping of the stream that refused it (orders,
+returns); a tracking reply is not replayed (the next look asks the courier again).
 """
 
 from __future__ import annotations
@@ -19,7 +22,7 @@ from datetime import datetime, timezone
 from connectors.contract import limits_of
 from simpul import audit, store
 from simpul.canonical import MappingError
-from simpul.channels import UnknownChannel, get_channel
+from simpul.channels import ORDERS, RETURNS, UnknownChannel, get_channel
 from simpul.db import Database
 from simpul.failures import cap
 from simpul.jsoncodec import loads
@@ -39,14 +42,19 @@ def replay(db: Database, *, account_id: str | None = None, actor: str = "cli") -
     with db.connect() as conn:
         rows = store.open_quarantine(conn, account_id)
     for row in rows:
+        kind = row["stream"]
         try:
-            mapping = get_channel(row["channel"]).mapping()
-        except UnknownChannel:  # an import of a retired channel (Bukalapak): re-importing the file replays it
+            mapping = get_channel(row["channel"]).stream(kind).mapping_module()
+        except (UnknownChannel, LookupError):  # a retired channel (Bukalapak: re-import the file), a stream no longer read
+            result.still_failing += 1
+            continue
+        if kind not in (ORDERS, RETURNS):
             result.still_failing += 1
             continue
         now = datetime.now(timezone.utc)
         ctx = store.WriteContext(
-            account_id=row["account_id"], channel=row["channel"], run_id=run_id, actor=actor, now=now, mapping_version=mapping.MAPPING_VERSION
+            account_id=row["account_id"], channel=row["channel"], run_id=run_id, actor=actor, now=now, mapping_version=mapping.MAPPING_VERSION,
+            stream=kind,
         )
         boundary = Boundary(since=limits_of(get_channel(row["channel"]).connector_class()).since, now=now)
         payload = loads(row["payload"])
@@ -54,7 +62,10 @@ def replay(db: Database, *, account_id: str | None = None, actor: str = "cli") -
             if isinstance(payload, dict) and payload.get("unreadable") is True:
                 # The channel's reply could not be parsed: nothing was kept to map again.
                 raise MappingError(row["reason"])
-            bundle = replace(boundary.check(mapping.map_order(payload)), payload_hash=row["payload_hash"])
+            if kind == RETURNS:
+                record = replace(boundary.check_return(mapping.map_return(payload)), payload_hash=row["payload_hash"])
+            else:
+                record = replace(boundary.check(mapping.map_order(payload)), payload_hash=row["payload_hash"])
         except MappingError as exc:
             reason: str | None = cap(str(exc))
         except Exception as exc:  # noqa: BLE001 - same rule as a sync: never crash on a payload
@@ -63,7 +74,7 @@ def replay(db: Database, *, account_id: str | None = None, actor: str = "cli") -
             reason = None
         with db.begin() as conn:
             if reason is None:
-                counts = store.apply_page(conn, ctx, [bundle])
+                counts = store.apply_returns(conn, ctx, [record]) if kind == RETURNS else store.apply_page(conn, ctx, [record])
                 result.written += counts.written
                 result.replayed += 1
             else:

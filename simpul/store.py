@@ -110,6 +110,7 @@ class WriteContext:
     now: datetime
     mapping_version: str
     audit_events: list[audit.Event] = field(default_factory=list)
+    stream: str = "orders"  # the stream kind being written (a quarantined payload remembers it)
     # (account, order number, buyer) -> the order's sealed PII columns (simpul.pii);
     # None stores no buyer contact at all.
     buyer_columns: Callable[[str, str, canonical.BuyerContact | None], Mapping[str, Any]] | None = None
@@ -275,33 +276,170 @@ def upsert_statement(dialect: str, columns: tuple[str, ...], *, guarded: bool = 
 
 
 def _replace_children(conn: Connection, ctx: WriteContext, bundles: Sequence[canonical.OrderBundle], replaced: Sequence[str]) -> None:
+    """The orders' lines, shipments, events and returns as their payloads say. Of the
+    returns, only the order-derived ones are replaced: a returns stream's rows and the
+    parcels' return-to-sender rows have their own versions (``apply_returns``)."""
     for table, attr, names in _CHILDREN:
         if replaced:
             for chunk in chunked(replaced):
-                conn.execute(
-                    sa.delete(table).where(table.c.account_id == ctx.account_id, table.c.order_external_id.in_(chunk))
-                )
+                where = [table.c.account_id == ctx.account_id, table.c.order_external_id.in_(chunk)]
+                conn.execute(sa.delete(table).where(*where, *([table.c.source == ORDER_SOURCE] if table is RETURNS else [])))
         rows = [
             {"account_id": ctx.account_id, "order_external_id": b.order.external_id, **{n: getattr(child, n) for n in names}}
             for b in bundles
             for child in getattr(b, attr)
         ]
-        if rows:
+        if rows and table is RETURNS:
+            keys = [RETURNS.c.account_id, RETURNS.c.order_external_id, RETURNS.c.external_id]
+            conn.execute(upsert_into(conn, RETURNS).on_conflict_do_nothing(index_elements=keys), rows)
+            supersede_returns(conn, ctx.account_id, [b.order.external_id for b in bundles if b.returns])
+        elif rows:
             conn.execute(sa.insert(table), rows)
 
 
 def _keep_raw(conn: Connection, ctx: WriteContext, bundles: Sequence[canonical.OrderBundle]) -> None:
+    keep_raw(conn, ctx, [(b.payload_hash, b.order.external_id, b.raw) for b in bundles])
+
+
+def keep_raw(conn: Connection, ctx: WriteContext, payloads: Sequence[tuple[str, str, Mapping[str, Any]]]) -> None:
+    """Keep each ``(payload hash, record id, scrubbed payload)`` once."""
     rows = [
-        {
-            "payload_hash": b.payload_hash,
-            "account_id": ctx.account_id,
-            "external_id": b.order.external_id,
-            "body": dumps(b.raw, canonical=True),
-            "received_at": ctx.now,
-        }
-        for b in bundles
+        {"payload_hash": digest, "account_id": ctx.account_id, "external_id": key, "body": dumps(raw, canonical=True), "received_at": ctx.now}
+        for digest, key, raw in payloads
     ]
     conn.execute(upsert_into(conn, RAW).on_conflict_do_nothing(index_elements=[RAW.c.payload_hash]), rows)
+
+
+# -- the returns stream --------------------------------------------------------------------
+ORDER_SOURCE, STREAM_SOURCE, PARCEL_SOURCE = "order", "stream", "parcel"
+_RETURN_FIELDS = tuple(f.name for f in fields(canonical.Return))
+
+
+def _return_summary(status: Any, updated_at: datetime | None, payload_hash: str | None) -> dict[str, str | None]:
+    return {
+        "status": getattr(status, "value", status),
+        "updated_at": updated_at.isoformat() if updated_at else None,
+        "hash": payload_hash[:16] if payload_hash else None,
+    }
+
+
+def apply_returns(conn: Connection, ctx: WriteContext, records: Sequence[canonical.ReturnRecord], rejected: Sequence[Rejected] = ()) -> PageCounts:
+    """Write one mapped page of a returns stream, as ``apply_page`` does orders: per return
+    (account, order, return id) new / changed / unchanged / stale by its ``updated_at`` then
+    its content hash, the guard repeated in the upsert's WHERE. A stream row replaces an
+    order-derived or tracking-derived row of the same key, and supersedes such rows of the
+    same order and type (``supersede_returns``). Every status change is audited."""
+    counts = PageCounts()
+    incoming: dict[tuple[str, str], canonical.ReturnRecord] = {}
+    for r in records:  # one record per return: a page may repeat one
+        key = (r.order_external_id, r.ret.external_id)
+        seen = incoming.get(key)
+        if seen is None or (r.ret.updated_at, r.payload_hash) > (seen.ret.updated_at, seen.payload_hash):
+            incoming[key] = r
+    stored = _stored_returns(conn, ctx.account_id, list(incoming))
+    to_write: list[canonical.ReturnRecord] = []
+    for key, record in incoming.items():
+        before = stored.get(key)
+        new_version = (record.ret.updated_at, record.payload_hash)
+        if before is None:
+            counts.new += 1
+            action = "return.created"
+        elif before["source"] != STREAM_SOURCE:  # the stream's word replaces a summary
+            counts.changed += 1
+            action = "return.updated"
+        elif before["payload_hash"] == record.payload_hash:
+            counts.unchanged += 1
+            continue
+        elif before["updated_at"] is None or new_version[0] >= before["updated_at"]:
+            counts.changed += 1
+            action = "return.updated"
+        else:
+            counts.stale += 1
+            continue
+        to_write.append(record)
+        ret = record.ret
+        ctx.audit_events.append(
+            audit.Event(
+                action=action, actor=ctx.actor, run_id=ctx.run_id, account_id=ctx.account_id, entity_type="return",
+                entity_key=f"{record.order_external_id}/{ret.external_id}",
+                summary={
+                    "type": ret.type.value, "reason_code": ret.reason_code.value,
+                    "before": _return_summary(before["status"], before["updated_at"], before["payload_hash"]) if before else None,
+                    "after": _return_summary(ret.status, ret.updated_at, record.payload_hash),
+                },
+            )
+        )  # fmt: skip
+    if to_write:
+        rows = [
+            {
+                "account_id": ctx.account_id, "order_external_id": r.order_external_id, **{n: getattr(r.ret, n) for n in _RETURN_FIELDS},
+                "source": STREAM_SOURCE, "payload_hash": r.payload_hash, "mapping_version": r.mapping_version or ctx.mapping_version,
+            }
+            for r in to_write
+        ]  # fmt: skip
+        conn.execute(returns_upsert(conn.dialect.name, tuple(rows[0])), rows)
+        supersede_returns(conn, ctx.account_id, sorted({r.order_external_id for r in to_write}))
+        keep_raw(conn, ctx, [(r.payload_hash, r.ret.external_id, r.raw) for r in to_write])
+        _resolve_quarantine(conn, ctx, sorted({r.ret.external_id for r in to_write}))
+    if rejected:
+        counts.quarantined += quarantine(conn, ctx, rejected)
+    return counts
+
+
+def _stored_returns(conn: Connection, account_id: str, keys: Sequence[tuple[str, str]]) -> dict[tuple[str, str], Mapping[str, Any]]:
+    out: dict[tuple[str, str], Mapping[str, Any]] = {}
+    orders = sorted({order for order, _ in keys})
+    wanted = set(keys)
+    for chunk in chunked(orders):
+        query = sa.select(
+            RETURNS.c.order_external_id, RETURNS.c.external_id, RETURNS.c.status, RETURNS.c.updated_at, RETURNS.c.payload_hash, RETURNS.c.source
+        ).where(RETURNS.c.account_id == account_id, RETURNS.c.order_external_id.in_(chunk))
+        if conn.dialect.name == "postgresql":
+            query = query.with_for_update()  # hold the rows until this page commits
+        for row in conn.execute(query).mappings():
+            key = (row["order_external_id"], row["external_id"])
+            if key in wanted:
+                out[key] = row
+    return out
+
+
+@functools.lru_cache(maxsize=8)
+def returns_upsert(dialect: str, columns: tuple[str, ...]) -> Any:
+    """The returns stream's guarded upsert: a stream row is replaced only by a newer
+    version of itself (or a tie with other content); any other source's row by the stream."""
+    ins = (postgresql.insert if dialect == "postgresql" else sqlite.insert)(RETURNS)
+    excluded = ins.excluded
+    guard = sa.or_(
+        RETURNS.c.source != STREAM_SOURCE,
+        RETURNS.c.updated_at.is_(None),
+        RETURNS.c.updated_at < excluded.updated_at,
+        sa.and_(RETURNS.c.updated_at == excluded.updated_at, RETURNS.c.payload_hash != excluded.payload_hash),
+    )
+    keys = ("account_id", "order_external_id", "external_id")
+    return ins.on_conflict_do_update(
+        index_elements=[RETURNS.c[k] for k in keys], set_={c: excluded[c] for c in columns if c not in keys}, where=guard
+    )
+
+
+def supersede_returns(conn: Connection, account_id: str, order_ids: Sequence[str]) -> None:
+    """One return is one row: of an order's returns of one type, a stream row supersedes
+    order- and parcel-derived rows, and an order-derived row a parcel-derived one."""
+    other = RETURNS.alias("other")
+    for chunk in chunked(list(order_ids)):
+        for loser, winners in ((ORDER_SOURCE, (STREAM_SOURCE,)), (PARCEL_SOURCE, (STREAM_SOURCE, ORDER_SOURCE))):
+            better = (
+                sa.select(other.c.id)
+                .where(
+                    other.c.account_id == RETURNS.c.account_id, other.c.order_external_id == RETURNS.c.order_external_id,
+                    other.c.type == RETURNS.c.type, other.c.source.in_(winners),
+                )  # fmt: skip
+                .exists()
+            )
+            conn.execute(
+                sa.delete(RETURNS).where(
+                    RETURNS.c.account_id == account_id, RETURNS.c.order_external_id.in_(chunk), RETURNS.c.source == loser, better
+                )
+            )
 
 
 def _resolve_quarantine(conn: Connection, ctx: WriteContext, keys: Sequence[str]) -> None:
@@ -325,6 +463,7 @@ def quarantine(conn: Connection, ctx: WriteContext, rejected: Sequence[Rejected]
         {
             "account_id": ctx.account_id,
             "channel": ctx.channel,
+            "stream": ctx.stream,
             "external_id": r.external_id,
             "payload_hash": r.payload_hash,
             "reason": r.reason,
@@ -347,11 +486,11 @@ def quarantine(conn: Connection, ctx: WriteContext, rejected: Sequence[Rejected]
     for r in unique.values():
         ctx.audit_events.append(
             audit.Event(
-                action="order.quarantined",
+                action="order.quarantined" if ctx.stream == "orders" else f"{ctx.stream}.quarantined",
                 actor=ctx.actor,
                 run_id=ctx.run_id,
                 account_id=ctx.account_id,
-                entity_type="order",
+                entity_type="order" if ctx.stream == "orders" else ctx.stream,
                 entity_key=r.external_id,
                 summary={"reason": r.reason, "hash": r.payload_hash[:16]},
             )

@@ -10,7 +10,7 @@ import sqlalchemy as sa
 from simpul import canonical
 from simpul.model import Order, OrderLine, Return, Shipment, TrackingEvent
 
-KEYS = {"id", "account_id", "channel", "order_external_id", "payload_hash", "mapping_version", "written_at"}
+KEYS = {"id", "account_id", "channel", "order_external_id", "payload_hash", "mapping_version", "written_at", "source"}  # source: which of order, stream, parcel wrote a return
 SEALED_BUYER = {"buyer_contact", "buyer_key_id", "buyer_phone_token", "buyer_email_token", "pii_purged_at"}  # simpul.pii
 
 
