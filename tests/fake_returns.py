@@ -44,5 +44,6 @@ def map_return(raw: Mapping[str, Any]) -> ReturnRecord:
         reason_code=REASONS.get(raw["reason"], ReturnReason.UNKNOWN),
         updated_at=updated,
         currency="IDR",
+        respond_by=datetime.fromtimestamp(raw["due"], timezone.utc) if raw.get("due") else None,
     )
     return ReturnRecord(order_external_id=raw["order"], ret=ret, mapping_version=MAPPING_VERSION, payload_hash=content_hash(raw), raw=dict(raw))
