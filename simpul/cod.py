@@ -55,6 +55,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from simpul import audit
+from simpul import markdown as md
 from simpul.canonical import FulfillmentStatus, OrderStatus, ReturnType, TrackingStatus
 from simpul.model import Account, CodRemittance, HubSetting, Order, Parcel, Return, ReturnDisposition, Shipment
 
@@ -426,3 +427,33 @@ def _upsert(conn: Connection, table: sa.Table) -> Any:
     from simpul.store import upsert_into
 
     return upsert_into(conn, table)
+
+
+def markdown(data: Mapping[str, Any]) -> str:
+    """The COD report as markdown (the ``cod-report`` artifact): totals, per channel and
+    courier, then the payouts to look at. Order numbers, airway bills and amounts only."""
+    t = data["total"]
+    title = f"### COD {data['month'] or 'all months'}" + (f", account {md.cell(data['account'])}" if data["account"] else "")
+    lines = [
+        title,
+        "",
+        f"{t['shipped']} shipped ({t['shipped_amount']}), {t['delivered']} delivered and collected by the courier ({t['delivered_amount']}), "
+        f"{t['refused']} refused costing {t['refusal_cost']}.",
+        f"Remitted {t['remitted']}; pending {t['pending']} ({t['missing']} parcel(s) with no payout yet); "
+        f"disputed {t['disputed']} ({t['paid_twice']} paid twice, {t['amount_differs']} another amount).",
+        "",
+        "| channel | courier | shipped | delivered | refused | refusal cost | remitted | pending | disputed |",
+        "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
+    ]
+    for r in data["rows"]:
+        lines.append(
+            f"| {md.cell(r['channel'])} | {md.cell(r['courier'])} | {r['shipped']} | {r['delivered']} | {r['refused']} | {r['refusal_cost']} | {r['remitted']} | {r['pending']} | {r['disputed']} |"
+        )
+    if data["attention"]:
+        lines += ["", "**Payouts to look at**", "", "| match | account | order | airway bill | amount | remitted |", "| --- | --- | --- | --- | ---: | ---: |"]
+        for a in data["attention"][:200]:
+            lines.append(f"| {a['match']} | {md.cell(a['account'])} | {md.cell(a['order'])} | {md.cell(a['tracking_number'] or '-')} | {a['amount']} | {a['remitted']} |")
+    if data["unmatched_lines"]:
+        lines += ["", f"{len(data['unmatched_lines'])} payout line(s) match no delivered COD order: `simpul cod report --json`."]
+    return "\n".join(lines) + "\n"
+
