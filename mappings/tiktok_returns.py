@@ -55,9 +55,12 @@ Decisions where the sources are silent:
   full stop; anything else is ``unknown``. Late or failed delivery, lost or scrapped
   parcels, unable to deliver to the address and collection time-outs are
   ``failed_delivery``; buyers' own mistakes (wrong address, wrong variation, coupon,
-  payment method, better price) are ``changed_mind``; sellers' stock and price errors,
-  unpaid time-outs and the platform's own cancellations are ``other``; "No reason" is
-  ``unknown``.
+  payment method, better price) and "Does not suit me" are ``changed_mind``; sizes are
+  ``size_fit``; expired, spoiled or thawed goods and a damaged box are ``damaged``;
+  missing parts or items are ``wrong_item``; counterfeits and quality, colour or style
+  not as expected are ``not_as_described``; sellers' stock and price errors, unpaid
+  time-outs, unauthorised purchases and the platform's own cancellations are ``other``;
+  "No reason" is ``unknown``.
 - Money: ``refund_amount.refund_total`` in ``refund_amount.currency`` (the order's); the
   return leg's cost is the sum of the three ``*_paid_return_shipping_fee`` amounts, and
   ``shipping_paid_by`` is the one payer with a share above zero (several or none: unknown).
@@ -81,7 +84,7 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
-from mappings._common import ZERO, mask_name, mask_phone, money, money_or_none, text_or_none, utc_from_epoch
+from mappings._common import ZERO, mask_name, mask_phone, money_or_none, text_or_none, utc_from_epoch
 from simpul.canonical import MappingError, Return, ReturnReason, ReturnRecord, ReturnStatus, ReturnType
 from simpul.jsoncodec import content_hash
 

@@ -41,14 +41,18 @@ Sources (shared/reference/marketplaces.md §2; keys as listed there):
   reply ``data.cancellations[]`` / ``data.return_orders[]``, ``total_count``,
   ``next_page_token``; error 25001001 for an invalid parameter; scope "Return & Refund
   Basic" (``seller.return_refund.basic``; without it TikTok answers 105005).
-- [T14]/[T15] the reason lists and the status flows: ``mappings/tiktok_returns.py``.
+- [T14]-[T16] the reason lists, the status flows and the v202309 changelog on return
+  amounts: ``mappings/tiktok_returns.py``. Keys [T12]-[T16] are new here: marketplaces.md
+  §2.8 has the API names only and calls their paths inferred; the doc pages' own
+  specifications above confirm them (and that both searches are POST).
 
 What the connector yields: each order object exactly as the API returns it in
-``data.orders[]``; ``return_pages`` yields each cancellation exactly as it is in
-``data.cancellations[]`` and each return as it is in ``data.return_orders[]`` (the returns
-mapping tells them apart by ``cancel_id``/``return_id``). The listing already returns full order objects ([T8]: payment,
+``data.orders[]``. The listing already returns full order objects ([T8]: payment,
 recipient_address, line_items, ...), so a list page costs one request and needs no
-detail call; ``orders_by_id`` uses Get Order Detail.
+detail call; ``orders_by_id`` uses Get Order Detail. ``return_pages`` yields each
+cancellation exactly as it is in ``data.cancellations[]`` and each return as it is in
+``data.return_orders[]`` (the returns mapping tells them apart by ``cancel_id`` /
+``return_id``).
 
 Windows: ``[since, until)`` becomes ``update_time_ge = ceil(since)`` (inclusive) and
 ``update_time_lt = ceil(until)`` (exclusive), whole seconds. ``max_window`` is 15 days:
@@ -93,8 +97,9 @@ Assumptions where the sources are silent (each mirrored by the sandbox):
   are inclusive (``_ge``) and exclusive (``_lt``) as their names say, and ``update_time``
   sorts the search as it does Search Orders; a page token belongs to the query it came
   from; ``next_page_token`` is "" on the last page ("The last page is an empty string", in
-  the typed SDK comments of [T8]'s source); the return APIs sign, answer and refuse as
-  the order APIs do ([T2]/[T3]: the same envelope and codes).
+  the typed comments of ``lywzx/tiktok-partner-api`` ``SearchReturns.ts``, [T8]'s
+  repository); the return APIs sign, answer and refuse as the order APIs do ([T2]/[T3]:
+  the same envelope and codes; an invalid parameter, 25001001, fails the run).
 - ``cancel_id`` and ``return_id`` are never the same for two records of one order (both
   are reverse-order ids; the store keys a return by order and id).
 

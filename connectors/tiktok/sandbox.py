@@ -58,7 +58,8 @@ Assumptions where the sources are silent (each mirrored by the connector):
   ``page_size`` asks (a sandbox choice, so that paging is exercised: the client never
   counts on full pages); the seller's deadline is 48 hours after a request ([T15]'s
   policy) and, once the buyer shipped the items back, five days (assumed: a few days'
-  transit, then the documented 48 hours); the return parcel goes with the order's carrier;
+  transit, then the documented 48 hours); the return parcel goes with the order's carrier,
+  its cost paid by the platform or, a third of the time, the seller (a sandbox choice);
   a cancelled order's cancellation, and a buyer's return, are their own records in the
   return listings only (the order payload does not show a pending request).
 
@@ -89,7 +90,8 @@ time (default: now), ``{"advance": [id]}`` moves each to the next status of its 
 (a final one is only touched), ``{"corrupt": id}`` makes its ``refund_amount.refund_total``
 unreadable and touches it.
 
-Paging faults (``page_fault``): ``empty`` answers no orders with a token naming the same
+Paging faults (``page_fault``, for the order and both return listings; the host's
+``page_size`` knob caps them too): ``empty`` answers no records with a token naming the same
 offset in another spelling (nothing skipped), ``repeat`` hands back the token it was sent
 (or, asked without one, the token of that very page: TikTok has no "more" flag, so an
 empty token would end the listing), ``fresh`` a token it never gave before.

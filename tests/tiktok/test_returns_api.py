@@ -5,7 +5,7 @@ the sandbox's own contract (parameters, seeding, the documented flows, admin act
 from __future__ import annotations
 
 import json
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timezone
 from typing import Any
 
 import pytest
