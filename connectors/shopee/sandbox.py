@@ -782,19 +782,24 @@ class ShopeeSandbox(SeededShop):
         """One return each for a deterministic quarter of the orders (module docstring)."""
         rng = random.Random(f"returns:{self.seed}")
         asked, delivered, others = [], [], []
+
+        def raised(since: int, low: int, high: int) -> int:  # a while after ``since``, and in the past
+            at = since + rng.randrange(low, high)
+            return at if at <= self._now else since + rng.randrange(max(1, self._now - since))
+
         for order in self._orders.values():
             steps = dict((step, at) for at, step in self._blueprints[order.sn].steps if at <= self._now)
             if "to_return" in steps:
                 asked.append((order, steps["to_return"], steps))
             elif "delivered" in steps:
-                delivered.append((order, steps["delivered"] + rng.randrange(HOUR, 3 * DAY), steps))
+                delivered.append((order, raised(steps["delivered"], HOUR, 3 * DAY), steps))
             else:
-                others.append((order, order.created + rng.randrange(HOUR, DAY), steps))
+                others.append((order, raised(order.created, HOUR, DAY), steps))
         rng.shuffle(delivered)
         chosen = asked + delivered[: max(0, orders // 4 - len(asked))]
         chosen += others[: max(0, orders // 4 - len(chosen))]  # a young shop: returns raised in transit
-        for order, raised, steps in sorted(chosen, key=lambda c: (min(c[1], self._now), c[0].sn)):
-            self._create_return(rng, order, min(raised, self._now), steps)
+        for order, created, steps in sorted(chosen, key=lambda c: (c[1], c[0].sn)):
+            self._create_return(rng, order, created, steps)
 
     def _create_return(self, rng: random.Random, order: OrderState, created: int, steps: dict[str, int]) -> ReturnState:
         bp = self._blueprints[order.sn]
