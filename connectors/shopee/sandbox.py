@@ -880,7 +880,7 @@ class ShopeeSandbox(SeededShop):
             item = {
                 "model_id": model_id, "name": f"{name} - {model}" if model else name, "images": [f"https://cf.shopee.co.id/file/sandbox-{item_id}_tn"],
                 "amount": amount, "item_price": discounted, "is_add_on_deal": False, "is_main_item": False, "add_on_deal_id": 0,
-                "item_id": item_id, "item_sku": sku.split("-")[0], "variation_sku": sku if model_id else "",
+                "item_id": item_id, "item_sku": sku.split("-")[0], "variation_sku": sku,  # the order's model_sku
             }  # fmt: skip
             if detail:
                 item["refund_amount"] = discounted * amount  # a Partial Qty RR shop ([R2])
