@@ -29,8 +29,10 @@ Sources (shared/reference/marketplaces.md §1; keys as listed there):
   a unique ID", "Buyers may submit multiple return_sn for the same order"; the list
   filters by return status, negotiation status, proof and compensation status;
   ``v2.returns.get_return_detail`` reads one return by ``return_sn``.
-- [R1] the ``v2.returns.get_return_list`` reference page, as transcribed into code
-  generated from it (doc text with its HTML kept, ``// [Required] <p>...`` per field):
+- [R1] the ``v2.returns.get_return_list`` reference page
+  (``open.shopee.com/documents/v2/v2.returns.get_return_list?module=102&type=1``), as
+  transcribed by an index file: a Go SDK package ``goshopee`` generated from the reference
+  (each field's doc text kept with its HTML, ``// [Required] <p>...``):
   ``page_no`` and ``page_size`` required ("the maximum number of entries (<= 100) ... per
   page", "Default is 40"), optional ``create_time_from``/``create_time_to`` and
   ``update_time_from``/``update_time_to`` ("based on the last return updated time", "The
@@ -39,15 +41,22 @@ Sources (shared/reference/marketplaces.md §1; keys as listed there):
   ``seller_compensation_status``; the response ``{"more": bool ("Whether has next page"),
   "return": [...]}`` whose elements carry the return's fields (``return_sn``,
   ``order_sn``, ``status``, ``reason``, ``update_time``, ``item``, ...).
-- [R2] the ``v2.returns.get_return_detail`` reference page (two transcriptions: the same
-  generated code, and a field table copied from open.shopee.com): ``return_sn`` in, the
+- [R2] the ``v2.returns.get_return_detail`` reference page, in two transcriptions (the
+  same generated package, and an index file that copies the page's field table from
+  ``open.shopee.com/documents/v2/returns.get_return_detail``): ``return_sn`` in, the
   return out, with what the list lacks: ``negotiation``, ``seller_proof``, the reverse
-  logistics status, ``item[].refund_amount`` (Partial Qty RR shops), the buyer's pickup
-  address.
+  logistics status (spelled both ``reverse_logistics_status`` and
+  ``reverse_logistic_status`` by the page), ``item[].refund_amount`` (Partial Qty RR
+  shops), the buyer's pickup address.
+- [R3] the two pages' request/response examples, as reproduced by the tests generated
+  from them in ``congminh1254/shopee-sdk``
+  (``src/__tests__/generated/returns.generated.test.ts``): the golden files
+  ``tests/shopee/golden_returns/official_*.json`` are those examples.
 
 What ``return_pages`` yields: each return exactly as ``get_return_detail`` returns it. A
-listed return whose detail Shopee answers with ``error_data`` or ``error_not_found`` is
-yielded as listed (the list element carries the return's fields: the mapping reads both);
+listed return whose detail Shopee refuses for its ``return_sn`` (``error_data``,
+``error_not_found``, ``error_param``) is yielded as listed (the list element carries the
+return's fields: the mapping reads both, and quarantines an unusable id);
 one whose detail reply cannot be parsed is reported unreadable and quarantined by
 ``return_sn``. The detail takes one ``return_sn`` per call, so a list page of n returns
 costs 1 + n requests.
@@ -109,7 +118,12 @@ busiest shops we know of). A reply with more orders than asked for, or with orde
 asked for, is implausible and fails the run (``ImplausibleReply``). A detail batch whose
 reply cannot be parsed is asked again in halves down to single orders
 (``connectors._http.batches``); an order whose own reply still cannot be parsed is
-reported as unreadable, not missing, and the engine quarantines it.
+reported as unreadable, not missing, and the engine quarantines it. The returns walk
+shares these limits (they are the connector's): a return list page holds at most 100
+returns ([R1]) but costs up to 101 requests (the list and one detail per return), more
+than the 5 declared for an order page; the window's request budget (its page budget of
+30,010 pages x 5 x 3) still covers over 4,000 such pages, far beyond any shop's returns
+in 15 days.
 
 Errors (HTTP status of errors is undocumented; the envelope decides): ``error_auth``
 (an expired or revoked access token) refreshes once and retries, and is a credential
@@ -214,7 +228,10 @@ RETURN_WALK = TimeCursorWalk(
     first=0,
     second_page=1,  # page numbers are computable (assumed page index from 0, see above)
 )
-RETURN_GONE = frozenset({"error_data", "error_not_found"})  # the detail's "no such return" (assumed)
+# A detail Shopee refuses for this return_sn: gone ("The return you queried doesn't exist.",
+# assumed error_data), or an id it does not take ("Return SN or ID is invalid.", error_param).
+# The listed element carries the return's fields, so it is yielded instead of failing every run.
+DETAIL_REFUSED = frozenset({"error_data", "error_not_found", "error_param"})
 
 
 class ShopeeAuth:
@@ -363,13 +380,14 @@ class ShopeeConnector:
         return records, unreadable
 
     def _return_detail(self, batch: list[str], attempts: int | None) -> dict[str, Any] | None:
-        """One get_return_detail call (``batch`` holds one return_sn); None when Shopee no
-        longer finds the return. A reply about another return is implausible."""
+        """One get_return_detail call (``batch`` holds one return_sn); None when Shopee
+        refuses it for this return (``DETAIL_REFUSED``). A reply about another return is
+        implausible."""
         [sn] = batch
         try:
             detail = self._call("GET", api.RETURN_DETAIL, params={"return_sn": sn}, attempts=attempts)
         except ApiError as exc:
-            if exc.code in RETURN_GONE:
+            if exc.code in DETAIL_REFUSED:
                 return None
             raise
         if detail.get("return_sn") != sn:

@@ -128,10 +128,14 @@ def test_a_return_updated_mid_walk_does_not_hide_any_other(server, connector) ->
     assert set(seen) == want and len(seen) == len(set(seen))
 
 
-def test_a_listed_return_shopee_no_longer_finds_is_yielded_as_listed(server, connector) -> None:  # noqa: ANN001
+@pytest.mark.parametrize(
+    ("code", "message"),
+    [("error_data", "The return you queried doesn't exist."), ("error_param", "Wrong parameters, detail: Return SN or ID is invalid.")],
+)
+def test_a_listed_return_whose_detail_is_refused_is_yielded_as_listed(server, connector, code: str, message: str) -> None:  # noqa: ANN001
     gone = server.app.dump_returns()[0]["return_sn"]
     method, detail = server.app._routes[api.RETURN_DETAIL]
-    refusal = {"request_id": "x", "error": "error_data", "message": "The return you queried doesn't exist."}
+    refusal = {"request_id": "x", "error": code, "message": message}
     server.app._routes[api.RETURN_DETAIL] = (method, lambda r: Reply(200, refusal) if r.query.get("return_sn") == gone else detail(r))
     windows = Window(at(FROZEN - 60 * DAY), at(FROZEN + 1)).split(connector.max_window)
     records = {r["return_sn"]: r for window in windows for page in connector.return_pages(window) for r in page.records}
