@@ -93,9 +93,9 @@ statuses on the data clock: REQUESTED -> PROCESSING (the buyer ships the parcel 
 ``LOGISTICS_REQUEST_CREATED`` with a tracking number, ``LOGISTICS_PICKUP_DONE``,
 ``LOGISTICS_DELIVERY_DONE`` with ``return_seller_due_date``) -> ACCEPTED; or REQUESTED ->
 CANCELLED; or a dispute, SELLER_DISPUTE -> JUDGING -> ACCEPTED or CLOSED; refund-only
-returns skip PROCESSING. A return does not change its order (Shopee's return/refund
-module runs beside the order status). ``dump_returns()`` returns each as
-``get_return_detail`` answers it now.
+returns skip PROCESSING. A return does not change its order (assumed: third-party
+clients report that a return raised on a completed order leaves its ``order_status`` as it
+is). ``dump_returns()`` returns each as ``get_return_detail`` answers it now.
 
 Paging faults (``SandboxApp.page_fault``, on ``get_order_list``): ``empty`` answers
 ``more: true`` with no orders and a ``next_cursor`` that names the same offset in
