@@ -22,7 +22,8 @@ damaged (``simpul.returns`` dispositions).
 **Remittance** (``import_remittance``): the reference found no documented COD payout API,
 so a payout report is read as CSV in a minimal format, an *assumption* written down here
 and in the README: a header row; ``amount`` (required: digits with an optional ``.``
-decimal part, no thousands separators, in rupiah unless a ``currency`` column says
+decimal part of one or two digits, no thousands separators (``10.000`` is refused, not
+read as ten), in rupiah unless a ``currency`` column says
 otherwise); ``awb`` (or ``tracking_number``) and/or ``order`` (or ``order_number``), at
 least one per line; optional ``paid_at`` (ISO 8601 date or time, WIB when no offset) and
 ``reference``. A line is matched to a COD order by airway bill, else by order number:
@@ -55,6 +56,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from simpul import audit
+from simpul import markdown as md
 from simpul.canonical import FulfillmentStatus, OrderStatus, ReturnType, TrackingStatus
 from simpul.model import Account, CodRemittance, HubSetting, Order, Parcel, Return, ReturnDisposition, Shipment
 
@@ -65,7 +67,7 @@ STATES = ("unshipped", "in_transit", "delivered", "refused", "cancelled")
 MATCHES = ("paid", "paid_twice", "amount_differs", "missing")
 ZERO = Decimal(0)
 MOVING = (FulfillmentStatus.SHIPPED, FulfillmentStatus.PARTIAL, FulfillmentStatus.RETURNED)
-_AMOUNT = re.compile(r"^-?\d+(\.\d+)?$")
+_AMOUNT = re.compile(r"^-?\d+(\.\d{1,2})?$")  # "10.000" is ten thousand in Indonesia: refused, never read as ten
 
 
 class RemittanceError(ValueError):
@@ -281,7 +283,7 @@ def _remittance_row(row: Mapping[str, str], line_no: int) -> dict[str, Any]:
         raise ValueError("neither awb nor order")
     amount_text = row.get("amount", "")
     if not _AMOUNT.match(amount_text):
-        raise ValueError(f"amount {amount_text[:40]!r} is not a plain amount (digits, an optional . and decimals, no thousands separators)")
+        raise ValueError(f"amount {amount_text[:40]!r} is not a plain amount (digits, an optional . and one or two decimals, no thousands separators)")
     amount = Decimal(amount_text)
     paid_at = None
     if row.get("paid_at"):
@@ -426,3 +428,33 @@ def _upsert(conn: Connection, table: sa.Table) -> Any:
     from simpul.store import upsert_into
 
     return upsert_into(conn, table)
+
+
+def markdown(data: Mapping[str, Any]) -> str:
+    """The COD report as markdown (the ``cod-report`` artifact): totals, per channel and
+    courier, then the payouts to look at. Order numbers, airway bills and amounts only."""
+    t = data["total"]
+    title = f"### COD {data['month'] or 'all months'}" + (f", account {md.cell(data['account'])}" if data["account"] else "")
+    lines = [
+        title,
+        "",
+        f"{t['shipped']} shipped ({t['shipped_amount']}), {t['delivered']} delivered and collected by the courier ({t['delivered_amount']}), "
+        f"{t['refused']} refused costing {t['refusal_cost']}.",
+        f"Remitted {t['remitted']}; pending {t['pending']} ({t['missing']} parcel(s) with no payout yet); "
+        f"disputed {t['disputed']} ({t['paid_twice']} paid twice, {t['amount_differs']} another amount).",
+        "",
+        "| channel | courier | shipped | delivered | refused | refusal cost | remitted | pending | disputed |",
+        "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
+    ]
+    for r in data["rows"]:
+        lines.append(
+            f"| {md.cell(r['channel'])} | {md.cell(r['courier'])} | {r['shipped']} | {r['delivered']} | {r['refused']} | {r['refusal_cost']} | {r['remitted']} | {r['pending']} | {r['disputed']} |"
+        )
+    if data["attention"]:
+        lines += ["", "**Payouts to look at**", "", "| match | account | order | airway bill | amount | remitted |", "| --- | --- | --- | --- | ---: | ---: |"]
+        for a in data["attention"][:200]:
+            lines.append(f"| {a['match']} | {md.cell(a['account'])} | {md.cell(a['order'])} | {md.cell(a['tracking_number'] or '-')} | {a['amount']} | {a['remitted']} |")
+    if data["unmatched_lines"]:
+        lines += ["", f"{len(data['unmatched_lines'])} payout line(s) match no delivered COD order: `simpul cod report --json`."]
+    return "\n".join(lines) + "\n"
+

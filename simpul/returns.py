@@ -29,6 +29,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from simpul import audit
+from simpul import markdown as md
 from simpul.canonical import ReturnReason, ReturnStatus, ReturnType
 from simpul.model import DispositionRule, OrderLine, Return, ReturnDisposition
 
@@ -248,3 +249,21 @@ def _upsert(conn: Connection, table: sa.Table) -> Any:
 
 def _value(v: Any) -> str:
     return getattr(v, "value", v)
+
+
+def markdown(rows: Sequence[Mapping[str, Any]], *, shown: int = 200) -> str:
+    """The ``returns-waiting`` artifact: returns waiting on the seller (``waiting``), an answer
+    first by deadline, then goods without a disposition. Ids, statuses and reasons only."""
+    answers = sum(r["waiting_for"] == "answer" for r in rows)
+    lines = ["### Returns waiting on the seller", "", f"{answers} waiting for an answer, {len(rows) - answers} for a disposition (`simpul returns receive`).", ""]
+    if not rows:
+        return "\n".join(lines[:3]) + "\nNothing waits on the seller.\n"
+    lines += ["| waiting for | answer by | account | order | return | type | status | reason |", "| --- | --- | --- | --- | --- | --- | --- | --- |"]
+    for r in rows[:shown]:
+        deadline = r["respond_by"].strftime("%Y-%m-%d %H:%M UTC") if r["respond_by"] else "-"
+        cells = (r["waiting_for"], deadline, r["account_id"], r["order_external_id"], r["external_id"], _value(r["type"]), _value(r["status"]), _value(r["reason_code"]))
+        lines.append("| " + " | ".join(md.cell(c) for c in cells) + " |")
+    if len(rows) > shown:
+        lines += ["", f"And {len(rows) - shown} more: `simpul returns --waiting`."]
+    return "\n".join(lines) + "\n"
+
