@@ -21,8 +21,10 @@ Decisions where the sources are silent:
   Shopee returns the buyer's money itself.
 - A COD parcel refused at the door (``CANCELLED`` with package status
   ``LOGISTICS_DELIVERY_FAILED``) is fulfillment ``returned`` with a ``return_to_sender``
-  return; ``TO_RETURN`` is a ``buyer_return`` in status ``requested`` (details live in the
-  returns API, not synced yet).
+  return, reason ``failed_delivery`` (``mappings.shopee_returns.REASONS``, the returns
+  stream's table); ``TO_RETURN`` is a ``buyer_return`` in status ``requested`` whose reason
+  the order does not carry. The returns stream (``mappings.shopee_returns``) reads the
+  return itself, and its row supersedes the order's summary of the same type.
 - Lines: ``unit_price`` is ``model_original_price``, ``total`` is
   ``model_discounted_price * quantity`` and the discount the difference. The line id is
   ``order_item_id-model_id`` (one item can be bought in several models).
@@ -39,6 +41,7 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
+from mappings import shopee_returns
 from mappings._common import ZERO, amount_or_zero, is_masked, list_field, mask_name, mask_phone, money, money_or_none, ref, text_or_none, utc_from_epoch
 from simpul.canonical import (
     BuyerContact,
@@ -57,7 +60,7 @@ from simpul.canonical import (
 )
 from simpul.jsoncodec import content_hash
 
-MAPPING_VERSION = "shopee-1"
+MAPPING_VERSION = "shopee-2"  # 2: order-derived returns carry a reason_code
 COD_METHOD = "Cash on Delivery"
 
 O, P, F = OrderStatus, PaymentStatus, FulfillmentStatus
@@ -282,11 +285,15 @@ def _shipment(package: Mapping[str, Any], i: int, order_sn: str, raw: Mapping[st
 
 
 def _returns(raw: Mapping[str, Any], order_sn: str, status: str, refused: bool, updated_at: datetime) -> tuple[Return, ...]:
-    """A refused COD parcel coming back, or a buyer's return request (details: returns API)."""
+    """A refused COD parcel coming back, or a buyer's return request (details: returns stream).
+    The reason code comes from the returns stream's table, keyed by what the order knows:
+    the package status of a refused parcel (the cancel reason is free text, kept raw)."""
     if refused:
         suffix, kind, state, raw_status, reason = "rts", ReturnType.RETURN_TO_SENDER, ReturnStatus.IN_TRANSIT, DELIVERY_FAILED, text_or_none(raw.get("cancel_reason"))
+        code = shopee_returns.reason_code(DELIVERY_FAILED)
     elif status == "TO_RETURN":
         suffix, kind, state, raw_status, reason = "return", ReturnType.BUYER_RETURN, ReturnStatus.REQUESTED, status, None
+        code = shopee_returns.reason_code()  # the order payload names no reason
     else:
         return ()
     return (
@@ -300,5 +307,6 @@ def _returns(raw: Mapping[str, Any], order_sn: str, status: str, refused: bool, 
             return_shipping_cost=None,
             items=(),
             created_at=updated_at,
+            reason_code=code,
         ),
     )

@@ -1,4 +1,5 @@
-"""Shopee Open Platform v2 connector: orders by update time, and by order number.
+"""Shopee Open Platform v2 connector: orders by update time, and by order number; returns
+and refunds by update time.
 
 Sources (shared/reference/marketplaces.md §1; keys as listed there):
 
@@ -23,6 +24,64 @@ Sources (shared/reference/marketplaces.md §1; keys as listed there):
   [{"package_number": ...}]}``, response ``success_list``/``fail_list``) is read from
   third-party SDK types of that endpoint; its batch limit is not in our sources, so we
   assume 50 like the other mass endpoints.
+- [S6] guide "Return Refund Management" (marketplaces.md §1.7): ``v2.returns.get_return_list``
+  lists a shop's return and refund requests, "Each application will return a return_sn as
+  a unique ID", "Buyers may submit multiple return_sn for the same order"; the list
+  filters by return status, negotiation status, proof and compensation status;
+  ``v2.returns.get_return_detail`` reads one return by ``return_sn``.
+- [R1] the ``v2.returns.get_return_list`` reference page
+  (``open.shopee.com/documents/v2/v2.returns.get_return_list?module=102&type=1``), as
+  transcribed by an index file: a Go SDK package ``goshopee`` generated from the reference
+  (each field's doc text kept with its HTML, ``// [Required] <p>...``):
+  ``page_no`` and ``page_size`` required ("the maximum number of entries (<= 100) ... per
+  page", "Default is 40"), optional ``create_time_from``/``create_time_to`` and
+  ``update_time_from``/``update_time_to`` ("based on the last return updated time", "The
+  maximum date range ... is 15 days", "update_time_from should be >= create_time_from"),
+  ``status``, ``negotiation_status``, ``seller_proof_status``,
+  ``seller_compensation_status``; the response ``{"more": bool ("Whether has next page"),
+  "return": [...]}`` whose elements carry the return's fields (``return_sn``,
+  ``order_sn``, ``status``, ``reason``, ``update_time``, ``item``, ...).
+- [R2] the ``v2.returns.get_return_detail`` reference page, in two transcriptions (the
+  same generated package, and an index file that copies the page's field table from
+  ``open.shopee.com/documents/v2/returns.get_return_detail``): ``return_sn`` in, the
+  return out, with what the list lacks: ``negotiation``, ``seller_proof``, the reverse
+  logistics status (spelled both ``reverse_logistics_status`` and
+  ``reverse_logistic_status`` by the page), ``item[].refund_amount`` (Partial Qty RR
+  shops), the buyer's pickup address.
+- [R3] the two pages' request/response examples, as reproduced by the tests generated
+  from them in ``congminh1254/shopee-sdk``
+  (``src/__tests__/generated/returns.generated.test.ts``): the golden files
+  ``tests/shopee/golden_returns/official_*.json`` are those examples.
+
+What ``return_pages`` yields: each return exactly as ``get_return_detail`` returns it. A
+listed return whose detail Shopee refuses for its ``return_sn`` (``error_data``,
+``error_not_found``, ``error_param``) is yielded as listed (the list element carries the
+return's fields: the mapping reads both, and quarantines an unusable id);
+one whose detail reply cannot be parsed is reported unreadable and quarantined by
+``return_sn``. The detail takes one ``return_sn`` per call, so a list page of n returns
+costs 1 + n requests.
+
+Returns windows: ``[since, until)`` becomes ``update_time_from = ceil(since)``,
+``update_time_to = ceil(until) - 1`` (both inclusive, whole seconds), no create window,
+``page_size`` 100, ``page_no`` from 0. The walk is the orders' rule (``TimeCursorWalk``,
+position ``{"update_time_from": s, "page_no": n, "seen": [return_sn]}``): after each page it
+restarts at page 0 from the newest ``update_time`` on it, and follows ``page_no`` only while
+a whole page shares one second; page numbers are computable, so a page wholly in a newer
+second continues at page 1 from there. Assumptions, where [R1] is silent or unclear:
+
+- ``page_no`` is a page index from 0 (the reference calls it "the starting entry ... Default
+  is 0" but names it a page number, and third-party clients pass 0, 1, 2, ...);
+- an update-time window without a create-time window is accepted (both are optional);
+- ``update_time_to`` is inclusive, like ``get_order_list``'s ``time_to``;
+- the list is ordered by ``update_time``, oldest first, ties by ``return_sn``. Unlike the
+  order list, the return list carries each element's ``update_time``, so this one is
+  checked: a page whose times go backwards fails the run (``ImplausibleReply``) instead of
+  letting the walk skip returns;
+- a return's ``update_time`` moves whenever the return changes (status, reverse logistics,
+  negotiation), so a window by update time sees every change;
+- ``get_return_detail`` answers a ``return_sn`` Shopee no longer finds with ``error_data``
+  "The return you queried doesn't exist." (the code third-party clients handle; the page
+  documents no error table).
 
 What the connector yields: each order exactly as ``get_order_detail`` returns it with the
 fields in ``api.DETAIL_FIELDS``, plus ``tracking_number`` on every package whose shipment
@@ -59,7 +118,12 @@ busiest shops we know of). A reply with more orders than asked for, or with orde
 asked for, is implausible and fails the run (``ImplausibleReply``). A detail batch whose
 reply cannot be parsed is asked again in halves down to single orders
 (``connectors._http.batches``); an order whose own reply still cannot be parsed is
-reported as unreadable, not missing, and the engine quarantines it.
+reported as unreadable, not missing, and the engine quarantines it. The returns walk
+shares these limits (they are the connector's): a return list page holds at most 100
+returns ([R1]) but costs up to 101 requests (the list and one detail per return), more
+than the 5 declared for an order page; the window's request budget (its page budget of
+30,010 pages x 5 x 3) still covers over 4,000 such pages, far beyond any shop's returns
+in 15 days.
 
 Errors (HTTP status of errors is undocumented; the envelope decides): ``error_auth``
 (an expired or revoked access token) refreshes once and retries, and is a credential
@@ -73,6 +137,7 @@ from __future__ import annotations
 
 import math
 import time
+from dataclasses import replace
 from collections.abc import Iterator, Mapping, Sequence
 from datetime import datetime, timedelta, timezone
 from typing import Any, ClassVar
@@ -93,7 +158,7 @@ from connectors._http import (
     TokenExpired,
     Unlimited,
 )
-from connectors._http.batches import Found, look_up, lookup_pages
+from connectors._http.batches import Found, isolate_unreadable, look_up, lookup_pages
 from connectors._http.credentials import RotatingCredentials
 from connectors._http.secret import reveal
 from connectors._http.urls import require_https
@@ -154,6 +219,19 @@ WALK = TimeCursorWalk(
     format=PositionFormat(second="time_from", token="cursor"),  # time_from: inclusive
     first="",
 )
+RETURN_WALK = TimeCursorWalk(
+    "shopee",
+    "get_return_list",
+    key=lambda r: str(r.get("return_sn")),
+    stamp=_update_time,
+    format=PositionFormat(second="update_time_from", token="page_no"),  # update_time_from: inclusive
+    first=0,
+    second_page=1,  # page numbers are computable (assumed page index from 0, see above)
+)
+# A detail Shopee refuses for this return_sn: gone ("The return you queried doesn't exist.",
+# assumed error_data), or an id it does not take ("Return SN or ID is invalid.", error_param).
+# The listed element carries the return's fields, so it is yielded instead of failing every run.
+DETAIL_REFUSED = frozenset({"error_data", "error_not_found", "error_param"})
 
 
 class ShopeeAuth:
@@ -244,6 +322,15 @@ class ShopeeConnector:
         wanted = [i for i in external_ids if isinstance(i, str) and i.strip()]
         return lookup_pages(wanted, api.DETAIL_BATCH, self._details, counter=self._http.counter)
 
+    def return_pages(self, window: Window, position: Position | None = None) -> Iterator[Page]:
+        """Returns whose ``update_time`` lies in ``window``, as ``get_return_detail`` answers
+        them, page by page. The walk places each page by the listed update times; the
+        details of the returns it yields are read after it (one call each)."""
+        for page in RETURN_WALK.pages(window, position, self._return_list_page, counter=self._http.counter):
+            count = self._http.counter()
+            records, unreadable = self._return_details(page.records)
+            yield replace(page, records=records, unreadable=[*page.unreadable, *unreadable], requests=page.requests + count())
+
     # -- calls ------------------------------------------------------------------------------
     def _list_page(self, mark: Mark, until: int) -> Listing:
         """One get_order_list page from ``mark`` with its orders' details (``time_to`` is
@@ -259,6 +346,53 @@ class ShopeeConnector:
         found = self._details(list(dict.fromkeys(sn for sn in order_sns if isinstance(sn, str) and sn)))
         more = bool(listed.get("more"))  # an empty page with more to come follows next_cursor
         return Listing(found.records, str(listed.get("next_cursor") or "") if more else None, unreadable=found.unreadable)
+
+    def _return_list_page(self, mark: Mark, until: int) -> Listing:
+        """One get_return_list page from ``mark`` (``update_time_to`` is inclusive), checked
+        against the walk's assumption that it is ordered by ``update_time``, oldest first."""
+        if mark.second > until - 1:
+            return Listing([])
+        params = {"page_no": mark.token, "page_size": api.RETURN_PAGE_SIZE, "update_time_from": mark.second, "update_time_to": until - 1}
+        listed = self._call("GET", api.RETURN_LIST, params=params)
+        returns = listed.get("return") or []
+        if not isinstance(returns, list) or len(returns) > api.RETURN_PAGE_SIZE:
+            raise ImplausibleReply(f"GET {api.RETURN_LIST}: asked for {api.RETURN_PAGE_SIZE} returns a page, the reply lists more (or no list)")
+        returns = [r for r in returns if isinstance(r, dict)]
+        stamps = [t for r in returns if (t := _update_time(r)) is not None]
+        if any(later < earlier for earlier, later in zip(stamps, stamps[1:])):
+            raise ImplausibleReply(f"GET {api.RETURN_LIST}: the page is not ordered by update_time, oldest first; walking it could skip returns")
+        return Listing(returns, mark.token + 1 if listed.get("more") else None)
+
+    def _return_details(self, listed: Sequence[Mapping[str, Any]]) -> tuple[list[Mapping[str, Any]], list[tuple[str, str]]]:
+        """Each listed return's detail (one call each), in list order: the listed element
+        where Shopee no longer finds the return or it names none; ``(return_sn, reason)``
+        for a detail whose reply cannot be parsed."""
+        records: list[Mapping[str, Any]] = []
+        unreadable: list[tuple[str, str]] = []
+        for element in listed:
+            sn = element.get("return_sn")
+            if not isinstance(sn, str) or not sn.strip():
+                records.append(element)  # the mapping quarantines it by its missing return_sn
+                continue
+            replies, lost = isolate_unreadable([sn], self._return_detail)
+            unreadable.extend(lost)
+            records.extend(reply if reply is not None else element for reply in replies)
+        return records, unreadable
+
+    def _return_detail(self, batch: list[str], attempts: int | None) -> dict[str, Any] | None:
+        """One get_return_detail call (``batch`` holds one return_sn); None when Shopee
+        refuses it for this return (``DETAIL_REFUSED``). A reply about another return is
+        implausible."""
+        [sn] = batch
+        try:
+            detail = self._call("GET", api.RETURN_DETAIL, params={"return_sn": sn}, attempts=attempts)
+        except ApiError as exc:
+            if exc.code in DETAIL_REFUSED:
+                return None
+            raise
+        if detail.get("return_sn") != sn:
+            raise ImplausibleReply(f"GET {api.RETURN_DETAIL}: the reply is about another return than the one asked for")
+        return detail
 
     def _details(self, order_sns: list[str]) -> Found:
         """Detail payloads (in batches of 50) with tracking numbers merged, unknown sns, and

@@ -1,4 +1,5 @@
-"""The Shopee sandbox: a local twin of the Open Platform v2 order APIs with seeded orders.
+"""The Shopee sandbox: a local twin of the Open Platform v2 order and returns APIs with
+seeded orders and returns.
 
 It enforces the contract the sources document (shared/reference/marketplaces.md §1; the
 source keys [S1]... are listed there and in ``client.py``), implemented here on its own:
@@ -32,6 +33,19 @@ here instead of agreeing with itself.
 - **get_shop_info**: a cheap authenticated call (top-level fields, no ``response``), with
   ``auth_time``/``expire_time`` of the seller's authorisation (epoch seconds; the field
   names come from third-party SDK types of this endpoint, e.g. passwind/go-shopee-v2).
+- **get_return_list** ([S6], [R1] in ``client.py``): ``page_no`` (a page index from 0) and
+  ``page_size`` (1..100) required; ``create_time_from``/``create_time_to`` and
+  ``update_time_from``/``update_time_to`` optional, each pair both or neither, inclusive,
+  at most 15 days apart, and ``update_time_from`` not before ``create_time_from``
+  ("The update_time_from must be after create_time_from."); ``status`` and
+  ``negotiation_status`` filters; ``{"more", "return": [...]}`` with the list's fields
+  (``RETURN_LIST_FIELDS``). A page holds at most ``return_page_cap`` returns (default
+  ``RETURN_PAGE_CAP``, 25, whatever ``page_size`` asks: the seeded shops' returns then take
+  several pages, so paging is exercised); ``more`` and ``page_no`` follow that size.
+- **get_return_detail** ([R2]): one ``return_sn``; the detail's fields
+  (``RETURN_DETAIL_FIELDS``: the list's plus ``negotiation``, ``seller_proof``, the reverse
+  logistics status, the pickup address, ``item[].refund_amount``); an unknown
+  ``return_sn`` is ``error_data`` "The return you queried doesn't exist."
 
 Assumptions where the sources are silent (each mirrored by the connector):
 
@@ -40,7 +54,12 @@ Assumptions where the sources are silent (each mirrored by the connector):
 - the list is ordered by the requested time field, oldest first, ties by ``order_sn``;
   ``cursor`` is an offset into that order, as the documented ``next_cursor: "20"`` hints;
 - a detail batch with some unknown order numbers returns the known ones and omits the
-  rest; one order has one package; amounts are whole rupiah (JSON integers).
+  rest; one order has one package; amounts are whole rupiah (JSON integers);
+- the return list is ordered by ``update_time``, oldest first, ties by ``return_sn``; a
+  return's ``update_time`` moves with every change of its status or reverse logistics;
+  the 15-day and pairing refusals of the return list are ``error_param`` (their codes are
+  not documented); an unknown ``return_sn`` is ``error_data`` (as third-party clients
+  handle it).
 
 Data: seeded orders over the last 45 days of the data clock, region ID, IDR. Each order
 follows a life cycle: UNPAID -> READY_TO_SHIP when paid (COD orders start there) ->
@@ -61,6 +80,22 @@ Admin actions (``POST /_sandbox/<action>``):
 - ``poison``: see ``connectors._sandbox.hostile``.
 - ``corrupt``: ``{"id": order_sn, "field": "total_amount"|"currency"|"quantity"}`` makes
   one order unmappable (an update, so ``update_time`` moves to now).
+- ``returns``: ``{"touch": [return_sn], "at": epoch|null}`` sets their ``update_time``
+  (default now); ``{"advance": [return_sn]}`` moves each to its next status now (with the
+  reverse logistics steps on the way; a final return is only touched);
+  ``{"corrupt": return_sn}`` makes its ``refund_amount`` unreadable and touches it.
+
+Returns: a deterministic quarter of the orders (at least ``orders // 4``; first the orders
+whose buyer asked to return them, ``TO_RETURN``, then delivered ones) get one return each,
+raised after delivery, refund-only (``REFUND``) or return-and-refund (``RETURN_REFUND``),
+with a documented reason ([S6] ``ReturnReason``). Each follows a path of documented
+statuses on the data clock: REQUESTED -> PROCESSING (the buyer ships the parcel back:
+``LOGISTICS_REQUEST_CREATED`` with a tracking number, ``LOGISTICS_PICKUP_DONE``,
+``LOGISTICS_DELIVERY_DONE`` with ``return_seller_due_date``) -> ACCEPTED; or REQUESTED ->
+CANCELLED; or a dispute, SELLER_DISPUTE -> JUDGING -> ACCEPTED or CLOSED; refund-only
+returns skip PROCESSING. A return does not change its order (assumed: third-party
+clients report that a return raised on a completed order leaves its ``order_status`` as it
+is). ``dump_returns()`` returns each as ``get_return_detail`` answers it now.
 
 Paging faults (``SandboxApp.page_fault``, on ``get_order_list``): ``empty`` answers
 ``more: true`` with no orders and a ``next_cursor`` that names the same offset in
@@ -74,6 +109,7 @@ from __future__ import annotations
 
 import bisect
 import hashlib
+import heapq
 import hmac
 import random
 import time
@@ -99,6 +135,9 @@ from connectors.shopee.api import (
     PAGE_SIZE,
     PUBLIC_PATHS,
     REFRESH,
+    RETURN_DETAIL,
+    RETURN_LIST,
+    RETURN_PAGE_SIZE,
     SHOP_INFO,
     TIMESTAMP_TOLERANCE,
     TRACKING_BATCH,
@@ -307,13 +346,110 @@ CORRUPTIONS: dict[str, Callable[[dict[str, Any]], Any]] = {
 }
 
 
+# -- returns ([S6] Return Refund Management; [R1]/[R2] get_return_list / get_return_detail) --
+RETURN_STATUSES = ("REQUESTED", "ACCEPTED", "CANCELLED", "JUDGING", "CLOSED", "PROCESSING", "SELLER_DISPUTE")  # [S6] ReturnStatus
+RETURN_FINAL = frozenset({"ACCEPTED", "CANCELLED", "CLOSED"})
+RETURN_PAGE_CAP = 25  # the sandbox's own page limit (see the module docstring)
+BUYER_REASONS = {  # [S6] ReturnReason values a sandbox buyer gives, with the buyer's own words
+    "NOT_RECEIPT": "Paket belum sampai",
+    "WRONG_ITEM": "Warna yang dikirim salah",
+    "ITEM_DAMAGED": "Kemasan penyok, isi rusak",
+    "DIFFERENT_DESCRIPTION": "Bahan tidak sesuai deskripsi",
+    "MUTUAL_AGREE": "Sudah sepakat dengan penjual",
+    "OTHER": "Lainnya",
+    "CHANGE_MIND": "Tidak jadi pakai",
+    "ITEM_MISSING": "Isi paket kurang satu",
+    "EXPECTATION_FAILED": "Tidak sesuai harapan",
+    "ITEM_FAKE": "Barang tidak original",
+    "PHYSICAL_DMG": "Retak saat diterima",
+    "FUNCTIONAL_DMG": "Tidak berfungsi",
+}
+SOLUTION_NAMES = ("RETURN_REFUND", "REFUND")  # [S6] ReturnSolution by return_solution 0 / 1
+IN_TRANSIT_PARCEL = {  # [S6] an in-transit RR's reverse logistics statuses
+    "LOGISTICS_PENDING_ARRANGE": "Preparing",
+    "LOGISTICS_REQUEST_CREATED": "Preparing",
+    "LOGISTICS_PICKUP_DONE": "Preparing",
+    "LOGISTICS_DELIVERY_DONE": "Delivered",
+}
+PARCEL_ON_ITS_WAY = frozenset({"LOGISTICS_REQUEST_CREATED", "LOGISTICS_PICKUP_DONE", "LOGISTICS_DELIVERY_DONE"})  # a tracking number exists
+# get_return_list's elements ([R1]) and get_return_detail's object ([R2]), as the sandbox renders
+# them (the warehouse-validation fields is_arrived_at_warehouse/follow_up_action_list are left
+# out: every sandbox return is validated by the seller).
+RETURN_LIST_FIELDS = (
+    "image", "reason", "text_reason", "reassessed_request_reason", "return_sn", "refund_amount", "currency", "create_time", "update_time",
+    "status", "due_date", "tracking_number", "dispute_reason", "dispute_text_reason", "needs_logistics", "amount_before_discount", "user",
+    "item", "order_sn", "return_ship_due_date", "return_seller_due_date", "negotiation_status", "seller_proof_status",
+    "seller_compensation_status", "return_refund_type", "return_solution", "is_seller_arrange", "is_shipping_proof_mandatory",
+    "return_refund_request_type", "validation_type",
+)  # fmt: skip
+RETURN_DETAIL_FIELDS = (
+    "image", "buyer_videos", "reason", "text_reason", "reassessed_request_reason", "return_sn", "refund_amount", "currency", "create_time",
+    "update_time", "status", "due_date", "tracking_number", "dispute_reason", "dispute_text_reason", "needs_logistics",
+    "amount_before_discount", "user", "item", "order_sn", "return_ship_due_date", "return_seller_due_date", "activity", "seller_proof",
+    "seller_compensation", "negotiation", "logistics_status", "reverse_logistics_status", "return_pickup_address", "virtual_contact_number",
+    "package_query_number", "return_address", "return_refund_type", "return_solution", "is_seller_arrange", "is_shipping_proof_mandatory",
+    "has_uploaded_shipping_proof", "is_reverse_logistics_channel_integrated", "reverse_logistics_channel_name", "return_refund_request_type",
+    "validation_type",
+)  # fmt: skip
+
+
+def _return_path(rng: random.Random, solution: int, t: int) -> list[tuple[int, str | None, str | None]]:
+    """A return's steps from its creation at ``t``: (when, new status or None, new reverse
+    logistics status or None). Return-and-refund parcels travel back before the verdict."""
+    roll = rng.random()
+    if roll < (0.15 if solution == 0 else 0.1):
+        return [(t + rng.randrange(2 * HOUR, 2 * DAY), "CANCELLED", None)]
+    steps: list[tuple[int, str | None, str | None]] = []
+    at = t
+    if solution == 0:
+        at += rng.randrange(HOUR, DAY)
+        steps.append((at, "PROCESSING", "LOGISTICS_PENDING_ARRANGE"))
+        for logistics, low, high in (("LOGISTICS_REQUEST_CREATED", HOUR, 12 * HOUR), ("LOGISTICS_PICKUP_DONE", 6 * HOUR, 2 * DAY), ("LOGISTICS_DELIVERY_DONE", DAY, 4 * DAY)):
+            at += rng.randrange(low, high)
+            steps.append((at, None, logistics))
+    if roll < 0.75:
+        return steps + [(at + rng.randrange(HOUR, 3 * DAY), "ACCEPTED", None)]
+    disputed = at + rng.randrange(HOUR, 2 * DAY)
+    judged = disputed + rng.randrange(HOUR, DAY)
+    return steps + [(disputed, "SELLER_DISPUTE", None), (judged, "JUDGING", None), (judged + rng.randrange(DAY, 5 * DAY), rng.choice(("ACCEPTED", "CLOSED")), None)]
+
+
+class ReturnState:
+    """One seeded return: what it is (fixed at creation) and what has happened to it so far."""
+
+    __slots__ = ("sn", "order_sn", "solution", "request_type", "reason", "lines", "tracking_number", "created", "completed_before",
+                 "updated", "status", "logistics", "processing_at", "delivered_at", "path", "applied", "plan", "corrupt")  # fmt: skip
+
+    def __init__(self, sn: str, order_sn: str, solution: int, request_type: int, reason: str, lines: tuple[tuple[int, int], ...], tracking_number: str, created: int, path: list, *, completed_before: bool) -> None:
+        self.sn, self.order_sn, self.solution, self.request_type, self.reason = sn, order_sn, solution, request_type, reason
+        self.lines, self.tracking_number, self.created, self.completed_before = lines, tracking_number, created, completed_before
+        self.updated, self.status, self.logistics = created, "REQUESTED", ""
+        self.processing_at = self.delivered_at = 0
+        self.path: list[tuple[int, str | None, str | None]] = path
+        self.applied = 0  # steps of ``path`` done so far
+        self.plan = 0  # bumped when an admin action reorders the path: older queued steps go stale
+        self.corrupt = False
+
+    def apply(self, at: int) -> None:
+        """Carry out the next step of the path at ``at``."""
+        _, status, logistics = self.path[self.applied]
+        self.applied += 1
+        self.updated = at
+        if status:
+            self.status = status
+            self.processing_at = self.processing_at or (at if status == "PROCESSING" else 0)
+        if logistics:
+            self.logistics = logistics
+            self.delivered_at = self.delivered_at or (at if logistics == "LOGISTICS_DELIVERY_DONE" else 0)
+
+
 class ShopeeSandbox(SeededShop):
     """A seeded Shopee shop behind the v2 order APIs; ``SandboxServer`` serves it."""
 
     channel = "shopee"
     page_size_param = "page_size"
 
-    def __init__(self, *, orders: int = 200, seed: int = 0, clock: SandboxClock | None = None) -> None:
+    def __init__(self, *, orders: int = 200, seed: int = 0, clock: SandboxClock | None = None, return_page_cap: int = RETURN_PAGE_CAP) -> None:
         super().__init__(clock)
         self.seed = seed
         self.partner_id = 2_001_000 + seed
@@ -332,12 +468,19 @@ class ShopeeSandbox(SeededShop):
         for created in sorted(self._now - rng.randrange(HISTORY) for _ in range(orders)):
             self._create(created, index=False)
         self._build_index()
+        self.return_page_cap = return_page_cap
+        self._returns: dict[str, ReturnState] = {}
+        self._return_index: list[tuple[int, str]] = []  # (update_time, return_sn), sorted
+        self._return_due: list[tuple[int, str, int]] = []  # (when, return_sn, plan): the next step of each return
+        self._seed_returns(orders)
         self._routes = {
             ORDER_LIST: ("GET", self._order_list),
             ORDER_DETAIL: ("GET", self._order_detail),
             MASS_TRACKING: ("POST", self._mass_tracking),
             SHOP_INFO: ("GET", self._shop_info),
             REFRESH: ("POST", self._refresh_token),
+            RETURN_LIST: ("GET", self._return_list),
+            RETURN_DETAIL: ("GET", self._return_detail),
         }
 
     def demo_credentials(self) -> dict[str, Any]:
@@ -395,6 +538,31 @@ class ShopeeSandbox(SeededShop):
                         package["tracking_number"] = self._tracking(order)
                 out.append(body)
             return out
+
+    def dump_returns(self) -> list[dict[str, Any]]:
+        """Every return now, as ``get_return_detail`` answers it (what ``return_pages`` yields)."""
+        with self._lock:
+            self._advance()
+            return [self._render_return(self._returns[sn], detail=True) for _, sn in self._return_index]
+
+    def admin(self, action: str, request: Request) -> Reply | None:
+        if action != "returns":
+            return super().admin(action, request)
+        body = request.json() or {}
+        if not isinstance(body, dict):
+            raise ValueError("expected a JSON object")
+        with self._lock:
+            self._advance()
+            return Reply(200, self._returns_admin(body))
+
+    def _advance(self) -> None:
+        """The orders' due steps, then the returns' (both on the data clock)."""
+        super()._advance()
+        while self._return_due and self._return_due[0][0] <= self._now:
+            at, sn, plan = heapq.heappop(self._return_due)
+            state = self._returns[sn]
+            if plan == state.plan:
+                self._step_return(state, at)
 
     # -- auth -----------------------------------------------------------------------------------
     def _issue(self, now: float) -> tuple[str, str]:
@@ -521,6 +689,40 @@ class ShopeeSandbox(SeededShop):
     def _tracking(self, order: OrderState) -> str:
         return self._blueprints[order.sn].tracking_number if order.awb else ""
 
+    def _return_list(self, request: Request) -> Reply:
+        q = request.query
+        page_no, page_size = _int(q, "page_no"), _int(q, "page_size")
+        if page_size > RETURN_PAGE_SIZE:
+            raise _ParamError("page_size must be 100 or less.")
+        if page_size < 1 or page_no < 0:
+            raise _ParamError("page_no must be 0 or more and page_size greater than 0.")
+        created, updated = _time_range(q, "create_time"), _time_range(q, "update_time")
+        if created and updated and updated[0] < created[0]:
+            raise _ParamError("The update_time_from must be after create_time_from.")
+        statuses = set(filter(None, q.get("status", "").split(",")))
+        negotiations = set(filter(None, q.get("negotiation_status", "").split(",")))
+        lo, hi = (bisect.bisect_left(self._return_index, (updated[0], "")), bisect.bisect_left(self._return_index, (updated[1] + 1, ""))) if updated else (0, None)
+        chosen = [
+            state
+            for _, sn in self._return_index[lo:hi]
+            if (state := self._returns[sn])
+            and (not created or created[0] <= state.created <= created[1])
+            and (not statuses or state.status in statuses)
+            and (not negotiations or _negotiation(state) in negotiations)
+        ]
+        size = min(page_size, self.return_page_cap)
+        page = chosen[page_no * size : (page_no + 1) * size]
+        return _ok({"more": (page_no + 1) * size < len(chosen), "return": [self._render_return(r, detail=False) for r in page]})
+
+    def _return_detail(self, request: Request) -> Reply:
+        sn = request.query.get("return_sn", "")
+        if not sn:
+            raise _ParamError("return_sn is required.")
+        state = self._returns.get(sn)
+        if state is None:
+            return _error("error_data", "The return you queried doesn't exist.")
+        return _ok(self._render_return(state, detail=True))
+
     # -- time and data ------------------------------------------------------------------------
     def _index_key(self, order: OrderState) -> tuple[int, str]:
         return order.updated, order.sn
@@ -574,6 +776,175 @@ class ShopeeSandbox(SeededShop):
         if order is None:
             raise ValueError(f"no order {sn}")
         return order
+
+    # -- returns ------------------------------------------------------------------------------
+    def _seed_returns(self, orders: int) -> None:
+        """One return each for a deterministic quarter of the orders (module docstring)."""
+        rng = random.Random(f"returns:{self.seed}")
+        asked, delivered, others = [], [], []
+
+        def raised(since: int, low: int, high: int) -> int:  # a while after ``since``, and in the past
+            at = since + rng.randrange(low, high)
+            return at if at <= self._now else since + rng.randrange(max(1, self._now - since))
+
+        for order in self._orders.values():
+            steps = dict((step, at) for at, step in self._blueprints[order.sn].steps if at <= self._now)
+            if "to_return" in steps:
+                asked.append((order, steps["to_return"], steps))
+            elif "delivered" in steps:
+                delivered.append((order, raised(steps["delivered"], HOUR, 3 * DAY), steps))
+            else:
+                others.append((order, raised(order.created, HOUR, DAY), steps))
+        rng.shuffle(delivered)
+        chosen = asked + delivered[: max(0, orders // 4 - len(asked))]
+        chosen += others[: max(0, orders // 4 - len(chosen))]  # a young shop: returns raised in transit
+        for order, created, steps in sorted(chosen, key=lambda c: (c[1], c[0].sn)):
+            self._create_return(rng, order, created, steps)
+
+    def _create_return(self, rng: random.Random, order: OrderState, created: int, steps: dict[str, int]) -> ReturnState:
+        bp = self._blueprints[order.sn]
+        in_transit = "delivered" not in steps
+        solution = 0 if "to_return" in steps or rng.random() < 0.6 else 1
+        lines = tuple((index, rng.randint(1, quantity)) for index, quantity in bp.lines[: rng.randint(1, len(bp.lines))])
+        day = datetime.fromtimestamp(created, timezone.utc).strftime("%y%m%d")
+        while (sn := day + "".join(rng.choice(ALPHABET) for _ in range(9))) in self._returns:
+            pass
+        state = ReturnState(
+            sn,
+            order.sn,
+            solution,
+            1 if in_transit else 0,
+            rng.choice(sorted(BUYER_REASONS)),
+            lines,
+            "SPXIDR" + "".join(rng.choice("0123456789") for _ in range(11)),
+            created,
+            _return_path(rng, solution, created),
+            completed_before=steps.get("completed", created + 1) <= created,
+        )
+        self._returns[sn] = state
+        self._queue_return(state)
+        bisect.insort(self._return_index, (state.updated, sn))
+        return state
+
+    def _queue_return(self, state: ReturnState) -> None:
+        """Play the steps already due, queue the next one (each step queues the one after)."""
+        while state.applied < len(state.path) and state.path[state.applied][0] <= self._now:
+            state.apply(state.path[state.applied][0])
+        if state.applied < len(state.path):
+            heapq.heappush(self._return_due, (state.path[state.applied][0], state.sn, state.plan))
+
+    def _step_return(self, state: ReturnState, at: int) -> None:
+        self._reindex_return(state, lambda r: r.apply(at))
+        if state.applied < len(state.path):
+            heapq.heappush(self._return_due, (state.path[state.applied][0], state.sn, state.plan))
+
+    def _reindex_return(self, state: ReturnState, change: Callable[[ReturnState], None]) -> None:
+        del self._return_index[bisect.bisect_left(self._return_index, (state.updated, state.sn))]
+        change(state)
+        bisect.insort(self._return_index, (state.updated, state.sn))
+
+    def _returns_admin(self, body: dict[str, Any]) -> dict[str, Any]:
+        now = self._now
+        at = now if body.get("at") is None else int(body["at"])
+        touched = [self._return(sn) for sn in body.get("touch") or []]
+        for state in touched:
+            self._reindex_return(state, lambda r: setattr(r, "updated", at))
+        advanced = []
+        for state in (self._return(sn) for sn in body.get("advance") or []):
+            if state.status in RETURN_FINAL or state.applied >= len(state.path):
+                self._reindex_return(state, lambda r: setattr(r, "updated", now))
+                continue
+            self._reindex_return(state, lambda r: _advance_return(r, now))
+            state.plan += 1  # the queued step is stale: queue the next one again
+            self._queue_return(state)
+            advanced.append({"return_sn": state.sn, "status": state.status})
+        corrupted = None
+        if body.get("corrupt") is not None:
+            state = self._return(body["corrupt"])
+            self._reindex_return(state, lambda r: (setattr(r, "corrupt", True), setattr(r, "updated", now)))
+            corrupted = state.sn
+        return {"touched": len(touched), "advanced": advanced, "corrupted": corrupted, "now": now}
+
+    def _return(self, sn: Any) -> ReturnState:
+        state = self._returns.get(str(sn))
+        if state is None:
+            raise ValueError(f"no return {sn}")
+        return state
+
+    def _render_return(self, state: ReturnState, *, detail: bool) -> dict[str, Any]:
+        """A get_return_list element, or (``detail``) the get_return_detail object."""
+        order, bp = self._orders[state.order_sn], self._blueprints[state.order_sn]
+        items = []
+        for index, amount in state.lines:
+            item_id, model_id, name, model, sku, original, discounted = CATALOG[index]
+            item = {
+                "model_id": model_id, "name": f"{name} - {model}" if model else name, "images": [f"https://cf.shopee.co.id/file/sandbox-{item_id}_tn"],
+                "amount": amount, "item_price": discounted, "is_add_on_deal": False, "is_main_item": False, "add_on_deal_id": 0,
+                "item_id": item_id, "item_sku": sku.split("-")[0], "variation_sku": sku,  # the order's model_sku
+            }  # fmt: skip
+            if detail:
+                item["refund_amount"] = discounted * amount  # a Partial Qty RR shop ([R2])
+            items.append(item)
+        refund = sum(CATALOG[index][6] * amount for index, amount in state.lines)
+        parcel = IN_TRANSIT_PARCEL.get(state.logistics, state.logistics) if state.request_type == 1 else state.logistics
+        negotiation = _negotiation(state)
+        proof = {"SELLER_DISPUTE": "PENDING", "JUDGING": "UPLOADED"}.get(state.status, "")
+        district, city, province, zipcode = CITIES[bp.city]
+        name = BUYERS[bp.buyer]
+        body: dict[str, Any] = {
+            "image": [],
+            "buyer_videos": [],
+            "reason": state.reason,
+            "text_reason": BUYER_REASONS[state.reason],
+            "reassessed_request_reason": "NONE",
+            "return_sn": state.sn,
+            "refund_amount": "abc" if state.corrupt else refund,
+            "currency": "IDR",
+            "create_time": state.created,
+            "update_time": state.updated,
+            "status": state.status,
+            "due_date": state.created + 3 * DAY,
+            "tracking_number": state.tracking_number if state.logistics in PARCEL_ON_ITS_WAY else "",
+            "dispute_reason": ["OTHER"] if proof else [],
+            "dispute_text_reason": ["Barang diterima dalam kondisi baik"] if proof else [],
+            "needs_logistics": state.solution == 0,
+            "amount_before_discount": sum(CATALOG[index][5] * amount for index, amount in state.lines),
+            "user": {"username": f"pembeli_{bp.buyer:02d}{self.seed % 100:02d}", "email": f"pembeli{bp.buyer:02d}.{self.seed}@mail.example", "portrait": ""},
+            "item": items,
+            "order_sn": state.order_sn,
+            "return_ship_due_date": state.processing_at + 7 * DAY if state.processing_at else 0,
+            "return_seller_due_date": state.delivered_at + 3 * DAY if state.delivered_at else 0,
+            "negotiation_status": negotiation,
+            "seller_proof_status": proof,
+            "seller_compensation_status": "COMPENSATION_NOT_APPLICABLE",
+            "activity": [],
+            "seller_proof": {"seller_proof_status": proof, "seller_evidence_deadline": state.updated + 2 * DAY if proof == "PENDING" else 0},
+            "seller_compensation": {"seller_compensation_status": "COMPENSATION_NOT_APPLICABLE", "seller_compensation_due_date": 0, "compensation_amount": 0},
+            "negotiation": {
+                "negotiation_status": negotiation, "latest_solution": SOLUTION_NAMES[state.solution], "latest_offer_amount": refund,
+                "latest_offer_creator": "buyer", "counter_limit": 1 if negotiation == "PENDING_RESPOND" else 0, "offer_due_date": 0,
+            },  # fmt: skip
+            "logistics_status": state.logistics if state.request_type == 0 else "",  # legacy: normal RR only
+            "reverse_logistics_status": parcel,
+            "return_pickup_address": {
+                "address": "******" + f"{order.index % 100:02d}", "name": name[0] + "*" * (len(name) - 2) + name[-1],
+                "phone": "******" + f"{(order.index * 7 + bp.buyer) % 100:02d}", "town": "", "district": district, "city": city,
+                "state": province, "region": "ID", "zipcode": zipcode,
+            } if state.solution == 0 else {},  # fmt: skip
+            "virtual_contact_number": "",
+            "package_query_number": "",
+            "return_address": {"whs_id": ""},
+            "return_refund_type": "RRAOC" if state.completed_before else "RRBOC",
+            "return_solution": state.solution,
+            "is_seller_arrange": False,
+            "is_shipping_proof_mandatory": False,
+            "has_uploaded_shipping_proof": False,
+            "is_reverse_logistics_channel_integrated": state.solution == 0,
+            "reverse_logistics_channel_name": "SPX Standard" if state.solution == 0 else "",
+            "return_refund_request_type": state.request_type,
+            "validation_type": "seller_validation",
+        }
+        return {k: body[k] for k in (RETURN_DETAIL_FIELDS if detail else RETURN_LIST_FIELDS)}
 
     # -- rendering ------------------------------------------------------------------------------
     def _render(self, order: OrderState, fields: Iterable[str]) -> dict[str, Any]:
@@ -682,6 +1053,33 @@ def _int(query: dict[str, str], name: str) -> int:
     if not text.lstrip("-").isdigit():
         raise _ParamError(f"{name} is required and must be an integer.")
     return int(text)
+
+
+def _time_range(query: dict[str, str], field: str) -> tuple[int, int] | None:
+    """A get_return_list time filter (``<field>_from``/``<field>_to``, inclusive): both or
+    neither, in order, at most 15 days apart."""
+    if f"{field}_from" not in query and f"{field}_to" not in query:
+        return None
+    start, end = _int(query, f"{field}_from"), _int(query, f"{field}_to")
+    if start > end:
+        raise _ParamError(f"{field}_from must be earlier than {field}_to.")
+    if end - start > MAX_RANGE_SECONDS:
+        raise _ParamError(f"The period between {field}_from and {field}_to must not more than 15 days.")
+    return start, end
+
+
+def _negotiation(state: ReturnState) -> str:
+    """[S6] NegotiationStatus: the seller may answer while the request is open."""
+    return "PENDING_RESPOND" if state.status == "REQUESTED" else "TERMINATED"
+
+
+def _advance_return(state: ReturnState, now: int) -> None:
+    """The return's pending steps up to its next status, all now (the ``advance`` admin action)."""
+    while state.applied < len(state.path):
+        status = state.path[state.applied][1]
+        state.apply(now)
+        if status:
+            return
 
 
 def _envelope(code: str, message: str) -> dict[str, Any]:

@@ -1,6 +1,6 @@
 """Shopee describes itself (``connectors.spec``)."""
 
-from connectors.spec import ORDERS, ConnectorSpec, Credentials, Stream
+from connectors.spec import ORDERS, RETURNS, ConnectorSpec, Credentials, Stream
 
 SPEC = ConnectorSpec(
     name="shopee",
@@ -15,5 +15,8 @@ SPEC = ConnectorSpec(
         # get_order_detail takes at most 50 order_sn (marketplaces.md §1.3); the airway bill
         # arrives after the seller arranges shipment, possibly without moving update_time (§1.5).
         Stream(ORDERS, mapping="mappings.shopee", batch=50, reread_awaiting_tracking=True),
+        # get_return_list by update time (15-day windows, page_size <= 100), then
+        # get_return_detail, which takes one return_sn (marketplaces.md §1.7, client.py).
+        Stream(RETURNS, mapping="mappings.shopee_returns", batch=1),
     ),
 )

@@ -56,7 +56,8 @@ def test_golden_files(path: Path) -> None:
 # - cod: (is COD, COD amount): cod is a default field and "Cash on Delivery" the payment
 #   method (§1.7); the courier collects the order's total_amount;
 # - times: epoch seconds (§1.9) and the UTC instant each is; 0 or null means unset;
-# - tracking: the number merged into the package ("" or none means not assigned yet, §1.5).
+# - tracking: the number merged into the package ("" or none means not assigned yet, §1.5);
+# - returns: (type, reason code) of the returns the order itself reveals (§1.7).
 U = None  # unset
 FACTS = {
     # Shopee's documented example ([S9], §1.10): VND, COD, completed and delivered.
@@ -95,7 +96,7 @@ FACTS = {
         "times": {"created_at": (1747150888, "2025-05-13T15:41:28+00:00"), "updated_at": (1747384296, "2025-05-16T08:31:36+00:00"),
                   "paid_at": (U, U), "ship_by": (1747323688, "2025-05-15T15:41:28+00:00")},
         "tracking": "JP5781075009",
-        "returns": ["return_to_sender"],
+        "returns": [("return_to_sender", "failed_delivery")],  # the package failed delivery ([S5]): that is the reason
     },
     # Sandbox output: PROCESSED, "Seller has arranged shipment online" ([S5]); the courier's
     # number has not arrived yet (it may come later without an update, §1.5).
@@ -116,7 +117,7 @@ FACTS = {
         "times": {"created_at": (1746385738, "2025-05-04T19:08:58+00:00"), "updated_at": (1746651234, "2025-05-07T20:53:54+00:00"),
                   "paid_at": (1746387599, "2025-05-04T19:39:59+00:00"), "ship_by": (1746560399, "2025-05-06T19:39:59+00:00")},
         "tracking": "SPXID0748418948006",
-        "returns": ["buyer_return"],
+        "returns": [("buyer_return", "unknown")],  # the order payload names no return reason
     },
 }  # fmt: skip
 RAW_TIME_FIELDS = {"created_at": "create_time", "updated_at": "update_time", "paid_at": "pay_time", "ship_by": "ship_by_date"}
@@ -145,7 +146,7 @@ def test_golden_cases_hold_the_facts_a_person_checked_against_the_documentation(
         assert (value.isoformat() if value else None) == instant, field
         assert value is None or value.utcoffset().total_seconds() == 0, field  # UTC
     assert bundle.shipments[0].tracking_number == facts["tracking"]
-    assert [r.type.value for r in bundle.returns] == facts.get("returns", [])
+    assert [(r.type.value, r.reason_code.value) for r in bundle.returns] == facts.get("returns", [])
 
 
 def test_there_are_goldens_for_the_main_shapes() -> None:

@@ -33,6 +33,9 @@ DOCUMENTED_CONSTANTS = {
     "ACCESS_TOKEN_SECONDS": 14400,  # §1.1 access_token valid 4 hours, expire_in typically 14400
     "OLD_TOKEN_GRACE": 300,  # §1.1 [S8] the previous access_token stays valid for 5 more minutes
     "TRACKING_BATCH": 50,  # NOT documented (§1.5 names the endpoint only): the assumption client.py records
+    "RETURN_LIST": "/api/v2/returns/get_return_list",  # §1.7 [S6] v2.returns.get_return_list
+    "RETURN_DETAIL": "/api/v2/returns/get_return_detail",  # §1.7 [S6] v2.returns.get_return_detail
+    "RETURN_PAGE_SIZE": 100,  # [R1] get_return_list page_size: "the maximum number of entries (<= 100)"
 }
 # §1.3 get_order_detail: the default fields, and response_optional_fields as [S10] lists them.
 DOCUMENTED_DEFAULT_FIELDS = {"order_sn", "region", "currency", "cod", "order_status", "message_to_seller", "create_time", "update_time", "days_to_ship", "ship_by_date", "booking_sn"}
