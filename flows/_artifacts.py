@@ -136,6 +136,8 @@ def _line(r: Row) -> str:
     if "unchanged" in r:
         counts += f", {r['unchanged']} unchanged, {r.get('stale', 0)} stale"
     counts += f", {r.get('quarantined', 0)} quarantined"
+    if r.get("returns") or r.get("returns_quarantined"):
+        counts += f"; returns: {r.get('returns', 0)} written, {r.get('returns_quarantined', 0)} quarantined"
     if "pages" in r:
         counts += f" ({r['pages']} pages, {r.get('requests', 0)} requests)"
     channel = f" ({r['channel'] or '?'})" if "channel" in r else ""

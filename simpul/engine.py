@@ -130,6 +130,7 @@ class StepResult:
     requests: int
     progress: float  # 0.0 .. 1.0 of the whole plan, estimated
     missing: list[str] = field(default_factory=list)
+    returns: store.PageCounts = field(default_factory=store.PageCounts)  # the returns stream's; ``counts`` are the orders' (or parcels')
 
 
 @dataclass(slots=True)
@@ -144,6 +145,7 @@ class RunSummary:
     requests: int = 0
     missing: list[str] = field(default_factory=list)
     error: str | None = None
+    returns: store.PageCounts = field(default_factory=store.PageCounts)  # the returns stream's records
     started_at: datetime = field(default_factory=utcnow)
     finished_at: datetime | None = None
     exception: BaseException | None = field(default=None, repr=False, compare=False)  # of a failed run, for callers that raise it
@@ -160,6 +162,8 @@ class RunSummary:
             "job": self.job,
             "status": self.status,
             **self.counts.as_dict(),
+            "returns": self.returns.written,
+            "returns_quarantined": self.returns.quarantined,
             "pages": self.pages,
             "requests": self.requests,
             "seconds": round(self.seconds, 2),
@@ -542,12 +546,15 @@ class Engine:
                 store.clear_checkpoint(conn, account.id, job)
             else:
                 store.save_checkpoint(conn, account.id, job, run_id, plan, now=now)
-            store.add_run_counts(conn, run_id, counts, page.requests)
+            store.add_run_counts(conn, run_id, counts, page.requests, stream=stream)
             store.flush_audit(conn, ctx)
         result.pages += 1
         result.requests += page.requests
-        result.counts.add(counts)
-        self.statistics.inserted(counts.new)
+        if stream == RETURNS:
+            result.returns.add(counts)
+        else:
+            result.counts.add(counts)
+            self.statistics.inserted(counts.new)
         return plan
 
     # -- whole runs -----------------------------------------------------------------------

@@ -96,6 +96,7 @@ class Runner:
                     summary.pages += step.pages
                     summary.requests += step.requests
                     summary.counts.add(step.counts)
+                    summary.returns.add(step.returns)
                     summary.missing.extend(step.missing)
                     if lock is not None:
                         lock.renew()
@@ -172,6 +173,7 @@ class Runner:
         # the run's row: report what this run did land.
         summary.pages, summary.requests = committed.get("pages", summary.pages), committed.get("requests", summary.requests)
         summary.counts = PageCounts(**{k: committed.get(k, 0) for k in PageCounts().as_dict()})
+        summary.returns = PageCounts(**{k: committed.get(f"returns_{k}", 0) for k in PageCounts().as_dict()})
 
 
 class _NoLock:

@@ -576,11 +576,13 @@ def start_run(conn: Connection, run_id: str, account_id: str, job: str, *, now: 
     conn.execute(sa.insert(RUNS).values(run_id=run_id, account_id=account_id, job=job, status="running", started_at=now, counts="{}"))
 
 
-def add_run_counts(conn: Connection, run_id: str, counts: PageCounts, requests: int) -> None:
-    """Add one committed page's counts to its run's row (in the page's transaction)."""
+def add_run_counts(conn: Connection, run_id: str, counts: PageCounts, requests: int, *, stream: str = "orders") -> None:
+    """Add one committed page's counts to its run's row (in the page's transaction); a
+    returns stream's go under ``returns_new``, ``returns_changed``, ..."""
     current = loads(conn.execute(sa.select(RUNS.c.counts).where(RUNS.c.run_id == run_id)).scalar_one() or "{}")
+    prefix = "returns_" if stream == "returns" else ""
     for key, value in counts.as_dict().items():
-        current[key] = current.get(key, 0) + value
+        current[prefix + key] = current.get(prefix + key, 0) + value
     current["pages"] = current.get("pages", 0) + 1
     current["requests"] = current.get("requests", 0) + requests
     conn.execute(sa.update(RUNS).where(RUNS.c.run_id == run_id).values(counts=dumps(current, canonical=True)))

@@ -63,7 +63,7 @@ def actions(hub, prefix: str) -> list[dict]:  # noqa: ANN001
 
 def test_an_incremental_run_reads_the_returns_after_the_orders_and_a_rerun_writes_nothing(hub, source, account) -> None:  # noqa: ANN001
     first = hub.engine.run(SyncRequest(account))
-    assert first.status == "completed" and first.counts.new == 7 + 5
+    assert first.status == "completed" and (first.counts.new, first.returns.new) == (7, 5)
     rows = stored(hub)
     assert sorted(rows) == [(f"o{i}", f"r{i}") for i in range(5)]
     assert {r["source"] for r in rows.values()} == {"stream"}
@@ -73,7 +73,7 @@ def test_an_incremental_run_reads_the_returns_after_the_orders_and_a_rerun_write
         assert store.load_cursor(conn, account, stream="returns") == NOW
     assert len(actions(hub, "return.created")) == 5
     second = hub.engine.run(SyncRequest(account))
-    assert second.counts.written == 0 and second.counts.unchanged == 0  # nothing new in either window after the lookback
+    assert second.counts.written == second.returns.written == 0 and second.returns.unchanged == 0  # nothing new after the lookback
     assert stored(hub) == rows
 
 
@@ -83,7 +83,7 @@ def test_a_status_change_is_written_and_audited_with_before_and_after(hub, sourc
     source.put_return("r1", "o1", later, status="approved")
     hub.engine.clock = lambda: NOW + timedelta(minutes=5)
     run = hub.engine.run(SyncRequest(account))
-    assert run.counts.changed == 1
+    assert (run.returns.changed, run.counts.written) == (1, 0)
     assert stored(hub)[("o1", "r1")]["status"] == "approved"
     [event] = actions(hub, "return.updated")
     assert event["entity_key"] == "o1/r1"
@@ -134,7 +134,7 @@ def test_a_failing_returns_listing_never_holds_the_orders_back_and_the_rerun_res
     source.fail_returns = 0
     rerun = hub.engine.run(SyncRequest(account))
     # only the returns: the checkpoint resumed in the returns phase, no order was read again
-    assert (rerun.counts.new, rerun.counts.unchanged) == (5, 0)
+    assert (rerun.returns.new, rerun.counts.unchanged) == (5, 0)
     with hub.db.connect() as conn:
         assert store.load_cursor(conn, account, stream="returns") == NOW
 
@@ -146,7 +146,7 @@ def test_a_resync_window_rereads_the_returns_without_moving_their_cursor(hub, so
     since = datetime.fromtimestamp(T0, UTC)
     hub.engine.clock = lambda: NOW + timedelta(hours=1)
     run = hub.engine.run(SyncRequest(account, job=RESYNC, since=since))
-    assert run.counts.new == 1 and ("o3", "r3") in stored(hub)
+    assert run.returns.new == 1 and ("o3", "r3") in stored(hub)
     with hub.db.connect() as conn:
         assert store.load_cursor(conn, account, stream="returns") == NOW
     by_number = hub.engine.run(SyncRequest(account, job=RESYNC, order_ids=("o1",)))  # order numbers: orders only
@@ -156,7 +156,7 @@ def test_a_resync_window_rereads_the_returns_without_moving_their_cursor(hub, so
 def test_a_bad_return_is_quarantined_the_rest_lands_and_replay_uses_the_returns_mapping(hub, source, account, monkeypatch) -> None:  # noqa: ANN001
     source.returns["r4"]["refund"] = "sepuluh ribu"
     run = hub.engine.run(SyncRequest(account))
-    assert run.counts.quarantined == 1 and len(stored(hub)) == 4
+    assert (run.returns.quarantined, run.counts.quarantined) == (1, 0) and len(stored(hub)) == 4
     with hub.db.connect() as conn:
         [row] = store.open_quarantine(conn, account)
     assert (row["stream"], row["external_id"], row["reason"]) == ("returns", "r4", "refund: not an amount")
@@ -172,7 +172,7 @@ def test_a_return_without_its_update_time_is_refused_by_the_boundary(hub, source
     mapped = fake_returns.map_return
     monkeypatch.setattr(fake_returns, "map_return", lambda raw: replace(r := mapped(raw), ret=replace(r.ret, updated_at=None)))
     run = hub.engine.run(SyncRequest(account))
-    assert run.counts.quarantined == 5
+    assert run.returns.quarantined == 5
     with hub.db.connect() as conn:
         reasons = {r["reason"] for r in store.open_quarantine(conn, account)}
     assert reasons == {"updated_at: missing (a returns stream's record needs the source's update time)"}
