@@ -30,7 +30,7 @@ from uuid import UUID
 
 from prefect.artifacts import create_markdown_artifact, create_progress_artifact, create_table_artifact, update_progress_artifact
 
-from simpul import tracking_report
+from simpul import markdown, tracking_report
 from simpul.engine import RESYNC, TRACK
 
 KEY_PATTERN = re.compile(r"^[a-z0-9-]*$")
@@ -156,8 +156,6 @@ ATTENTION_KEY = "shipments-attention"
 SHIPMENTS_REPORT_KEY = "shipments-report"
 ATTENTION_SHOWN = 200  # rows in the artifact; the rest: `simpul shipments --attention`
 MESSAGE_CHARS = 140
-_MARKDOWN_SPECIAL = re.compile(r"([\\`*_{}\[\]<>|#!~])")
-_SPACE = re.compile(r"[\s\x00-\x1f\x7f-\x9f\u2028\u2029\u200e\u200f\u202a-\u202e\u2066-\u2069]+")  # controls, breaks, bidi overrides
 
 
 def attention(rows: Sequence[Row], tally: Mapping[str, int], *, now: Any) -> str:
@@ -178,7 +176,7 @@ def attention(rows: Sequence[Row], tally: Mapping[str, int], *, now: Any) -> str
     lines += ["| needs | order | courier | airway bill | days since last scan | last message |", "| --- | --- | --- | --- | ---: | --- |"]
     for r in listed[:ATTENTION_SHOWN]:
         days = "never scanned" if r["days_since_scan"] is None else f"{r['days_since_scan']:.1f}"
-        cells = (r["attention"], _md(r["order"]) or "-", _md(r["courier"]), _md(r["tracking_number"]), days, _md(_short(r["last_message"])))
+        cells = (r["attention"], markdown.cell(r["order"]) or "-", markdown.cell(r["courier"]), markdown.cell(r["tracking_number"]), days, markdown.cell(_short(r["last_message"])))
         lines.append("| " + " | ".join(cells) + " |")
     if len(listed) > ATTENTION_SHOWN:
         lines += ["", f"And {len(listed) - ATTENTION_SHOWN} more: `simpul shipments --attention`."]
@@ -192,12 +190,7 @@ def publish_shipments(rows: Sequence[Row], report: tracking_report.Report) -> No
 
 
 def _short(text: str) -> str:
-    text = _SPACE.sub(" ", text or "").strip()
+    text = markdown.one_line(text)
     return text if len(text) <= MESSAGE_CHARS else text[: MESSAGE_CHARS - 1].rstrip() + "\u2026"
 
 
-def _md(text: str) -> str:
-    """Channel text as one table cell: controls, line breaks and bidirectional overrides
-    collapsed to a space, markdown and HTML characters escaped, so a message can neither
-    break the table, nor add markup, nor read differently from what it is."""
-    return _MARKDOWN_SPECIAL.sub(r"\\\1", _SPACE.sub(" ", text or "").strip())

@@ -46,7 +46,7 @@ TEXT_LIMIT = 65_535  # characters in an unbounded text column: WooCommerce keeps
 INT_MIN, INT_MAX = -(2**31), 2**31 - 1  # PostgreSQL integer (int4)
 FUTURE_TOLERANCE = timedelta(days=1)  # clock skew between the channel and us, and time zones written wrongly
 DEADLINE_HORIZON = timedelta(days=366)  # how far ahead a deadline (ship by) may lie
-DEADLINES = frozenset({"ship_by"})
+DEADLINES = frozenset({"ship_by", "respond_by"})  # a return's answer deadline lies ahead too
 
 Check = Callable[[Any, "Boundary"], str | None]  # None: fits; else what is wrong (no value)
 

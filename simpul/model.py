@@ -328,6 +328,80 @@ class Return(SQLModel, table=True):
     mapping_version: str | None = Field(default=None, max_length=32)
 
 
+class DispositionRule(SQLModel, table=True):
+    """A seller's rule: what the goods of a return of this type and reason become when they
+    come back (``simpul.returns``). ``*`` matches any type or reason; the most specific
+    rule wins. ``inspect`` means a person decides item by item."""
+
+    __tablename__ = "disposition_rule"
+
+    return_type: str = Field(primary_key=True, max_length=32)  # a ReturnType value, or *
+    reason_code: str = Field(primary_key=True, max_length=32)  # a ReturnReason value, or *
+    disposition: str = Field(max_length=16)  # restock | refurbish | write_off | dispute | inspect
+    updated_by: str = Field(max_length=64)
+    updated_at: datetime
+
+
+class ReturnDisposition(SQLModel, table=True):
+    """What became of one item (SKU) of a return once it came back, who decided and when.
+
+    Keyed by the return's natural key, not its row: an order-derived return row is
+    replaced with its order, its disposition is not. ``restock_quantity`` is what stock
+    sync may add back; ``loss`` the value written off (the order line's unit price)."""
+
+    __tablename__ = "return_disposition"
+    __table_args__ = (sa.UniqueConstraint("account_id", "order_external_id", "return_external_id", "sku"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    account_id: str = Field(max_length=64)
+    order_external_id: str = Field(max_length=100)
+    return_external_id: str = Field(max_length=100)
+    sku: str = Field(max_length=200)
+    quantity: int
+    disposition: str = Field(max_length=16)
+    restock_quantity: int = 0
+    loss: Decimal | None = _money(nullable=True)
+    currency: str | None = Field(default=None, max_length=3)
+    rule: str | None = Field(default=None, max_length=80)  # the rule that decided it, TYPE/REASON; None: a person
+    decided_by: str = Field(max_length=64)
+    decided_at: datetime
+
+
+class CodRemittance(SQLModel, table=True):
+    """One line of a COD payout report (a courier's or aggregator's), as imported.
+
+    Matched to delivered COD parcels by airway bill, else by order number, never by
+    buyer (``simpul.cod``). One file imported twice is the same lines (``file_hash``)."""
+
+    __tablename__ = "cod_remittance"
+    __table_args__ = (sa.UniqueConstraint("file_hash", "line_no"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    remitter: str = Field(max_length=64)  # who paid: a courier or aggregator name
+    file_hash: str = Field(max_length=64)
+    line_no: int
+    tracking_number: str | None = Field(default=None, max_length=100)
+    order_external_id: str | None = Field(default=None, max_length=100)
+    amount: Decimal = _money()
+    currency: str = Field(default="IDR", max_length=3)
+    paid_at: datetime | None = None
+    reference: str | None = Field(default=None, max_length=200)
+    imported_by: str = Field(max_length=64)
+    imported_at: datetime
+
+
+class HubSetting(SQLModel, table=True):
+    """A seller setting, for every account (``*``) or one (e.g. ``packing_cost``)."""
+
+    __tablename__ = "hub_setting"
+
+    account_id: str = Field(default="*", primary_key=True, max_length=64)
+    name: str = Field(primary_key=True, max_length=64)
+    value: str = Field(max_length=200)
+    updated_by: str = Field(max_length=64)
+    updated_at: datetime
+
+
 class RawPayload(SQLModel, table=True):
     """The channel's payload as received (buyer PII masked by the mapping's ``scrub``)."""
 

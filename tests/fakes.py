@@ -2,6 +2,8 @@
 
 It pages through records sorted by (updated_at, id) with a keyset position, the same
 resumption rule real connectors meet, and lets a test inject failures between pages.
+With ``returns=True`` its spec also declares a returns stream (``tests.fake_returns``),
+paged the same way over ``FakeSource.returns``.
 """
 
 from __future__ import annotations
@@ -14,7 +16,7 @@ from typing import Any, ClassVar
 from connectors._http.errors import CredentialError, TransientError
 from connectors._http.secret import reveal
 from connectors.contract import Page, Position, Window
-from connectors.spec import ORDERS, ConnectorSpec, Credentials, Stream
+from connectors.spec import ORDERS, RETURNS, ConnectorSpec, Credentials, Stream
 from simpul.canonical import (
     FulfillmentStatus,
     MappingError,
@@ -23,6 +25,9 @@ from simpul.canonical import (
     OrderLine,
     OrderStatus,
     PaymentStatus,
+    Return,
+    ReturnStatus,
+    ReturnType,
     Shipment,
     TrackingStatus,
 )
@@ -32,15 +37,17 @@ MAPPING_VERSION = "fake-1"
 UTC = timezone.utc
 
 
-def fake_spec(connector: str) -> ConnectorSpec:
-    """The registry entry of the fake channel, served by ``connector``; this module is its mapping."""
+def fake_spec(connector: str, *, returns: bool = False) -> ConnectorSpec:
+    """The registry entry of the fake channel, served by ``connector``; this module is its
+    orders mapping, ``tests.fake_returns`` its returns mapping."""
+    streams = (Stream(ORDERS, mapping="tests.fakes", batch=50, reread_awaiting_tracking=True),)
     return ConnectorSpec(
         name="fake",
         title="Fake",
         connector=connector,
         sandbox="tests.fakes:FakeConnector",
         credentials=Credentials(fields=("token",), secrets=("token",)),
-        streams=(Stream(ORDERS, mapping="tests.fakes", batch=50, reread_awaiting_tracking=True),),
+        streams=streams + ((Stream(RETURNS, mapping="tests.fake_returns", batch=50),) if returns else ()),
     )
 
 
@@ -49,6 +56,8 @@ class FakeSource:
 
     def __init__(self) -> None:
         self.records: dict[str, dict[str, Any]] = {}
+        self.returns: dict[str, dict[str, Any]] = {}
+        self.fail_returns = 0  # the next N return pages fail (TransientError)
         self.fail_after_pages: int | None = None
         self.fail_with: type[Exception] = TransientError
         self.page_size = 3
@@ -59,6 +68,9 @@ class FakeSource:
         self.records[order_id] = {"id": order_id, "updated": updated, "status": status, "total": total}
         if awb is not None:
             self.records[order_id]["awb"] = awb
+
+    def put_return(self, return_id: str, order_id: str, updated: int, status: str = "requested", reason: str = "rusak", refund: str = "10000") -> None:
+        self.returns[return_id] = {"id": return_id, "order": order_id, "updated": updated, "status": status, "reason": reason, "refund": refund}
 
 
 SOURCE = FakeSource()
@@ -84,14 +96,26 @@ class FakeConnector:
         self.source.pages_served += 1
 
     def order_pages(self, window: Window, position: Position | None = None) -> Iterator[Page]:
+        return self._walk(self.source.records, window, position)
+
+    def return_pages(self, window: Window, position: Position | None = None) -> Iterator[Page]:
+        def serve() -> None:
+            if self.source.fail_returns:
+                self.source.fail_returns -= 1
+                raise TransientError("fake: returns listing failed")
+            self._serve()
+
+        return self._walk(self.source.returns, window, position, serve)
+
+    def _walk(self, records: dict[str, dict[str, Any]], window: Window, position: Position | None, serve: Any = None) -> Iterator[Page]:
         lo, hi = window.since.timestamp(), window.until.timestamp()
         after = tuple(position["after"]) if position else None
         while True:
             rows = sorted(
-                (r for r in self.source.records.values() if lo <= r["updated"] < hi and (after is None or (r["updated"], r["id"]) > after)),
+                (r for r in records.values() if lo <= r["updated"] < hi and (after is None or (r["updated"], r["id"]) > after)),
                 key=lambda r: (r["updated"], r["id"]),
             )[: self.source.page_size]
-            self._serve()
+            (serve or self._serve)()
             more = len(rows) == self.source.page_size
             if rows:
                 after = (rows[-1]["updated"], rows[-1]["id"])
@@ -159,4 +183,9 @@ def map_order(raw: Mapping[str, Any]) -> OrderBundle:
     shipments = ()
     if raw.get("awb"):
         shipments = (Shipment("p1", "JNE", "REG", raw["awb"], TrackingStatus.IN_TRANSIT, None, "shipped", None, None),)
-    return OrderBundle(order=order, lines=(line,), shipments=shipments, mapping_version=MAPPING_VERSION, payload_hash=content_hash(raw), raw=dict(raw))
+    returns = ()
+    if raw.get("returned"):  # the order's own summary of a buyer return
+        returns = (Return(f"{raw['id']}-return", ReturnType.BUYER_RETURN, ReturnStatus.REQUESTED, "returned", None, None, None, (), updated),)
+    return OrderBundle(
+        order=order, lines=(line,), shipments=shipments, returns=returns, mapping_version=MAPPING_VERSION, payload_hash=content_hash(raw), raw=dict(raw)
+    )

@@ -43,7 +43,7 @@ PAGE_TRANSACTION = '''        with self.db.begin() as conn:
 PAGE_TRANSACTION_END = '''            store.flush_audit(conn, ctx)
         result.pages += 1
 '''
-CHECKPOINT_ALONE = '''        if not done:  # MUTANT: the checkpoint in a transaction of its own
+CHECKPOINT_ALONE = '''        if not plan.done:  # MUTANT: the checkpoint in a transaction of its own
             with self.db.begin() as conn:
                 store.save_checkpoint(conn, account.id, job, run_id, plan, now=now)
 '''
@@ -59,6 +59,41 @@ class Mutant:
 
 
 MUTANTS = (
+    Mutant(
+        "returns-upsert-without-version-guard",
+        "a returns stream's upsert repeats its version guard (an older return never overwrites a newer one)",
+        "simpul/store.py",
+        (("        index_elements=[RETURNS.c[k] for k in keys], set_={c: excluded[c] for c in columns if c not in keys}, where=guard\n", "        index_elements=[RETURNS.c[k] for k in keys], set_={c: excluded[c] for c in columns if c not in keys}\n"),),
+        ("tests/test_returns_stream.py", "-k", "older_record"),
+    ),
+    Mutant(
+        "returns-older-record-written",
+        "an older version of a return is counted stale and not written",
+        "simpul/store.py",
+        (('        elif before["updated_at"] is None or new_version[0] >= before["updated_at"]:\n', "        elif True:  # MUTANT\n"),),
+        ("tests/test_returns_stream.py", "-k", "older_record"),
+    ),
+    Mutant(
+        "stream-return-beside-the-orders-summary",
+        "a returns stream's row supersedes the order-derived row of the same order and type (one return, one row)",
+        "simpul/store.py",
+        (("        supersede_returns(conn, ctx.account_id, sorted({r.order_external_id for r in to_write}))\n", ""),),
+        ("tests/test_returns_stream.py", "-k", "supersedes"),
+    ),
+    Mutant(
+        "order-sync-deletes-stream-returns",
+        "an order sync replaces only the order-derived returns",
+        "simpul/store.py",
+        (("*([table.c.source == ORDER_SOURCE] if table is RETURNS else [])", ""),),
+        ("tests/test_returns_stream.py", "-k", "supersedes"),
+    ),
+    Mutant(
+        "orders-cursor-waits-for-the-returns",
+        "the orders' cursor moves when their walk ends, so failing returns never hold the orders back",
+        "simpul/engine.py",
+        (("            for kind in plan.cursors:\n", "            for kind in (plan.cursors if plan.done else ()):  # MUTANT\n"),),
+        ("tests/test_returns_stream.py", "-k", "holds_the_orders_back"),
+    ),
     Mutant(
         "upsert-without-version-guard",
         "the bulk upsert's WHERE repeats the version guard (older never overwrites newer)",

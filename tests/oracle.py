@@ -98,3 +98,43 @@ def _utc(value: Any) -> Any:
     if value is None:
         return None
     return value.astimezone(timezone.utc) if value.tzinfo else value.replace(tzinfo=timezone.utc)
+
+
+# -- returns (the returns stream) --------------------------------------------------------------
+ReturnState = tuple[str, str, str | None, str]
+"""(type, status, raw status, content hash of the record)."""
+
+
+def returns_source_state(mapping: Any, records: list[dict[str, Any]]) -> dict[tuple[str, str], ReturnState]:
+    """What the store must hold for each return the source knows, by mapping the source's own
+    records: (order number, return id) -> ``ReturnState``."""
+    from simpul.jsoncodec import content_hash
+
+    out = {}
+    for raw in records:
+        r = mapping.map_return(raw)
+        out[(r.order_external_id, r.ret.external_id)] = (r.ret.type.value, r.ret.status.value, r.ret.raw_status, r.payload_hash or content_hash(raw))
+    return out
+
+
+def returns_stored_state(db: Database, account_id: str) -> dict[tuple[str, str], ReturnState]:
+    """Every return of the account that a returns stream wrote, as ``ReturnState``."""
+    from simpul.model import Return
+
+    table = Return.__table__
+    with db.connect() as conn:
+        rows = conn.execute(sa.select(table).where(table.c.account_id == account_id, table.c.source == "stream")).mappings().all()
+    keys = [(r["order_external_id"], r["external_id"]) for r in rows]
+    assert len(keys) == len(set(keys)), "duplicate return keys"
+    return {(r["order_external_id"], r["external_id"]): (_value(r["type"]), _value(r["status"]), r["raw_status"], r["payload_hash"]) for r in rows}
+
+
+def assert_returns_converged(db: Database, account_id: str, mapping: Any, records: list[dict[str, Any]]) -> None:
+    want, have = returns_source_state(mapping, records), returns_stored_state(db, account_id)
+    missing, extra = sorted(set(want) - set(have)), sorted(set(have) - set(want))
+    differ = sorted(k for k in set(want) & set(have) if want[k] != have[k])
+    assert not (missing or extra or differ), f"returns not converged: missing {missing[:5]} ({len(missing)}), extra {extra[:5]} ({len(extra)}), differ {differ[:5]} ({len(differ)})"
+
+
+def _value(v: Any) -> Any:
+    return getattr(v, "value", v)

@@ -33,7 +33,7 @@ RAW = yaml.safe_load((ROOT / "prefect.yaml").read_text())
 CONFIG = PrefectYamlModel.model_validate(RAW)
 DEPLOYMENTS = {d.name: d for d in CONFIG.deployments}
 FLOW_OF = {"every-5-minutes": "sync-all", "shard": "sync-shard", "demo-shopee": "sync-orders", "manual": "resync", "refresh-tokens": "refresh-tokens", "purge-pii": "purge-pii",
-           "every-30-minutes": "track-shipments"}
+           "every-30-minutes": "track-shipments", "daily": "seller-reports"}
 ONE_AT_A_TIME = {"limit": 1, "collision_strategy": "CANCEL_NEW"}
 
 
@@ -189,3 +189,18 @@ def test_the_tracking_form_takes_account_ids_and_bounded_batches_only() -> None:
         assert validate(bad, form), bad
         with pytest.raises(Exception):
             track_shipments.validate_parameters(bad)
+
+
+def test_the_seller_reports_run_every_morning_in_jakarta_and_take_a_month_and_an_account_only() -> None:
+    from flows.seller_reports import seller_reports
+
+    daily = DEPLOYMENTS["daily"]
+    [raw] = next(d for d in RAW["deployments"] if d["name"] == "daily")["schedules"]
+    assert (raw["cron"], raw["timezone"]) == ("0 6 * * *", "Asia/Jakarta")
+    assert daily.enforce_parameter_schema is True and daily.concurrency_limit.model_dump(exclude_none=True) == ONE_AT_A_TIME
+    form = schema(seller_reports)
+    assert set(form["properties"]) == {"month", "account"} and not form.get("required")
+    for good in ({}, {"month": "2026-11"}, {"month": "2026-12", "account": "toko-budi"}):
+        assert not validate(good, form), good
+    for bad in ({"month": "2026-13"}, {"month": "November"}, {"account": "Toko Budi"}):
+        assert validate(bad, form), bad

@@ -111,7 +111,15 @@ class SandboxApp(Protocol):
         """Every order as the channel's detail endpoint would return it now."""
 
     def admin(self, action: str, request: Request) -> Reply | None:
-        """Channel-specific admin actions under /_sandbox/<action>; None if unknown."""
+        """Channel-specific admin actions under /_sandbox/<action>; None if unknown.
+
+        A twin of a channel with a ``returns`` stream also seeds returns of its orders (at
+        least a quarter as many), offers ``dump_returns()`` (every return now, as the
+        connector's ``return_pages`` yields it) and the ``returns`` action:
+        ``{"touch": ids, "at": epoch}`` (update time set, default now), ``{"advance": ids}``
+        (each to its next documented status) and ``{"corrupt": id}`` (one field its
+        mapping needs broken). ``tests/contract/returns_suite.py`` relies on them.
+        """
 
 
 class SandboxClock:

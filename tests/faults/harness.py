@@ -25,14 +25,14 @@ from connectors._http import RetryConfig
 from connectors._sandbox import SandboxServer
 from simpul import audit, store
 from simpul.accounts import Accounts
-from simpul.channels import get_channel
+from simpul.channels import RETURNS, get_channel
 from simpul.db import Database
 from simpul.engine import INCREMENTAL, Engine
 from simpul.jsoncodec import loads
 from simpul.model import SyncRun
 from simpul.runtime import Hub
 from simpul.vault import KeyRing, Vault
-from tests.oracle import assert_converged
+from tests.oracle import assert_converged, assert_returns_converged
 
 PROFILE = os.environ.get("SIMPUL_FAULTS_PROFILE", "ci")
 if PROFILE not in ("ci", "nightly"):
@@ -94,12 +94,16 @@ def listing_order(server: SandboxServer) -> list[str]:
 def assert_synced(db: Database, account_id: str, server: SandboxServer) -> None:
     """The end of every scenario: the store equals the source exactly (no missing, extra,
     stale or duplicated orders), the audit chain verifies, and no run is left half done."""
-    assert_converged(db, account_id, get_channel(server.app.channel).mapping(), server.app.dump_orders())
+    spec = get_channel(server.app.channel)
+    assert_converged(db, account_id, spec.mapping(), server.app.dump_orders())
+    if spec.has(RETURNS):  # the returns stream too: every return, once, current
+        assert_returns_converged(db, account_id, spec.mapping(RETURNS), server.app.dump_returns())
     with db.connect() as conn:
         verdict = audit.verify(conn)
         assert verdict.ok, str(verdict)
         assert store.load_checkpoint(conn, account_id, INCREMENTAL) is None
         assert store.load_cursor(conn, account_id) is not None
+        assert not spec.has(RETURNS) or store.load_cursor(conn, account_id, stream=RETURNS) is not None
 
 
 @dataclass(frozen=True, slots=True)

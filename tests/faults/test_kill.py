@@ -45,7 +45,7 @@ from tests.faults.harness import (
     spawn_sync,
     start_sandbox,
 )
-from tests.oracle import stored_state
+from tests.oracle import returns_stored_state, stored_state
 
 ORDERS = max(3000, 600 * KILL_ITERATIONS)  # enough pages that no killed run gets to finish
 # Blibli pages cost ~60 requests (a detail call per order item), so fewer orders are as
@@ -123,6 +123,7 @@ def test_kill_minus_nine_during_runs_and_reruns_then_rerun_converges(channel: st
             store.save_checkpoint(conn, account, INCREMENTAL, "planned-by-the-harness", plan, now=datetime.now(timezone.utc))
         uninterrupted = baseline.engine.run(SyncRequest(account))
         assert stored_state(hub.db, account) == stored_state(baseline_db, account)
+        assert returns_stored_state(hub.db, account) == returns_stored_state(baseline_db, account)
 
         assert sum(r.pages for r in committed) + row["pages"] == uninterrupted.pages, "a committed page was read again"
         assert row["requests"] <= uninterrupted.requests - sum(r.requests for r in committed)

@@ -1,0 +1,137 @@
+"""COD money end to end on the sandboxes (issue 12, done-when): COD orders from the Shopee
+sandbox, their parcels tracked through the Biteship sandbox (some delivered, some refused
+at the door and sent back), a payout CSV that pays some, skips one and pays one twice;
+the COD report shows exactly those numbers, to the rupiah.
+
+The expected numbers come from the sandboxes' own data and a table of documented Shopee
+statuses (marketplaces.md §1.4), never from the code under test:
+
+- ``COMPLETED`` (the buyer confirmed), ``TO_CONFIRM_RECEIVE`` (delivered, waiting for the
+  buyer to confirm) and ``TO_RETURN`` (delivered, the buyer asks to return it): the
+  courier delivered, so it collected the cash;
+- ``CANCELLED`` with a package whose ``logistics_status`` is ``LOGISTICS_DELIVERY_FAILED``:
+  the delivery failed and the parcel goes back (refused); other cancellations never shipped;
+- ``SHIPPED``: with the courier; the Biteship story decides (``delivered`` or
+  ``cod_refused``); without a story it is still in transit;
+- ``READY_TO_SHIP``, ``PROCESSED``, ``UNPAID``: not handed over yet.
+
+A refusal costs both legs (the confirmed ``actual_shipping_fee``, else the
+``estimated_shipping_fee``; the return leg assumed equal: ``simpul.cod``) and the packing
+cost setting.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from datetime import datetime, timedelta, timezone
+from decimal import Decimal
+
+import pytest
+
+from connectors._sandbox import SandboxServer
+from mappings import couriers
+from simpul import cod
+from simpul.channels import CHANNELS
+from simpul.engine import TRACK, SyncRequest
+
+UTC = timezone.utc
+PACKING = Decimal("2500")
+DELIVERED = ("COMPLETED", "TO_CONFIRM_RECEIVE", "TO_RETURN")
+CARRIER_CODES = {"JNE Reguler": ("jne", "reg"), "J&T Express": ("jnt", "ez"), "SiCepat REG": ("sicepat", "reg")}  # the Shopee sandbox's carriers Biteship tracks
+
+
+def awb(raw: dict) -> str | None:
+    return next((p.get("tracking_number") for p in raw.get("package_list") or [] if p.get("tracking_number")), None)
+
+
+def expected(raws: list[dict], stories: dict[str, str]) -> dict[str, dict]:
+    """Per COD order number: state, amount, refusal cost, from the raw payloads and stories."""
+    out = {}
+    for raw in raws:
+        if raw.get("cod") is not True:
+            continue
+        status, number = raw["order_status"], awb(raw)
+        if status in DELIVERED:
+            state = "delivered"
+        elif status == "CANCELLED":
+            failed = any(p.get("logistics_status") == "LOGISTICS_DELIVERY_FAILED" for p in raw.get("package_list") or [])
+            state = "refused" if failed else "cancelled"
+        elif status == "SHIPPED":
+            state = {"delivered": "delivered", "cod_refused": "refused"}.get(stories.get(number or ""), "in_transit")
+        else:
+            state = "unshipped"
+        forward = Decimal(str(raw["actual_shipping_fee"] if raw.get("actual_shipping_fee_confirmed") else raw.get("estimated_shipping_fee", 0)))
+        out[raw["order_sn"]] = {"state": state, "amount": Decimal(str(raw["total_amount"])), "awb": number, "refusal_cost": 2 * forward + PACKING}
+    return out
+
+
+@pytest.fixture
+def sandboxes():  # noqa: ANN201
+    shop = CHANNELS["shopee"].sandbox_class()(orders=150, seed=3)
+    shop.clock.freeze(shop.clock.now())
+    tracker = CHANNELS["biteship"].sandbox_class()(orders=0, seed=3)
+    tracker.clock.freeze(shop.clock.now())
+    with SandboxServer(shop, seed=3) as shop_server, SandboxServer(tracker, seed=3) as tracker_server:
+        yield shop_server, tracker_server
+
+
+def test_cod_shipped_delivered_refused_and_remitted_add_up_to_the_rupiah(hub, sandboxes) -> None:  # noqa: ANN001
+    shop, tracker = sandboxes
+    hub.accounts.add("toko", "shopee", "Toko", shop.url, shop.app.demo_credentials(), history_days=60)
+    assert hub.engine.run(SyncRequest("toko")).status == "completed"
+
+    # The couriers' word: every SHIPPED COD parcel Biteship can track gets a story.
+    raws = shop.app.dump_orders()
+    stories: dict[str, str] = {}
+    shipped_at = datetime.fromtimestamp(shop.app.clock.now(), UTC) - timedelta(days=12)  # every story has played out
+    for raw in sorted(raws, key=lambda r: r["order_sn"]):
+        carrier = raw.get("shipping_carrier") or next((p.get("shipping_carrier") for p in raw.get("package_list") or []), None)
+        if raw.get("cod") is True and raw["order_status"] == "SHIPPED" and awb(raw) and carrier in CARRIER_CODES:
+            story = "cod_refused" if len(stories) % 3 == 2 else "delivered"
+            tracker.app.add_parcel(couriers.aggregator_courier("biteship", CARRIER_CODES[carrier][0]), awb(raw), shipped_at, story=story)
+            stories[awb(raw)] = story
+    hub.accounts.add("kurir", "biteship", "Kurir", tracker.url, {"api_key": tracker.app.add_live_key()})
+    assert hub.engine.run(SyncRequest("kurir", job=TRACK)).status == "completed"
+    want = expected(raws, stories)
+    assert "cod_refused" in stories.values() and "delivered" in stories.values()  # both stories were told
+
+    # A payout file: pays every delivered parcel, except one skipped and one paid twice.
+    delivered = sorted(n for n, w in want.items() if w["state"] == "delivered")
+    skipped, doubled, *paid = delivered
+    lines = [(want[n]["awb"] or "", n, want[n]["amount"]) for n in [doubled, doubled, *paid]]
+    data = io.StringIO()
+    writer = csv.writer(data)
+    writer.writerow(["awb", "order", "amount", "paid_at", "reference"])
+    for i, (number, order, amount) in enumerate(lines):
+        writer.writerow([number if i % 2 else "", order if not i % 2 or not number else "", f"{amount}", "2026-11-20", f"TRF-{i}"])  # by airway bill or by order number
+    now = datetime.now(UTC)
+    with hub.db.begin() as conn:
+        cod.set_setting(conn, "packing_cost", str(PACKING), actor="test", now=now)
+        imported = cod.import_remittance(conn, data.getvalue().encode(), remitter="biteship", actor="test", now=now)
+    assert (imported.lines, imported.new, imported.bad) == (len(lines), len(lines), [])
+    assert imported.matched == {"paid": len(paid), "paid_twice": 2}
+
+    with hub.db.connect() as conn:
+        report = cod.report(conn, account="toko")
+    total = report["total"]
+    refused = [n for n, w in want.items() if w["state"] == "refused"]
+    shipped = [n for n, w in want.items() if w["state"] in ("in_transit", "delivered", "refused")]
+    assert {k: total[k] for k in ("orders", "shipped", "delivered", "refused", "paid", "missing", "paid_twice", "amount_differs")} == {
+        "orders": len(want), "shipped": len(shipped), "delivered": len(delivered), "refused": len(refused),
+        "paid": len(paid), "missing": 1, "paid_twice": 1, "amount_differs": 0,
+    }  # fmt: skip
+    amount = lambda names: sum((want[n]["amount"] for n in names), Decimal(0))  # noqa: E731
+    assert total["shipped_amount"] == amount(shipped) and total["delivered_amount"] == amount(delivered)
+    assert total["remitted"] == amount(paid) + 2 * want[doubled]["amount"]
+    assert total["pending"] == want[skipped]["amount"]
+    assert total["disputed"] == want[doubled]["amount"]
+    assert total["refusal_cost"] == sum((want[n]["refusal_cost"] for n in refused), Decimal(0))
+    assert sorted((a["match"], a["order"]) for a in report["attention"]) == sorted([("missing", skipped), ("paid_twice", doubled)])
+    assert sum(r["delivered_amount"] for r in report["rows"]) == total["delivered_amount"]  # the groups add up to the total
+
+    with hub.db.begin() as conn:  # the same file again: nothing new, the same report
+        again = cod.import_remittance(conn, data.getvalue().encode(), remitter="biteship", actor="test", now=now)
+        assert again.new == 0
+    with hub.db.connect() as conn:
+        assert cod.report(conn, account="toko")["total"] == total
