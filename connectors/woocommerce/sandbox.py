@@ -27,8 +27,9 @@ citations):
   ``next``. Pages past the end are an empty list with the headers, as the CRUD controller
   answers. ``Link`` uses the address the request came to (so it can be followed); the
   bodies' ``_links`` use the fixed site URL so payloads do not depend on the port.
-- **``_fields``** (WordPress's global parameter): a comma-separated list of the fields to
-  keep in each listed object (``a.b`` keeps one nested field); unknown names are ignored.
+- **``_fields``** (WordPress's global parameter, ``rest_filter_response_fields``): a
+  comma-separated list of the fields to keep in each listed object; ``a.b`` keeps one field
+  of an object (of a list, nothing: the keys are intersected); unknown names are ignored.
 - **Refunds** (``GET /orders/<id>/refunds``, storefronts_couriers.md §2.4 and the
   order-refunds controller): the same auth, ``page``/``per_page`` (1..100, default 10)
   and ``orderby``/``order`` checks (default ``date``, ``desc``: newest first), the same
@@ -865,7 +866,13 @@ def _field_tree(text: str) -> dict[str, Any] | None:
 
 
 def _only(tree: dict[str, Any] | None, value: Any) -> Any:
-    if tree is None or not isinstance(value, dict):
+    """``value`` cut to ``tree`` as WordPress's ``_rest_array_intersect_key_recursive`` cuts
+    it: by keys, so a nested path into a list (whose keys are 0, 1, ...) keeps nothing."""
+    if tree is None:
+        return value
+    if isinstance(value, list):
+        return []
+    if not isinstance(value, dict):
         return value
     return {k: v if tree[k] is True else _only(tree[k], v) for k, v in value.items() if k in tree}
 
