@@ -104,16 +104,18 @@ vanished while it is rendered is 404 ``woocommerce_rest_invalid_order_id``
 The store-wide ``GET /wp-json/wc/v3/refunds`` (``WC_REST_Refunds_Controller``,
 ``Version3/class-wc-rest-refunds-controller.php``, ``@since 9.0.0``: every refund with its
 ``parent_id``, filterable by ``after``/``modified_after``) is not used: it exists only on
-WooCommerce 9.0 (June 2024) and later, where the orders walk works on every version this
-connector supports; it renders no currency, so its records would still need their orders;
-and the refund's own modification time it filters by is rendered nowhere, so a keyset walk
-could not place its pages. Reading per order costs a request per refunded order on a page
+WooCommerce 9.0 (released 2024-06-18) and later, while the orders walk works on every
+version this connector supports; it renders no currency, so its records would still need
+their orders; and the refund's own modification time it filters by is rendered nowhere
+(``get_formatted_item_data`` has no ``date_modified``), so a keyset walk could not place its
+pages. Reading per order costs a request per refunded order on a page
 (``limits.requests_per_page`` counts them).
 
 Assumed for the returns walk: a refund listing of one order beyond ``MAX_REFUND_PAGES``
 pages of 100 (10,000 refunds) is implausible and fails the run; a deleted refund
-(``DELETE ...?force=true``) is not seen (WooCommerce deletes it without saving its order,
-and nothing lists what is gone): its row stays until a person removes it.
+(``DELETE ...?force=true``) is not seen: nothing lists what is gone, and deleting one is
+assumed not to save its order (a third-party plugin saves the order itself for exactly
+this reason; not checked in core), so its row stays until a person removes it.
 
 Real WooCommerce accepts Basic auth only over HTTPS (plain HTTP needs OAuth 1.0a), so a
 base URL must be ``https://``; plain ``http://`` is accepted for loopback hosts only, where

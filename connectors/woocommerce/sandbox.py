@@ -87,7 +87,8 @@ answers with an empty page while ``X-WP-TotalPages`` says more follow. WooCommer
 ``read`` check), so a page of such orders comes back empty yet counted; here a phantom
 page of them sits at that page number, and the real page and every later page of the
 same listing move one page on, so no readable order is lost. ``repeat`` is a stuck cache
-in front of the shop: it answers with the last listing page it saw, whatever was asked.
+in front of the shop: it answers with the last listing page it saw, whatever was asked (of
+the same ``_fields``: the returns walk's slim listing and the full one are two replies).
 
 Scale: orders live in a dict, non-trash orders also in a list sorted by
 ``(date_modified, id)``; a listing by ``modified`` is two bisections and a slice, and
@@ -329,7 +330,7 @@ class WooCommerceSandbox(SeededShop):
             self._create(created, index=False)
         self._build_index()
         self._phantom: tuple[frozenset[tuple[str, str]], int] | None = None  # (listing, page) of an ``empty`` fault
-        self._last_listing: Reply | None = None
+        self._last_listing: dict[str, Reply] = {}  # per _fields: a cache keeps each representation apart
 
     def demo_credentials(self) -> dict[str, str]:
         return {"consumer_key": self._key, "consumer_secret": self._secret}
@@ -361,7 +362,7 @@ class WooCommerceSandbox(SeededShop):
         kind = "empty" if kind == "fresh" else kind  # a new page number is WooCommerce's ever-new cursor
         if kind == "repeat":
             with self._lock:
-                last = self._last_listing
+                last = self._last_listing.get(request.query.get("_fields", ""))
             return last if last is not None else self.handle(request)
         with self._lock:
             self._phantom = (_listing_key(request), _page_number(request))
@@ -447,7 +448,7 @@ class WooCommerceSandbox(SeededShop):
         fields = _field_tree(request.query.get("_fields", ""))
         reply = Reply(200, [_only(fields, self._with_poisons(i, self._render(self._orders[i]))) for i in ids], headers)
         if q.include is None:
-            self._last_listing = reply
+            self._last_listing[request.query.get("_fields", "")] = reply
         return reply
 
     def _select(self, q: "ListQuery") -> tuple[int, list[int]]:
