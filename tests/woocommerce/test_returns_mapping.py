@@ -161,6 +161,9 @@ def test_the_order_mapping_codes_its_summary_refunds_with_the_same_table() -> No
     returns = orders_mapping.map_order(order).returns
     assert [r.reason_code for r in returns] == [mapping.reason_code(r["reason"]) for r in order["refunds"]]
     assert returns[2].reason == "rek **** **** **89"
+    scrubbed = orders_mapping.scrub(order)
+    assert scrubbed["refunds"][2] == {"id": 1, "reason": "rek **** **** **89", "total": "-1.00"} and order["refunds"][2]["reason"] == "rek 8801 2345 6789"
+    assert orders_mapping.map_order(scrubbed).returns == returns  # a replay of the stored copy maps the same
 
 
 def test_masking_keeps_short_numbers_and_is_idempotent() -> None:
