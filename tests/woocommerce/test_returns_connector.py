@@ -13,6 +13,8 @@ import pytest
 from connectors._http import CredentialError, ImplausibleReply, MalformedReply
 from connectors._sandbox import Reply
 from connectors.contract import ReturnSource, Window
+from connectors._sandbox import SandboxClock, SandboxServer
+from connectors.woocommerce import client
 from connectors.woocommerce import sandbox as twin
 from connectors.woocommerce.client import WooCommerceConnector
 from tests.woocommerce.support import FROZEN, admin, gmt, modified
@@ -89,6 +91,31 @@ def test_the_listing_asks_for_the_window_and_four_fields_then_each_refunded_orde
     assert all(c[1] == {"per_page": 100, "page": 1, "orderby": "id", "order": "asc"} for c in calls[1:])
     assert first.requests == 1 + len(refunded) and first.reported_pages == int(server.app.handle(_get(server, path, params)).headers["X-WP-TotalPages"])
     assert {r["order"]["id"] for r in first.records} == set(refunded)
+
+
+def test_listing_pages_without_a_refund_are_yielded_together(monkeypatch) -> None:
+    """1,000 orders, one refunded order in the middle: with ``QUIET_PAGES`` at 3, the quiet
+    listing pages come in threes, the refunded one alone, and every request is counted."""
+    app = twin.WooCommerceSandbox(orders=1000, seed=12, clock=SandboxClock(frozen_at=FROZEN))
+    by_time = sorted(app._orders.values(), key=lambda o: (o.modified, o.id))
+    keep = next(o for o in by_time[500:] if o.refunds)
+    for order in by_time:
+        if order is not keep:
+            order.refunds = ()
+    monkeypatch.setattr(client, "QUIET_PAGES", 3)
+    with SandboxServer(app, seed=12) as server:
+        connector = WooCommerceConnector(server.url, app.demo_credentials())
+        calls = spy(monkeypatch, connector)
+        listings, shape, records, counted = 0, [], [], 0
+        for page in connector.return_pages(EVERYTHING):
+            now = sum(1 for path, _ in calls if path == "/wp-json/wc/v3/orders")
+            shape.append((now - listings, len(page.records), page.position is None))
+            listings, records, counted = now, records + list(page.records), counted + page.requests
+        assert sum(n for n, _, _ in shape) == listings >= 10 and len(calls) == listings + 1  # one refunds read
+        assert all(n == 3 for n, got, last in shape if not got and not last)  # quiet pages in threes
+        assert [got for _, got, _ in shape if got] == [len(keep.refunds)] and shape[-1][2]
+        assert sorted(map(key, records)) == sorted(map(key, app.dump_returns()))
+        assert server.stats.snapshot()["requests"] == len(calls) == counted
 
 
 def test_resuming_from_a_position_in_a_fresh_connector_leaves_no_gap(server, connector) -> None:  # noqa: ANN001
