@@ -44,6 +44,16 @@ Decisions where the sources are silent:
   contact, never stored plain). City is the ``L2`` district level, region ``L1``.
 - Money must be text, a JSON integer or a decimal: a binary float is refused into
   quarantine rather than guessed.
+- Returns (the order's own word; the returns stream, ``mappings.tiktok_returns``, has the
+  detail and supersedes these): a ``CANCELLED`` order is a ``cancellation`` (``refunded``
+  when it was paid and not COD, else ``closed``), or a ``return_to_sender`` on its way back
+  (``in_transit``) when its ``cancel_reason`` says the parcel was refused or undeliverable
+  ("Package rejected", "Package delivery failed": the system's reasons for a parcel
+  returned to the shipper); an order with ``is_buyer_request_cancel`` is a ``requested``
+  cancellation. ``reason`` keeps ``cancel_reason`` (documented as text, e.g. "Pricing
+  error"); ``reason_code`` maps it with the returns stream's table (an undocumented or
+  localised text is ``unknown``). Created at ``cancel_time`` (``request_cancel_time``), else
+  the order's update time.
 """
 
 from __future__ import annotations
@@ -55,6 +65,7 @@ from decimal import Decimal
 from typing import Any
 
 from mappings._common import ZERO, amount_or_zero, is_masked, list_field, mask_name, mask_phone, money, ref, text_or_none, utc_from_epoch
+from mappings.tiktok_returns import is_return_to_sender, reason_code
 from simpul.canonical import (
     BuyerContact,
     FulfillmentStatus,
@@ -64,12 +75,15 @@ from simpul.canonical import (
     OrderLine,
     OrderStatus,
     PaymentStatus,
+    Return,
+    ReturnStatus,
+    ReturnType,
     Shipment,
     TrackingStatus,
 )
 from simpul.jsoncodec import content_hash
 
-MAPPING_VERSION = "tiktok-1"
+MAPPING_VERSION = "tiktok-2"  # 2: order-derived cancellations with their reason code
 
 O, P, F = OrderStatus, PaymentStatus, FulfillmentStatus
 STATUS_TABLE: dict[str, tuple[OrderStatus, PaymentStatus, FulfillmentStatus]] = {
@@ -198,7 +212,7 @@ def map_order(raw: Mapping[str, Any]) -> OrderBundle:
         order=order,
         lines=lines,
         shipments=_shipments(raw, order_id, status, cod_collected),
-        returns=(),
+        returns=_returns(raw, order_id, status, paid=paid_at is not None and not is_cod, updated_at=updated_at),
         mapping_version=MAPPING_VERSION,
         payload_hash=content_hash(raw),
         raw=scrub(raw),
@@ -308,3 +322,34 @@ def _shipments(raw: Mapping[str, Any], order_id: str, status: str, cod_collected
             )
         )
     return tuple(out)
+
+
+def _returns(raw: Mapping[str, Any], order_id: str, status: str, *, paid: bool, updated_at: datetime) -> tuple[Return, ...]:
+    """A cancelled order's cancellation (or its parcel going back), or a buyer's pending
+    cancellation request (module docstring)."""
+    reason = text_or_none(raw.get("cancel_reason"))
+    if status == "CANCELLED":
+        created = utc_from_epoch(raw.get("cancel_time"), field="cancel_time")
+        if is_return_to_sender(reason):
+            suffix, kind, state = "rts", ReturnType.RETURN_TO_SENDER, ReturnStatus.IN_TRANSIT
+        else:
+            suffix, kind, state = "cancel", ReturnType.CANCELLATION, ReturnStatus.REFUNDED if paid else ReturnStatus.CLOSED
+    elif raw.get("is_buyer_request_cancel") is True:
+        created = utc_from_epoch(raw.get("request_cancel_time"), field="request_cancel_time")
+        suffix, kind, state = "cancel", ReturnType.CANCELLATION, ReturnStatus.REQUESTED
+    else:
+        return ()
+    return (
+        Return(
+            external_id=f"{order_id}-{suffix}",
+            type=kind,
+            status=state,
+            raw_status=status,
+            reason=reason,
+            refund_amount=None,
+            return_shipping_cost=None,
+            items=(),
+            created_at=created or updated_at,
+            reason_code=reason_code(reason),
+        ),
+    )

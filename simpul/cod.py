@@ -22,7 +22,8 @@ damaged (``simpul.returns`` dispositions).
 **Remittance** (``import_remittance``): the reference found no documented COD payout API,
 so a payout report is read as CSV in a minimal format, an *assumption* written down here
 and in the README: a header row; ``amount`` (required: digits with an optional ``.``
-decimal part, no thousands separators, in rupiah unless a ``currency`` column says
+decimal part of one or two digits, no thousands separators (``10.000`` is refused, not
+read as ten), in rupiah unless a ``currency`` column says
 otherwise); ``awb`` (or ``tracking_number``) and/or ``order`` (or ``order_number``), at
 least one per line; optional ``paid_at`` (ISO 8601 date or time, WIB when no offset) and
 ``reference``. A line is matched to a COD order by airway bill, else by order number:
@@ -66,7 +67,7 @@ STATES = ("unshipped", "in_transit", "delivered", "refused", "cancelled")
 MATCHES = ("paid", "paid_twice", "amount_differs", "missing")
 ZERO = Decimal(0)
 MOVING = (FulfillmentStatus.SHIPPED, FulfillmentStatus.PARTIAL, FulfillmentStatus.RETURNED)
-_AMOUNT = re.compile(r"^-?\d+(\.\d+)?$")
+_AMOUNT = re.compile(r"^-?\d+(\.\d{1,2})?$")  # "10.000" is ten thousand in Indonesia: refused, never read as ten
 
 
 class RemittanceError(ValueError):
@@ -282,7 +283,7 @@ def _remittance_row(row: Mapping[str, str], line_no: int) -> dict[str, Any]:
         raise ValueError("neither awb nor order")
     amount_text = row.get("amount", "")
     if not _AMOUNT.match(amount_text):
-        raise ValueError(f"amount {amount_text[:40]!r} is not a plain amount (digits, an optional . and decimals, no thousands separators)")
+        raise ValueError(f"amount {amount_text[:40]!r} is not a plain amount (digits, an optional . and one or two decimals, no thousands separators)")
     amount = Decimal(amount_text)
     paid_at = None
     if row.get("paid_at"):

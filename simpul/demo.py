@@ -72,13 +72,40 @@ def run_demo(*, orders: int = 300, seed: int = 7, direct: bool = False) -> list[
             from simpul.cli.sync import sync_with_prefect
 
             rows = sync_with_prefect(requests)
-        return rows + track_demo_parcels(hub, servers, account_ids, seed=seed)
+        rows += track_demo_parcels(hub, servers, account_ids, seed=seed)
+        print_returns_and_cod(hub)
+        return rows
     finally:
         for server in servers:
             server.stop()
         for account_id in account_ids:
             hub.accounts.disable(account_id, STOPPED)
         hub.close()
+
+
+def print_returns_and_cod(hub) -> None:  # noqa: ANN001
+    """One line on the returns the demo synced and what waits on the seller, one on its COD money."""
+    import sqlalchemy as sa
+
+    from simpul import cod, returns
+    from simpul.model import Return
+
+    with hub.db.connect() as conn:
+        table = Return.__table__
+        by_source = dict(conn.execute(sa.select(table.c.source, sa.func.count()).group_by(table.c.source)).all())
+        waiting = returns.waiting(conn)
+        money = cod.report(conn)["total"]
+    answers = sum(r["waiting_for"] == "answer" for r in waiting)
+    print(
+        f"returns: {sum(by_source.values())} ({by_source.get('stream', 0)} from returns streams, {by_source.get('order', 0)} from order payloads, "
+        f"{by_source.get('parcel', 0)} from tracking); waiting on the seller: {answers} for an answer, {len(waiting) - answers} for a disposition",
+        file=sys.stderr,
+    )
+    print(
+        f"COD: {money['shipped']} shipped, {money['delivered']} delivered ({money['delivered_amount']}), {money['refused']} refused "
+        f"(costing {money['refusal_cost']} in shipping); no payout imported yet: `simpul cod remit FILE --remitter NAME`",
+        file=sys.stderr,
+    )
 
 
 STORIES = ("delivered", "delivered", "delivered", "failed_attempt", "cod_refused", "lost")  # most parcels arrive

@@ -63,9 +63,11 @@ class FakeSource:
         self.page_size = 3
         self.pages_served = 0
 
-    def put(self, order_id: str, updated: int, status: str = "paid", total: str = "10000", awb: str | None = None) -> None:
-        """``awb``: the order is shipped by JNE REG with this airway bill."""
+    def put(self, order_id: str, updated: int, status: str = "paid", total: str = "10000", awb: str | None = None, cod: bool = False) -> None:
+        """``awb``: the order is shipped by JNE REG with this airway bill; ``cod``: cash on delivery."""
         self.records[order_id] = {"id": order_id, "updated": updated, "status": status, "total": total}
+        if cod:
+            self.records[order_id]["cod"] = True
         if awb is not None:
             self.records[order_id]["awb"] = awb
 
@@ -166,8 +168,8 @@ def map_order(raw: Mapping[str, Any]) -> OrderBundle:
         tax_total=Decimal(0),
         total=total,
         payment_method=None,
-        is_cod=False,
-        cod_amount=None,
+        is_cod=bool(raw.get("cod")),
+        cod_amount=total if raw.get("cod") else None,
         buyer_ref=None,
         buyer_name_masked=None,
         buyer_phone_masked=None,

@@ -60,6 +60,41 @@ class Mutant:
 
 MUTANTS = (
     Mutant(
+        "cod-refusal-without-the-return-leg",
+        "a refused COD parcel costs both shipping legs, packing and write-offs",
+        "simpul/cod.py",
+        (('            item.refusal_cost = forward + back + packing.get(r["account_id"], packing.get("*", ZERO)) + losses.get(key, ZERO)\n', '            item.refusal_cost = forward + packing.get(r["account_id"], packing.get("*", ZERO)) + losses.get(key, ZERO)  # MUTANT\n'),),
+        ("tests/test_cod_end_to_end.py",),
+    ),
+    Mutant(
+        "cod-payout-by-airway-bill-only",
+        "a payout line names its parcel by airway bill or by order number",
+        "simpul/cod.py",
+        (('        found = by_awb.get(line["tracking_number"] or "") or by_number.get(line["order_external_id"] or "") or set()\n', '        found = by_awb.get(line["tracking_number"] or "") or set()  # MUTANT\n'),),
+        ("tests/test_cod_end_to_end.py",),
+    ),
+    Mutant(
+        "cod-paid-twice-passes-as-paid",
+        "a parcel paid out twice is disputed, not paid",
+        "simpul/cod.py",
+        (('"paid_twice" if item.lines > 1 else', '"paid_twice" if item.lines > 2 else'),),
+        ("tests/test_cod_end_to_end.py",),
+    ),
+    Mutant(
+        "remittance-amount-reads-thousands-separator",
+        "a payout amount with a thousands separator (10.000) is refused, never read as ten",
+        "simpul/cod.py",
+        ((r'_AMOUNT = re.compile(r"^-?\d+(\.\d{1,2})?$")', r'_AMOUNT = re.compile(r"^-?\d+(\.\d+)?$")'),),
+        ("tests/test_cod_cli.py", "-k", "bad_lines"),
+    ),
+    Mutant(
+        "disposition-inspect-rule-ignored",
+        "a rule that says inspect stops the receipt until a person names the item",
+        "simpul/returns.py",
+        (("        elif disposition == INSPECT:\n", "        elif False:  # MUTANT\n"),),
+        ("tests/test_returns_lifecycle.py", "-k", "inspect"),
+    ),
+    Mutant(
         "returns-upsert-without-version-guard",
         "a returns stream's upsert repeats its version guard (an older return never overwrites a newer one)",
         "simpul/store.py",

@@ -24,6 +24,11 @@ DOCUMENTED = {
         "ORDER_DETAIL": "/order/202309/orders",
         "AUTHORIZED_SHOPS": "/authorization/202309/shops",
         "TOKEN_REFRESH": "/api/v2/token/refresh",
+        # Return and refund API v202309 (the official spec pages, mirrored in
+        # lazykern/ecommerce-api-docs .../return-and-refund/search-{returns,cancellations}.spec.json)
+        "CANCELLATION_SEARCH": "/return_refund/202309/cancellations/search",
+        "RETURN_SEARCH": "/return_refund/202309/returns/search",
+        "RETURN_PAGE_SIZE": 50,  # page_size upper limit of both searches
     },
     "lazada": {  # shared/reference/marketplaces.md §4.1-§4.3
         "TIMESTAMP_TOLERANCE_MS": 7200 * 1000,  # timestamps in milliseconds, within 7,200 s

@@ -15,6 +15,12 @@ Sources (shared/reference/marketplaces.md §2; keys as listed there):
 - [T8]/[T9] "Get Order List" / "Get Order Detail": ``POST /order/202309/orders/search``
   with ``page_size`` 1..100 and ``page_token``; ``GET /order/202309/orders`` with at most
   50 ``ids``.
+- [T12]/[T13] "Search Cancellations" / "Search Returns" (documented: the doc pages' own
+  specification, mirrored in ``lazykern/ecommerce-api-docs``
+  ``data/raw/tiktok/api-reference/return-and-refund/search-cancellations.spec.json`` and
+  ``search-returns.spec.json``): ``POST /return_refund/202309/cancellations/search`` and
+  ``POST /return_refund/202309/returns/search``, ``page_size`` "Upper limit 50" (cancellations
+  "[1-50]", returns "[10-50]"), default 10.
 
 Only the signer and plain constants live here. The sandbox has its own signer, written
 again from [T2]; tests pin both to the documented example, so sharing this one with the
@@ -37,9 +43,12 @@ ORDER_SEARCH = "/order/202309/orders/search"  # POST, [T8]
 ORDER_DETAIL = "/order/202309/orders"  # GET ?ids=..., [T9]
 AUTHORIZED_SHOPS = "/authorization/202309/shops"  # GET, [T2]/[T7]: no shop_cipher needed
 TOKEN_REFRESH = "/api/v2/token/refresh"  # GET on the auth host, [T1]
+CANCELLATION_SEARCH = "/return_refund/202309/cancellations/search"  # POST, [T12] Search Cancellations
+RETURN_SEARCH = "/return_refund/202309/returns/search"  # POST, [T13] Search Returns
 
 PAGE_SIZE = 100  # Get Order List: page_size "Must be 1-100"
 DETAIL_BATCH = 50  # Get Order Detail: ids "Max count: 50"
+RETURN_PAGE_SIZE = 50  # Search Cancellations / Search Returns: page_size "Upper limit 50"
 TIMESTAMP_PAST = 300  # "5 minutes before ..."
 TIMESTAMP_FUTURE = 30  # "... to 30 seconds beyond the current time"
 ACCESS_TOKEN_SECONDS = 7 * 86400  # "must be refreshed every 7 days"

@@ -1,4 +1,5 @@
-"""TikTok Shop Partner API v202309 connector: orders by update time, and by order id.
+"""TikTok Shop Partner API v202309 connector: orders by update time and by order id;
+returns, refunds and cancellations by update time.
 
 Serves TikTok Shop and Tokopedia sellers alike (``connectors/tiktok/__init__.py``).
 
@@ -26,11 +27,32 @@ Sources (shared/reference/marketplaces.md §2; keys as listed there):
 - [T6] (documented): since 2024-03-25 an ID local shop's ``tracking_number`` stays empty
   until the package ships; the engine's late-tracking follow-up re-reads such orders by
   id (``spec.py``: ``reread_awaiting_tracking``).
+- [T12]/[T13] "Search Cancellations" / "Search Returns" (documented: the doc pages' own
+  specifications, request and response tables with examples, mirrored in
+  ``lazykern/ecommerce-api-docs`` ``data/raw/tiktok/api-reference/return-and-refund/
+  search-cancellations.spec.json`` and ``search-returns.spec.json``; the operations
+  ``CancellationsSearchPost``/``ReturnsSearchPost`` of [T11]'s ``ReturnRefundV202309Api``
+  take the same query): ``POST /return_refund/202309/cancellations/search`` and
+  ``POST /return_refund/202309/returns/search``; query ``sort_field`` (``create_time``
+  default, or ``update_time``), ``sort_order`` (``ASC`` default, or ``DESC``),
+  ``page_size`` (default 10, "Upper limit 50"; returns "[10-50]", cancellations "[1-50]"),
+  ``page_token`` ("not needed for the first page"), ``shop_cipher``; body filters
+  ``update_time_ge``/``update_time_lt`` (and create time, ids, types, statuses, ``locale``);
+  reply ``data.cancellations[]`` / ``data.return_orders[]``, ``total_count``,
+  ``next_page_token``; error 25001001 for an invalid parameter; scope "Return & Refund
+  Basic" (``seller.return_refund.basic``; without it TikTok answers 105005).
+- [T14]-[T16] the reason lists, the status flows and the v202309 changelog on return
+  amounts: ``mappings/tiktok_returns.py``. Keys [T12]-[T16] are new here: marketplaces.md
+  §2.8 has the API names only and calls their paths inferred; the doc pages' own
+  specifications above confirm them (and that both searches are POST).
 
 What the connector yields: each order object exactly as the API returns it in
 ``data.orders[]``. The listing already returns full order objects ([T8]: payment,
 recipient_address, line_items, ...), so a list page costs one request and needs no
-detail call; ``orders_by_id`` uses Get Order Detail.
+detail call; ``orders_by_id`` uses Get Order Detail. ``return_pages`` yields each
+cancellation exactly as it is in ``data.cancellations[]`` and each return as it is in
+``data.return_orders[]`` (the returns mapping tells them apart by ``cancel_id`` /
+``return_id``).
 
 Windows: ``[since, until)`` becomes ``update_time_ge = ceil(since)`` (inclusive) and
 ``update_time_lt = ceil(until)`` (exclusive), whole seconds. ``max_window`` is 15 days:
@@ -47,6 +69,15 @@ orders of that second it already yielded, and follows ``next_page_token`` only w
 whole page shares one second (the filter is then unchanged, so the token is still the
 query's own).
 
+Returns (``return_pages``): one stream, two listings walked one after the other over the
+same window, Search Cancellations first, then Search Returns, each with the orders' walk
+(``TimeCursorWalk``: ``sort_field=update_time``, ``sort_order=ASC``, ``page_size=50``, body
+``update_time_ge``/``update_time_lt``). The position names the listing and the walk's
+place in it: ``{"listing": "cancellations"|"returns", "update_time_ge": s, "page_token": t,
+"seen": [id]}``; the last page of the cancellations carries ``{"listing": "returns"}``
+(the returns from the window's start), the last page of the returns none. Each listing
+page costs one request; no detail call is needed (the search carries whole records).
+
 Assumptions where the sources are silent (each mirrored by the sandbox):
 
 - Search Orders' ``orders[]`` objects are the same objects Get Order Detail returns (the
@@ -61,13 +92,24 @@ Assumptions where the sources are silent (each mirrored by the sandbox):
   rotation is not documented either way, so the new one is always kept).
 - ``commerce_platform`` (``TIKTOK_SHOP``; ``TOKOPEDIA`` for orders placed in the
   Tokopedia app) is seen in captured replies, not in [T8]; nothing depends on it.
+- A cancellation's and a return's ``update_time`` moves with every status change (the
+  type 12 webhook calls it "the time when return order status update"); the time filters
+  are inclusive (``_ge``) and exclusive (``_lt``) as their names say, and ``update_time``
+  sorts the search as it does Search Orders; a page token belongs to the query it came
+  from; ``next_page_token`` is "" on the last page ("The last page is an empty string", in
+  the typed comments of ``lywzx/tiktok-partner-api`` ``SearchReturns.ts``, [T8]'s
+  repository); the return APIs sign, answer and refuse as the order APIs do ([T2]/[T3]:
+  the same envelope and codes; an invalid parameter, 25001001, fails the run).
+- ``cancel_id`` and ``return_id`` are never the same for two records of one order (both
+  are reverse-order ids; the store keys a return by order and id).
 
 Rate limit: 50 requests/s per shop, burst 1 ([T4]: 50 QPS per API; one budget for all
 APIs of a shop is the safe reading). Override with ``SIMPUL_RATE_LIMITS=tiktok=RATE``.
 
 Limits (``limits``): no order predates 2020 (TikTok Shop opened in Indonesia in 2021;
 assumed from public history, not from our sources); a list page holds at most 100 orders
-[T8] and costs one request; a 15-day window is assumed to hold at most 1,500,000 orders.
+[T8] and costs one request (a return listing page holds at most 50 records, one request);
+a 15-day window is assumed to hold at most 1,500,000 orders.
 A reply with more orders than asked for, or with orders nobody asked for, is implausible
 and fails the run (``ImplausibleReply``). A detail batch whose reply cannot be parsed is
 asked again in halves (``connectors._http.batches``); an order whose own reply still
@@ -90,6 +132,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterable, Iterator, Mapping, Sequence
+from dataclasses import replace
 from datetime import datetime, timedelta, timezone
 from typing import Any, ClassVar
 
@@ -167,6 +210,26 @@ WALK = TimeCursorWalk(
     format=PositionFormat(second="update_time_ge", token="page_token"),  # update_time_ge: inclusive
     first="",
 )
+
+
+def _return_walk(listing: str, id_field: str) -> TimeCursorWalk:
+    return TimeCursorWalk(
+        "tiktok",
+        listing,
+        key=lambda r: str(r.get(id_field)),
+        stamp=_update_time,
+        format=PositionFormat(second="update_time_ge", token="page_token"),
+        first="",
+    )
+
+
+RETURN_LISTINGS: tuple[tuple[str, str, str, TimeCursorWalk], ...] = (
+    ("cancellations", api.CANCELLATION_SEARCH, "cancellations", _return_walk("cancellations/search", "cancel_id")),
+    ("returns", api.RETURN_SEARCH, "return_orders", _return_walk("returns/search", "return_id")),
+)
+"""The returns stream's listings, walked in this order: (the position's name for it, path,
+the reply's list field, the walk)."""
+LISTING = "listing"  # the position key naming the listing
 
 
 class TikTokAuth:
@@ -274,6 +337,29 @@ class TikTokConnector:
     def order_pages(self, window: Window, position: Position | None = None) -> Iterator[Page]:
         return WALK.pages(window, position, self._list_page, counter=self._http.counter)
 
+    def return_pages(self, window: Window, position: Position | None = None) -> Iterator[Page]:
+        """Cancellations, then returns, changed in ``window`` (module docstring: Returns)."""
+        names = [name for name, *_ in RETURN_LISTINGS]
+        start, inner = 0, None
+        if position:
+            name = position.get(LISTING)
+            if name not in names:
+                raise ConnectorError("tiktok: unreadable resume position")
+            start = names.index(name)
+            inner = {k: v for k, v in position.items() if k != LISTING} or None
+        for n in range(start, len(RETURN_LISTINGS)):
+            name, path, field, walk = RETURN_LISTINGS[n]
+
+            def fetch(mark: Mark, until: int, path: str = path, field: str = field) -> Listing:
+                return self._return_page(path, field, mark, until)
+
+            following = names[n + 1] if n + 1 < len(names) else None
+            for page in walk.pages(window, inner if n == start else None, fetch, counter=self._http.counter):
+                if page.position is not None:
+                    yield replace(page, position={LISTING: name, **page.position})
+                else:  # this listing is done: the next one starts at the window's start
+                    yield replace(page, position={LISTING: following} if following else None)
+
     def orders_by_id(self, external_ids: Sequence[str]) -> Iterator[Page]:
         wanted = [i for i in external_ids if isinstance(i, str) and i.strip()]
         malformed = [i for i in wanted if "," in i]  # would split into other ids in the comma-joined query
@@ -296,6 +382,23 @@ class TikTokConnector:
         if token is not None and not isinstance(token, str):
             raise ImplausibleReply(f"POST {api.ORDER_SEARCH}: next_page_token is not text")
         return Listing([o for o in orders if isinstance(o, Mapping)], token or None)
+
+    def _return_page(self, path: str, field: str, mark: Mark, until: int) -> Listing:
+        """One Search Cancellations or Search Returns page from ``mark``: records with
+        ``mark.second <= update_time < until``."""
+        if mark.second >= until:
+            return Listing([])
+        params: dict[str, Any] = {"page_size": api.RETURN_PAGE_SIZE, "sort_field": "update_time", "sort_order": "ASC"}
+        if mark.token:
+            params["page_token"] = mark.token
+        data = self._call("POST", path, params=params, json_body={"update_time_ge": int(mark.second), "update_time_lt": until})
+        records = data.get(field) or []
+        if not isinstance(records, list) or len(records) > api.RETURN_PAGE_SIZE:
+            raise ImplausibleReply(f"POST {path}: asked for {api.RETURN_PAGE_SIZE} records a page, the reply lists more (or no list)")
+        token = data.get("next_page_token")
+        if token is not None and not isinstance(token, str):
+            raise ImplausibleReply(f"POST {path}: next_page_token is not text")
+        return Listing([r for r in records if isinstance(r, Mapping)], token or None)
 
     def _details(self, ids: list[str]) -> Found:
         return look_up(ids, self._detail_batch, key=lambda r: str(r.get("id")), size=api.DETAIL_BATCH)

@@ -1,4 +1,4 @@
-"""The TikTok Shop sandbox: a local twin of the Partner API v202309 order APIs, seeded.
+"""The TikTok Shop sandbox: a local twin of the Partner API v202309 order and return APIs, seeded.
 
 It enforces the contract the sources document (shared/reference/marketplaces.md §2; the
 source keys [T1]... are listed there and in ``client.py``), implemented here on its own:
@@ -26,6 +26,16 @@ with itself.
   last page; ``total_count``.
 - **Get Order Detail** ([T9]): ``GET /order/202309/orders?ids=a,b`` with 1..50 ids.
 - **Get Authorized Shops** ([T2]/[T7]): the shop with its ``cipher``.
+- **Search Cancellations / Search Returns** ([T12]/[T13], documented; sources in
+  ``client.py``): ``POST /return_refund/202309/cancellations/search`` and
+  ``.../returns/search``; ``page_size`` optional (default 10), cancellations 1..50, returns
+  10..50; ``sort_field`` ``create_time`` (default) or ``update_time``, ``sort_order`` ``ASC``
+  (default) or ``DESC``; body filters ``update_time_ge``/``_lt``, ``create_time_ge``/``_lt``,
+  ``order_ids``, ``cancel_ids``/``return_ids``, ``cancel_status``/``return_status``,
+  ``cancel_types``/``return_types``, ``locale``; a refused parameter is 25001001 (the code
+  both pages document); ``data.cancellations[]`` / ``data.return_orders[]``,
+  ``total_count``, ``next_page_token`` ("" on the last page). Records carry only the
+  documented fields (``CANCELLATION_FIELDS``, ``RETURN_FIELDS``).
 - **Rate limits** ([T4]): the host's ``max_rps`` knob answers HTTP 429 with 36009002.
 
 Assumptions where the sources are silent (each mirrored by the connector):
@@ -41,7 +51,28 @@ Assumptions where the sources are silent (each mirrored by the connector):
   ``TIKTOK``) as ``B**** S****`` / ``(+62)812*****89`` (the characters are unconfirmed);
   ``recipient_address`` is absent while UNPAID ([T8]);
 - ``commerce_platform`` is ``TIKTOK_SHOP`` or, for orders placed in the Tokopedia app,
-  ``TOKOPEDIA``; amounts are whole rupiah as strings.
+  ``TOKOPEDIA``; amounts are whole rupiah as strings; an order's ``cancel_reason`` is the
+  English text of a documented cancel reason ([T14]: "Buyer payment overdue", "Wrong
+  delivery information");
+- the return listings answer at most ``RETURN_PAGE_CAP`` (20) records a page whatever
+  ``page_size`` asks (a sandbox choice, so that paging is exercised: the client never
+  counts on full pages); the seller's deadline is 48 hours after a request ([T15]'s
+  policy) and, once the buyer shipped the items back, five days (assumed: a few days'
+  transit, then the documented 48 hours); the return parcel goes with the order's carrier,
+  its cost paid by the platform or, a third of the time, the seller (a sandbox choice);
+  a cancelled order's cancellation, and a buyer's return, are their own records in the
+  return listings only (the order payload does not show a pending request).
+
+Returns ([T12]-[T15]): every cancelled order has its cancellation (the system's for an
+unpaid one: success, then complete; the buyer's: pending shortly before the order is
+cancelled, success when it is, complete when the money is back), and about
+``RETURN_SHARE`` of the delivered orders a buyer's return or refund request, created
+between delivery and completion, that moves through one of the documented flows
+(``RETURN_FLOWS``: returned and refunded, rejected, package refused after inspection,
+withdrawn, refunded without a return, refund rejected) on the data clock, with ID-market
+reasons; if that leaves fewer than a quarter of the orders with a return, more delivered
+orders get one (so 260 orders give 65 or more). ``dump_returns()`` returns every record
+now exactly as the listings render it.
 
 Data: seeded orders over the last 45 days of the data clock, region ID, IDR. Each order
 follows a life cycle: UNPAID -> AWAITING_SHIPMENT when paid (COD orders start there) ->
@@ -54,9 +85,13 @@ as Get Order Detail renders it now.
 Admin actions (``POST /_sandbox/<action>``): ``mutate`` (``{"touch": [id], "at": epoch}``,
 ``{"insert": n}``, ``{"insert_as": [id]}``), ``poison`` (``connectors._sandbox.hostile``)
 and ``corrupt`` (``{"id", "field": "total_amount"|"currency"|"sale_price"}``: one order
-unmappable, an update).
+unmappable, an update); ``returns``: ``{"touch": [id], "at": epoch}`` sets their update
+time (default: now), ``{"advance": [id]}`` moves each to the next status of its flow now
+(a final one is only touched), ``{"corrupt": id}`` makes its ``refund_amount.refund_total``
+unreadable and touches it.
 
-Paging faults (``page_fault``): ``empty`` answers no orders with a token naming the same
+Paging faults (``page_fault``, for the order and both return listings; the host's
+``page_size`` knob caps them too): ``empty`` answers no records with a token naming the same
 offset in another spelling (nothing skipped), ``repeat`` hands back the token it was sent
 (or, asked without one, the token of that very page: TikTok has no "more" flag, so an
 empty token would end the listing), ``fresh`` a token it never gave before.
@@ -67,6 +102,7 @@ from __future__ import annotations
 import base64
 import bisect
 import hashlib
+import heapq
 import hmac
 import json
 import random
@@ -84,10 +120,13 @@ from connectors._sandbox.shop import SeededShop
 from connectors.tiktok.api import (
     ACCESS_TOKEN_SECONDS,
     AUTHORIZED_SHOPS,
+    CANCELLATION_SEARCH,
     DETAIL_BATCH,
     ORDER_DETAIL,
     ORDER_SEARCH,
     PAGE_SIZE,
+    RETURN_PAGE_SIZE,
+    RETURN_SEARCH,
     TIMESTAMP_FUTURE,
     TIMESTAMP_PAST,
     TOKEN_REFRESH,
@@ -97,6 +136,11 @@ MINUTE, HOUR, DAY = 60, 3600, 86400
 HISTORY = 45 * DAY
 AUTHORIZATION_DAYS = 365  # assumed: the seller's grant (refresh_token_expire_in) lasts a year
 PARAM_ERROR = 40006  # assumed code for a refused parameter (module docstring)
+RETURN_PARAM_ERROR = 25001001  # [T12]/[T13]: "An invalid request parameter was passed."
+RETURN_PAGE_CAP = 20  # the return listings' page, at most (module docstring)
+RETURN_SHARE = 0.4  # of the delivered orders, a return or refund request
+RESPOND = 48 * HOUR  # [T15]: the seller responds to a request within 48 hours, or the platform approves it
+RESPOND_RECEIVED = 5 * DAY  # assumed: transit, then the 48 hours once the package is delivered
 
 # [T8] Get Order List / [T9] Get Order Detail: the order fields this sandbox renders.
 ORDER_FIELDS = (
@@ -116,6 +160,21 @@ PAYMENT_FIELDS = (
     "currency", "original_total_product_price", "seller_discount", "platform_discount", "sub_total", "original_shipping_fee",
     "shipping_fee_seller_discount", "shipping_fee_platform_discount", "shipping_fee", "tax", "buyer_service_fee", "total_amount",
 )  # fmt: skip
+# [T12] Search Cancellations / [T13] Search Returns: the record fields this sandbox renders.
+CANCELLATION_FIELDS = (
+    "cancel_id", "order_id", "cancel_type", "cancel_status", "role", "cancel_reason", "cancel_reason_text", "create_time",
+    "update_time", "seller_next_action_response", "refund_amount", "cancel_line_items",
+)  # fmt: skip
+RETURN_FIELDS = (
+    "return_id", "order_id", "return_type", "return_status", "role", "return_reason", "return_reason_text", "shipment_type",
+    "handover_method", "return_tracking_number", "return_provider_name", "return_provider_id", "can_buyer_keep_item",
+    "update_time", "create_time", "seller_next_action_response", "return_line_items", "refund_amount", "discount_amount",
+    "shipping_fee_amount", "return_method", "is_combined_return",
+)  # fmt: skip
+RETURN_LINE_FIELDS = (  # a return_line_items[] or cancel_line_items[] entry (the line's own id field apart)
+    "order_line_item_id", "sku_id", "sku_name", "product_name", "seller_sku", "product_image", "refund_amount",
+)  # fmt: skip
+REFUND_FIELDS = ("currency", "refund_total", "refund_subtotal", "refund_shipping_fee", "refund_tax", "buyer_service_fee")
 
 
 def signature(app_secret: str, path: str, query: dict[str, str], body: bytes, content_type: str = "") -> str:
@@ -165,9 +224,47 @@ STEPS = {
     "cancelled_unpaid": "CANCELLED",
     "cancelled_buyer": "CANCELLED",
 }
+CANCEL_REASONS = {  # step -> (cancel_type, role, reason name, its text): [T14] ID cancel reasons
+    "cancelled_unpaid": ("CANCEL", "SYSTEM", "system_cancel_unpaid_time_out", "Buyer payment overdue"),
+    "cancelled_buyer": ("BUYER_CANCEL", "BUYER", "ecom_order_to_ship_canceled_reason_wrong_delivery_info", "Wrong delivery information"),
+}
 CANCELS = {  # step -> (cancellation_initiator, cancel_reason, line cancel_user)
-    "cancelled_unpaid": ("SYSTEM", "Pembayaran tidak selesai", "SYSTEM"),
-    "cancelled_buyer": ("BUYER", "Ingin mengubah alamat pengiriman", "BUYER"),
+    "cancelled_unpaid": ("SYSTEM", CANCEL_REASONS["cancelled_unpaid"][3], "SYSTEM"),
+    "cancelled_buyer": ("BUYER", CANCEL_REASONS["cancelled_buyer"][3], "BUYER"),
+}
+# [T14] ID market: what a buyer gives for a return (return_reason, return_reason_text) ...
+RETURN_REASONS = (
+    ("ecom_order_delivered_refund_and_return_reason_not_match_description", "Product doesn't match description"),
+    ("ecom_order_delivered_refund_and_return_reason_damaged", "Package or product is damaged"),
+    ("ecom_order_delivered_refund_and_return_reason_defective", "Product is defective or doesn't work"),
+    ("ecom_order_delivered_refund_and_return_reason_wrong_product", "Wrong product was sent"),
+    ("ecom_order_delivered_refund_and_return_reason_missed_delivery", "Missed estimated delivery date"),
+    ("buyer_return_and_refund_suspected_counterfeit", "Suspected Counterfeit"),
+)
+REFUND_REASONS = (  # ... and for a refund without a return
+    ("ecom_order_delivered_refund_reason_not_received", "Package wasn't received"),
+    ("ecom_order_delivered_refund_reason_missing_product", "Missing product or accessories"),
+    ("ecom_order_delivered_refund_reason_damaged", "Package or product is damaged"),
+    ("ecom_order_delivered_refund_reason_wrong_product", "Wrong product was sent"),
+    ("ecom_order_delivered_refund_reason_other", "Other"),
+)
+PENDING, SUCCESS, COMPLETE, CANCELLED_REQUEST = (
+    "RETURN_OR_REFUND_REQUEST_PENDING", "RETURN_OR_REFUND_REQUEST_SUCCESS", "RETURN_OR_REFUND_REQUEST_COMPLETE", "RETURN_OR_REFUND_REQUEST_CANCEL"
+)  # fmt: skip
+# [T15] the documented flows: (return_type, weight, [(status, (least, most) seconds after the one before)])
+RETURN_FLOWS = {
+    "returned": ("RETURN_AND_REFUND", 5, [(PENDING, (0, 1)), ("AWAITING_BUYER_SHIP", (HOUR, 40 * HOUR)), ("BUYER_SHIPPED_ITEM", (6 * HOUR, 3 * DAY)),
+                                          (SUCCESS, (DAY, 4 * DAY)), (COMPLETE, (HOUR, DAY))]),
+    "rejected": ("RETURN_AND_REFUND", 1, [(PENDING, (0, 1)), ("REFUND_OR_RETURN_REQUEST_REJECT", (HOUR, 40 * HOUR)), (CANCELLED_REQUEST, (2 * DAY, 3 * DAY))]),
+    "package_refused": ("RETURN_AND_REFUND", 1, [(PENDING, (0, 1)), ("AWAITING_BUYER_SHIP", (HOUR, 40 * HOUR)), ("BUYER_SHIPPED_ITEM", (6 * HOUR, 3 * DAY)),
+                                                 ("REJECT_RECEIVE_PACKAGE", (DAY, 4 * DAY)), (CANCELLED_REQUEST, (2 * DAY, 3 * DAY))]),
+    "withdrawn": ("RETURN_AND_REFUND", 1, [(PENDING, (0, 1)), (CANCELLED_REQUEST, (HOUR, DAY))]),
+    "refunded": ("REFUND", 4, [(PENDING, (0, 1)), (SUCCESS, (HOUR, 40 * HOUR)), (COMPLETE, (HOUR, DAY))]),
+    "refund_rejected": ("REFUND", 1, [(PENDING, (0, 1)), ("REFUND_OR_RETURN_REQUEST_REJECT", (HOUR, 40 * HOUR)), (CANCELLED_REQUEST, (2 * DAY, 3 * DAY))]),
+}  # fmt: skip
+NEXT_ACTIONS = {  # status -> (the seller's next action, how long the seller has); none otherwise
+    "CANCELLATION_REQUEST_PENDING": ("SELLER_RESPOND_CANCEL", RESPOND),
+    "BUYER_SHIPPED_ITEM": ("SELLER_RESPOND_RECEIVE_PACKAGE", RESPOND_RECEIVED),
 }
 PACKAGE_STATUS = {  # order status -> line item package_status ([T8] vocabulary)
     "UNPAID": "TO_FULFILL", "AWAITING_SHIPMENT": "TO_FULFILL", "AWAITING_COLLECTION": "PROCESSING",
@@ -271,6 +368,43 @@ class OrderState:
             self.cancel, self.cancel_time = CANCELS[step], at
 
 
+@dataclass(slots=True)
+class ReturnState:
+    """One cancellation or return: its flow (``path``: (epoch, status)), how far it got
+    (``step``: the next step to play; 0: not created yet) and what the admin did to it."""
+
+    id: str
+    order_id: str
+    cancellation: bool
+    type: str  # cancel_type or return_type
+    role: str
+    reason: str
+    reason_text: str
+    path: list[tuple[int, str]]
+    units: tuple[int, ...]  # the order's line items concerned (indexes into its blueprint's units)
+    tracking: str  # the return parcel's number, once the buyer shipped
+    handover: str
+    shipping_payer: str  # who pays the return leg: seller | platform | buyer
+    shipping_fee: int
+    step: int = 0
+    status: str = ""
+    since: int = 0  # when the current status began
+    updated: int = 0
+    plan: int = 0
+    corrupt: bool = False
+
+    @property
+    def exists(self) -> bool:
+        return self.step > 0
+
+    @property
+    def created(self) -> int:
+        return self.path[0][0]
+
+    def key(self) -> tuple[int, str]:
+        return self.updated, self.id
+
+
 CORRUPTIONS: dict[str, Callable[[dict[str, Any]], Any]] = {
     "total_amount": lambda order: order["payment"].update(total_amount="abc"),
     "currency": lambda order: order["payment"].pop("currency"),
@@ -304,15 +438,22 @@ class TikTokSandbox(SeededShop):
         self.authorized_at = int(self.real_time())
         self._current = self._issue(self.real_time())
         self._blueprints: dict[str, Blueprint] = {}
+        self._returns: dict[str, ReturnState] = {}
+        self._return_index: dict[bool, list[tuple[int, str]]] = {True: [], False: []}  # cancellation? -> sorted (updated, id)
+        self._return_due: list[tuple[int, str, int, int]] = []  # heap of (epoch, return id, plan, step)
         rng = random.Random(seed)
         for created in sorted(self._now - rng.randrange(HISTORY) for _ in range(orders)):
             self._create(created, index=False)
         self._build_index()
+        self._advance_returns()
+        self._top_up_returns(orders // 4)
         self._routes = {
             ORDER_SEARCH: ("POST", self._search),
             ORDER_DETAIL: ("GET", self._detail),
             AUTHORIZED_SHOPS: ("GET", self._shops),
             TOKEN_REFRESH: ("GET", self._refresh_token),
+            CANCELLATION_SEARCH: ("POST", lambda request: self._return_search(request, cancellations=True)),
+            RETURN_SEARCH: ("POST", lambda request: self._return_search(request, cancellations=False)),
         }
 
     def demo_credentials(self) -> dict[str, Any]:
@@ -339,10 +480,10 @@ class TikTokSandbox(SeededShop):
             try:
                 return route[1](request)
             except _ParamError as exc:
-                return Reply(400, _envelope(PARAM_ERROR, f"Invalid parameter: {exc}"))
+                return Reply(400, _envelope(exc.code, f"Invalid parameter: {exc}"))
 
     def is_listing(self, request: Request) -> bool:
-        return request.path.rstrip("/") == ORDER_SEARCH
+        return request.path.rstrip("/") in LISTED
 
     def page_fault(self, kind: str, request: Request) -> Reply:
         reply = self.handle(request)  # signature, token and parameters are checked as usual
@@ -355,7 +496,7 @@ class TikTokSandbox(SeededShop):
         # without a token hands back the token of the page it was asked for (offset 0 of the
         # same query), which the client already had; asked with one, it hands that one back.
         token = {"empty": _token(offset, query, spelling=uuid.uuid4().hex[:8]), "repeat": sent or _token(offset, query), "fresh": _token(offset + 1 + size, query)}[kind]
-        reply.body["data"] = {**reply.body["data"], "orders": [], "next_page_token": token}
+        reply.body["data"] = {**reply.body["data"], LISTED[request.path.rstrip("/")]: [], "next_page_token": token}
         return reply
 
     def error_reply(self, kind: str, status: int) -> Reply:
@@ -369,6 +510,22 @@ class TikTokSandbox(SeededShop):
         with self._lock:
             self._advance()
             return [self._render(order) for order in self._orders.values()]
+
+    def dump_returns(self) -> list[dict[str, Any]]:
+        """Every cancellation and return now, exactly as the two listings render them."""
+        with self._lock:
+            self._advance()
+            return [self._render_return(r) for r in self._returns.values() if r.exists]
+
+    def admin(self, action: str, request: Request) -> Reply | None:
+        if action != "returns":
+            return super().admin(action, request)
+        body = request.json() or {}
+        if not isinstance(body, dict):
+            raise ValueError("expected a JSON object")
+        with self._lock:
+            self._advance()
+            return Reply(200, self._returns_admin(body))
 
     # -- auth -----------------------------------------------------------------------------------
     def _issue(self, now: float) -> tuple[str, str]:
@@ -510,6 +667,7 @@ class TikTokSandbox(SeededShop):
         self._schedule(order_id, order, blueprint.steps, created)
         if index:
             self._add_to_index(order)
+        self._plan_returns(order, blueprint)
         return order
 
     def _order_id(self, number: int) -> str:
@@ -545,6 +703,263 @@ class TikTokSandbox(SeededShop):
         if order is None:
             raise ValueError(f"no order {order_id}")
         return order
+
+    # -- returns ([T12]-[T15]) ----------------------------------------------------------------
+    def _advance(self) -> None:
+        super()._advance()
+        self._advance_returns()
+
+    def _plan_returns(self, order: OrderState, bp: Blueprint) -> None:
+        """The order's cancellation, and perhaps a buyer's return, on its life cycle's clock."""
+        rng = random.Random(f"returns:{self.seed}:{order.index}")
+        steps = {step: at for at, step in bp.steps}
+        for step, (cancel_type, role, reason, text) in CANCEL_REASONS.items():
+            if step not in steps:
+                continue
+            at = steps[step]
+            path = [(at, "CANCELLATION_REQUEST_SUCCESS")]
+            if role == "BUYER":  # the buyer asked shortly before, after paying; the seller accepted
+                ready = steps.get("paid", order.created)
+                path.insert(0, (at - rng.randrange(5 * MINUTE, max(5 * MINUTE + 1, at - ready)), "CANCELLATION_REQUEST_PENDING"))
+            path.append((at + rng.randrange(10 * MINUTE, 2 * HOUR), "CANCELLATION_REQUEST_COMPLETE"))
+            units = tuple(range(len(bp.units)))
+            self._add_return(ReturnState(self._return_id(rng), order.id, True, cancel_type, role, reason, text, path, units, "", "", "", 0))
+        if "delivered" in steps and rng.random() < RETURN_SHARE:
+            delivered = steps["delivered"]
+            self._add_buyer_return(order, bp, rng, delivered, steps.get("completed", delivered + 3 * DAY))
+
+    def _add_buyer_return(self, order: OrderState, bp: Blueprint, rng: random.Random, earliest: int, latest: int) -> None:
+        """A buyer's return or refund request created between ``earliest`` and ``latest``."""
+        flow = rng.choices(list(RETURN_FLOWS), weights=[weight for _, weight, _ in RETURN_FLOWS.values()])[0]
+        return_type, _, statuses = RETURN_FLOWS[flow]
+        at = earliest + rng.randrange(HOUR, max(HOUR + 1, latest - earliest - HOUR))
+        path = []
+        for status, (least, most) in statuses:
+            at += rng.randrange(least, most)
+            path.append((at, status))
+        reason, text = rng.choice(RETURN_REASONS if return_type == "RETURN_AND_REFUND" else REFUND_REASONS)
+        units = tuple(sorted(rng.sample(range(len(bp.units)), rng.randint(1, len(bp.units)))))
+        tracking = "TTR" + "".join(rng.choice("0123456789") for _ in range(12))
+        handover, payer = rng.choice(("DROP_OFF", "PICKUP")), rng.choice(("platform", "platform", "seller"))
+        self._add_return(
+            ReturnState(self._return_id(rng), order.id, False, return_type, "BUYER", reason, text, path, units, tracking, handover, payer, rng.randrange(8, 20) * 1000)
+        )
+
+    def _top_up_returns(self, least: int) -> None:
+        """More delivered orders get a return until ``least`` records exist (seeding only)."""
+        existing = sum(1 for r in self._returns.values() if r.exists)
+        returned = {r.order_id for r in self._returns.values() if not r.cancellation}
+        for order in list(self._orders.values()):
+            if existing >= least:
+                break
+            bp = self._blueprints[order.id]
+            steps = {step: at for at, step in bp.steps}
+            delivered = steps.get("delivered")
+            if order.id in returned or delivered is None or min(steps.get("completed", self._now), self._now) - delivered < 3 * HOUR:
+                continue
+            self._add_buyer_return(order, bp, random.Random(f"more-returns:{self.seed}:{order.index}"), delivered, min(steps.get("completed", self._now), self._now))
+            existing += 1
+        self._advance_returns()
+
+    def _return_id(self, rng: random.Random) -> str:
+        """19 digits like ``4035318504086604100`` (the documented examples); unique in this shop."""
+        while True:
+            candidate = "4035" + "".join(rng.choice("0123456789") for _ in range(15))
+            if candidate not in self._returns:
+                return candidate
+
+    def _add_return(self, r: ReturnState) -> None:
+        self._returns[r.id] = r
+        heapq.heappush(self._return_due, (r.path[0][0], r.id, r.plan, 0))
+
+    def _advance_returns(self) -> None:
+        """Play every step of a return's flow that the data clock has reached."""
+        while self._return_due and self._return_due[0][0] <= self._now:
+            at, return_id, plan, step = heapq.heappop(self._return_due)
+            r = self._returns[return_id]
+            if plan == r.plan and step == r.step:
+                self._play(r, at)
+
+    def _play(self, r: ReturnState, at: int) -> None:
+        """The next step of ``r``'s flow happens at ``at``; the one after is scheduled."""
+
+        def move(r: ReturnState) -> None:
+            r.status, r.since, r.updated = r.path[r.step][1], at, at
+            r.step += 1
+
+        self._reindex_return(r, move)
+        if r.step < len(r.path):
+            heapq.heappush(self._return_due, (r.path[r.step][0], r.id, r.plan, r.step))
+
+    def _reindex_return(self, r: ReturnState, change: Callable[[ReturnState], None]) -> None:
+        index = self._return_index[r.cancellation]
+        if r.exists:
+            del index[bisect.bisect_left(index, r.key())]
+        change(r)
+        if r.exists:
+            bisect.insort(index, r.key())
+
+    def _returns_admin(self, body: dict[str, Any]) -> dict[str, Any]:
+        """The ``returns`` admin action (module docstring)."""
+        out: dict[str, Any] = {"now": self._now}
+        if "touch" in body:
+            at = self._now if body.get("at") is None else int(body["at"])
+            touched = [self._return(i) for i in body["touch"] or []]
+            for r in touched:
+                self._reindex_return(r, lambda r: setattr(r, "updated", at))
+            out["touched"] = len(touched)
+        if "advance" in body:
+            moved = {}
+            for return_id in body["advance"] or []:
+                r = self._return(return_id)
+                if r.step < len(r.path):
+                    r.plan += 1  # its scheduled step is played now instead
+                    self._play(r, self._now)
+                else:  # already final: only touched
+                    self._reindex_return(r, lambda r: setattr(r, "updated", self._now))
+                moved[r.id] = r.status
+            out["advanced"] = moved
+        if body.get("corrupt") is not None:
+            r = self._return(body["corrupt"])
+
+            def spoil(r: ReturnState) -> None:
+                r.corrupt, r.updated = True, self._now
+
+            self._reindex_return(r, spoil)
+            out["corrupted"] = r.id
+        return out
+
+    def _return(self, return_id: Any) -> ReturnState:
+        r = self._returns.get(str(return_id))
+        if r is None or not r.exists:
+            raise ValueError(f"no return {return_id}")
+        return r
+
+    def _return_search(self, request: Request, *, cancellations: bool) -> Reply:
+        """[T12] Search Cancellations / [T13] Search Returns; a refused parameter is 25001001."""
+        try:
+            return self._return_listing(request, cancellations)
+        except _ParamError as exc:
+            raise _ParamError(str(exc), RETURN_PARAM_ERROR) from None
+
+    def _return_listing(self, request: Request, cancellations: bool) -> Reply:
+        q = request.query
+        least = 1 if cancellations else 10  # cancellations "[1-50]", returns "[10-50]"
+        asked = q.get("page_size", "")
+        if asked and not (asked.isdigit() and least <= int(asked) <= RETURN_PAGE_SIZE):
+            raise _ParamError(f"page_size must be {least}-{RETURN_PAGE_SIZE}.")
+        cap = q.get(self.page_size_param, "")
+        page_size = min(int(asked or 10), RETURN_PAGE_CAP, int(cap) if cap.isdigit() and int(cap) > 0 else RETURN_PAGE_CAP)
+        field, order = q.get("sort_field") or "create_time", q.get("sort_order") or "ASC"
+        if field not in ("create_time", "update_time"):
+            raise _ParamError("sort_field must be create_time or update_time.")
+        if order not in ("ASC", "DESC"):
+            raise _ParamError("sort_order must be ASC or DESC.")
+        try:
+            body = request.json() if request.body else {}
+        except ValueError:
+            raise _ParamError("the body is not JSON") from None
+        if not isinstance(body, dict):
+            raise _ParamError("the body must be a JSON object")
+        bounds = {}
+        for name in ("update_time_ge", "update_time_lt", "create_time_ge", "create_time_lt"):
+            value = body.get(name)
+            if value is not None and (isinstance(value, bool) or not isinstance(value, int)):
+                raise _ParamError(f"{name} must be a Unix timestamp.")
+            bounds[name] = value
+        prefix = "cancel" if cancellations else "return"
+        lists = {}
+        for name in ("order_ids", f"{prefix}_ids", f"{prefix}_status", f"{prefix}_types"):
+            value = body.get(name)
+            if value is not None and not (isinstance(value, list) and all(isinstance(v, str) for v in value)):
+                raise _ParamError(f"{name} must be a list of strings.")
+            lists[name] = None if value is None else set(value)
+        query = _query_key(request)
+        offset = _read_token(q["page_token"], query) if q.get("page_token") else 0
+        index = self._return_index[cancellations]
+        simple = field == "update_time" and order == "ASC" and bounds["create_time_ge"] is None and bounds["create_time_lt"] is None
+        if simple and all(v is None for v in lists.values()):
+            lo = 0 if bounds["update_time_ge"] is None else bisect.bisect_left(index, (bounds["update_time_ge"], ""))
+            hi = len(index) if bounds["update_time_lt"] is None else bisect.bisect_left(index, (bounds["update_time_lt"], ""))
+            ids, total = [i for _, i in index[lo + offset : min(hi, lo + offset + page_size)]], max(0, hi - lo)
+        else:
+            wanted = {"order_ids": lambda r: r.order_id, f"{prefix}_ids": lambda r: r.id, f"{prefix}_status": lambda r: r.status, f"{prefix}_types": lambda r: r.type}
+            chosen = sorted(
+                ((r.updated if field == "update_time" else r.created), r.id)
+                for r in (self._returns[i] for _, i in index)
+                if _within(r.updated, bounds["update_time_ge"], bounds["update_time_lt"])
+                and _within(r.created, bounds["create_time_ge"], bounds["create_time_lt"])
+                and all(values is None or wanted[name](r) in values for name, values in lists.items())
+            )
+            if order == "DESC":
+                chosen.reverse()
+            ids, total = [i for _, i in chosen[offset : offset + page_size]], len(chosen)
+        more = offset + page_size < total
+        records = [self._render_return(self._returns[i]) for i in ids]
+        field_name = "cancellations" if cancellations else "return_orders"
+        return _ok({field_name: records, "total_count": total, "next_page_token": _token(offset + page_size, query) if more else ""})
+
+    def _render_return(self, r: ReturnState) -> dict[str, Any]:
+        """One record as Search Cancellations or Search Returns lists it, fields per [T12]/[T13]."""
+        order, bp = self._orders[r.order_id], self._blueprints[r.order_id]
+        refunds_money = not r.cancellation or (bool(order.paid) and not bp.cod)  # an unpaid or COD order refunds nothing
+        prefix = "cancel" if r.cancellation else "return"
+        lines, subtotal, seller_total, platform_total = [], 0, 0, 0
+        for n in r.units:
+            _product_id, sku_id, name, sku_name, seller_sku, original, seller_off, platform_off = CATALOG[bp.units[n]]
+            paid = original - seller_off - platform_off if refunds_money else 0
+            subtotal, seller_total, platform_total = subtotal + paid, seller_total + seller_off, platform_total + platform_off
+            lines.append({
+                f"{prefix}_line_item_id": f"{r.id[:-3]}{n:03d}",
+                "order_line_item_id": f"{order.id[:-3]}{n:03d}",
+                "sku_id": sku_id,
+                "sku_name": sku_name,
+                "product_name": name,
+                "seller_sku": seller_sku,
+                "product_image": {"url": f"https://p16-oec-va.ibyteimg.com/sandbox/{sku_id}", "width": 200, "height": 200},
+                "refund_amount": _refund_amount(paid),
+            })  # fmt: skip
+        shipping = service = 0
+        if r.cancellation and refunds_money:  # the whole order goes back: its shipping and service fee too
+            shipping, service = (0 if bp.free_shipping else bp.shipping_fee), 1000
+        refund = _refund_amount(subtotal, shipping, service)
+        if r.corrupt:
+            refund["refund_total"] = "abc"
+        action, hours = NEXT_ACTIONS.get(r.status, (None, 0))
+        if r.status == PENDING:
+            action, hours = ("SELLER_RESPOND_RETURN" if r.type == "RETURN_AND_REFUND" else "SELLER_RESPOND_REFUND"), RESPOND
+        common = {
+            "order_id": r.order_id,
+            f"{prefix}_type": r.type,
+            f"{prefix}_status": r.status,
+            "role": r.role,
+            f"{prefix}_reason": r.reason,
+            f"{prefix}_reason_text": r.reason_text,
+            "create_time": r.created,
+            "update_time": r.updated,
+            "seller_next_action_response": [{"action": action, "deadline": r.since + hours}] if action else [],
+            "refund_amount": refund,
+        }
+        if r.cancellation:
+            return {"cancel_id": r.id, **common, "cancel_line_items": lines}
+        goods_back = r.type == "RETURN_AND_REFUND"
+        shipped = any(status == "BUYER_SHIPPED_ITEM" for _, status in r.path[: r.step])
+        carrier_id, carrier = CARRIERS[bp.carrier]
+        body: dict[str, Any] = {"return_id": r.id, **common}
+        if goods_back:
+            body |= {"shipment_type": "PLATFORM", "handover_method": r.handover, "return_method": "PLATFORM_SHIPPED"}
+            fees = {payer: (r.shipping_fee if payer == r.shipping_payer else 0) for payer in ("seller", "platform", "buyer")}
+            body["shipping_fee_amount"] = [{"currency": "IDR", **{f"{payer}_paid_return_shipping_fee": str(fee) for payer, fee in fees.items()}}]
+        if shipped:
+            body |= {"return_tracking_number": r.tracking, "return_provider_name": carrier, "return_provider_id": carrier_id}
+        body |= {
+            "can_buyer_keep_item": not goods_back,
+            "return_line_items": lines,
+            "discount_amount": [{"currency": "IDR", "product_seller_discount": str(seller_total), "product_platform_discount": str(platform_total),
+                                 "shipping_fee_seller_discount": "0", "shipping_fee_platform_discount": "0"}],
+            "is_combined_return": False,
+        }  # fmt: skip
+        return body
 
     # -- rendering ------------------------------------------------------------------------------
     def _render(self, order: OrderState) -> dict[str, Any]:
@@ -668,8 +1083,24 @@ class TikTokSandbox(SeededShop):
         }
 
 
+LISTED = {ORDER_SEARCH: "orders", CANCELLATION_SEARCH: "cancellations", RETURN_SEARCH: "return_orders"}
+"""The listings (paging faults and the page-size knob apply to them) and their reply's list field."""
+
+
 class _ParamError(ValueError):
-    """A parameter the sandbox refuses (HTTP 400, code ``PARAM_ERROR``)."""
+    """A parameter the sandbox refuses (HTTP 400, code ``PARAM_ERROR`` unless told)."""
+
+    def __init__(self, message: str, code: int = PARAM_ERROR) -> None:
+        super().__init__(message)
+        self.code = code
+
+
+def _refund_amount(subtotal: int, shipping: int = 0, service: int = 0) -> dict[str, str]:
+    """A refund_amount object ([T12]/[T13]: amounts as text; whole rupiah here)."""
+    return {
+        "currency": "IDR", "refund_total": str(subtotal + shipping + service), "refund_subtotal": str(subtotal),
+        "refund_shipping_fee": str(shipping), "refund_tax": "0", "buyer_service_fee": str(service),
+    }  # fmt: skip
 
 
 def _within(value: int, ge: int | None, lt: int | None) -> bool:

@@ -1,6 +1,6 @@
 """TikTok Shop (and Tokopedia, through it) describes itself (``connectors.spec``)."""
 
-from connectors.spec import ORDERS, ConnectorSpec, Credentials, Stream
+from connectors.spec import ORDERS, RETURNS, ConnectorSpec, Credentials, Stream
 
 SPEC = ConnectorSpec(
     name="tiktok",
@@ -16,5 +16,8 @@ SPEC = ConnectorSpec(
         # local shop's tracking_number stays empty until the package ships (§2.6), and the
         # number is not an order status change, so update_time need not move with it.
         Stream(ORDERS, mapping="mappings.tiktok", batch=50, reread_awaiting_tracking=True),
+        # Search Cancellations, then Search Returns, by update time ("Upper limit 50" a page;
+        # the stream is read by window only: no lookup by id).
+        Stream(RETURNS, mapping="mappings.tiktok_returns", batch=50),
     ),
 )

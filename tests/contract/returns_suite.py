@@ -41,15 +41,15 @@ def make_returns_contract_tests(channel: str) -> dict[str, Callable[..., Any]]:
     orders_mapping, mapping = spec.mapping(), spec.mapping(RETURNS)
 
     @pytest.fixture
-    def sandbox() -> Iterator[SandboxServer]:
+    def returns_sandbox() -> Iterator[SandboxServer]:
         app = spec.sandbox_class()(orders=ORDERS, seed=7)
         app.clock.freeze(app.clock.now())
         with SandboxServer(app, seed=7) as server:
             yield server
 
     @pytest.fixture
-    def account(hub, sandbox) -> str:  # noqa: ANN001
-        hub.accounts.add(f"r-{channel}", channel, "Returns", sandbox.url, sandbox.app.demo_credentials(), history_days=60)
+    def returns_account(hub, returns_sandbox) -> str:  # noqa: ANN001
+        hub.accounts.add(f"r-{channel}", channel, "Returns", returns_sandbox.url, returns_sandbox.app.demo_credentials(), history_days=60)
         return f"r-{channel}"
 
     def admin(server: SandboxServer, body: dict[str, Any]) -> Any:
@@ -69,93 +69,93 @@ def make_returns_contract_tests(channel: str) -> dict[str, Callable[..., Any]]:
         assert_converged(hub.db, account, orders_mapping, sandbox.app.dump_orders())
         assert_returns_converged(hub.db, account, mapping, sandbox.app.dump_returns())
 
-    def test_the_returns_stream_meets_the_contract(sandbox) -> None:  # noqa: ANN001
-        assert isinstance(spec.connector_class()(sandbox.url, sandbox.app.demo_credentials()), ReturnSource)
+    def test_the_returns_stream_meets_the_contract(returns_sandbox) -> None:  # noqa: ANN001
+        assert isinstance(spec.connector_class()(returns_sandbox.url, returns_sandbox.app.demo_credentials()), ReturnSource)
         assert isinstance(mapping, ReturnMapping)
         assert mapping.REASONS and all(isinstance(v, ReturnReason) for v in mapping.REASONS.values())
-        records = sandbox.app.dump_returns()
+        records = returns_sandbox.app.dump_returns()
         assert len(records) >= ORDERS // 4
-        orders = {orders_mapping.external_id(raw) for raw in sandbox.app.dump_orders()}
+        orders = {orders_mapping.external_id(raw) for raw in returns_sandbox.app.dump_orders()}
         mapped = [mapping.map_return(raw) for raw in records]
         assert {r.order_external_id for r in mapped} <= orders  # every return is of a seeded order
         assert len({(r.ret.type, r.ret.status) for r in mapped}) > 1  # not one kind of return only
         assert all(r.ret.updated_at is not None and r.ret.raw_status for r in mapped)
 
-    def test_a_sync_lands_every_return_once_and_a_rerun_writes_nothing(hub, sandbox, account) -> None:  # noqa: ANN001
-        first = hub.engine.run(SyncRequest(account))
+    def test_a_sync_lands_every_return_once_and_a_rerun_writes_nothing(hub, returns_sandbox, returns_account) -> None:  # noqa: ANN001
+        first = hub.engine.run(SyncRequest(returns_account))
         assert first.status == "completed"
-        converged(hub, sandbox, account)
-        assert len(audited(hub, "return.created")) == len(sandbox.app.dump_returns())
-        second = hub.engine.run(SyncRequest(account))
+        converged(hub, returns_sandbox, returns_account)
+        assert len(audited(hub, "return.created")) == len(returns_sandbox.app.dump_returns())
+        second = hub.engine.run(SyncRequest(returns_account))
         assert second.counts.written == 0 and second.counts.quarantined == 0
-        assert len(audited(hub, "return.")) == len(sandbox.app.dump_returns())
+        assert len(audited(hub, "return.")) == len(returns_sandbox.app.dump_returns())
 
-    def test_returns_move_through_their_statuses_and_each_change_is_audited(hub, sandbox, account) -> None:  # noqa: ANN001
-        hub.engine.run(SyncRequest(account))
-        before = returns_source_state(mapping, sandbox.app.dump_returns())
-        moved = return_ids(sandbox)[:5]
-        admin(sandbox, {"advance": moved})
-        run = hub.engine.run(SyncRequest(account))
+    def test_returns_move_through_their_statuses_and_each_change_is_audited(hub, returns_sandbox, returns_account) -> None:  # noqa: ANN001
+        hub.engine.run(SyncRequest(returns_account))
+        before = returns_source_state(mapping, returns_sandbox.app.dump_returns())
+        moved = return_ids(returns_sandbox)[:5]
+        admin(returns_sandbox, {"advance": moved})
+        run = hub.engine.run(SyncRequest(returns_account))
         assert run.status == "completed"
-        converged(hub, sandbox, account)
+        converged(hub, returns_sandbox, returns_account)
         updates = audited(hub, "return.updated")
         assert sorted(e["entity_key"].rpartition("/")[2] for e in updates) == sorted(moved)
-        after = returns_source_state(mapping, sandbox.app.dump_returns())
+        after = returns_source_state(mapping, returns_sandbox.app.dump_returns())
         changed = {k[1] for k in after if after[k][1] != before[k][1]}
         assert changed <= set(moved)
         for e in updates:  # the audit tells each status change as it happened
             assert e["summary"]["before"]["status"] == before[_key(before, e)][1]
             assert e["summary"]["after"]["status"] == after[_key(after, e)][1]
 
-    def test_return_ties_across_page_and_run_boundaries_land_once(hub, sandbox, account) -> None:  # noqa: ANN001
-        hub.engine.run(SyncRequest(account))
+    def test_return_ties_across_page_and_run_boundaries_land_once(hub, returns_sandbox, returns_account) -> None:  # noqa: ANN001
+        hub.engine.run(SyncRequest(returns_account))
         with hub.db.connect() as conn:
-            cursor = store.load_cursor(conn, account, stream=RETURNS)
+            cursor = store.load_cursor(conn, returns_account, stream=RETURNS)
         tie = int(cursor.timestamp()) - 1  # inside the next run's lookback, a second before the bookmark
-        ids = return_ids(sandbox)
-        admin(sandbox, {"touch": ids, "at": tie})  # every return shares one update time: more than a page
-        hub.engine.run(SyncRequest(account))
-        converged(hub, sandbox, account)
+        ids = return_ids(returns_sandbox)
+        admin(returns_sandbox, {"touch": ids, "at": tie})  # every return shares one update time: more than a page
+        hub.engine.run(SyncRequest(returns_account))
+        converged(hub, returns_sandbox, returns_account)
         assert len(audited(hub, "return.updated")) == len(ids)
 
-    def test_a_bad_return_is_quarantined_and_the_rest_lands(hub, sandbox, account) -> None:  # noqa: ANN001
-        hub.engine.run(SyncRequest(account))
-        victim, *others = return_ids(sandbox)[:6]
-        kept = returns_stored_state(hub.db, account)
-        admin(sandbox, {"touch": others})
-        admin(sandbox, {"corrupt": victim})
-        run = hub.engine.run(SyncRequest(account))
+    def test_a_bad_return_is_quarantined_and_the_rest_lands(hub, returns_sandbox, returns_account) -> None:  # noqa: ANN001
+        hub.engine.run(SyncRequest(returns_account))
+        victim, *others = return_ids(returns_sandbox)[:6]
+        kept = returns_stored_state(hub.db, returns_account)
+        admin(returns_sandbox, {"touch": others})
+        admin(returns_sandbox, {"corrupt": victim})
+        run = hub.engine.run(SyncRequest(returns_account))
         assert run.status == "completed" and run.counts.quarantined == 1
-        good = [raw for raw in sandbox.app.dump_returns() if mapping.external_id(raw) != victim]
-        stored = returns_stored_state(hub.db, account)
+        good = [raw for raw in returns_sandbox.app.dump_returns() if mapping.external_id(raw) != victim]
+        stored = returns_stored_state(hub.db, returns_account)
         [victim_key] = [k for k in stored if k[1] == victim]
         assert stored.pop(victim_key) == kept[victim_key]  # the victim keeps its last good version
         assert stored == returns_source_state(mapping, good)
         with hub.db.connect() as conn:
-            [row] = store.open_quarantine(conn, account)
+            [row] = store.open_quarantine(conn, returns_account)
         assert (row["stream"], row["external_id"]) == (RETURNS, victim) and row["reason"]
-        result = quarantine.replay(hub.db, account_id=account, actor="test")
+        result = quarantine.replay(hub.db, account_id=returns_account, actor="test")
         assert (result.replayed, result.still_failing) == (0, 1)  # still broken: kept, one more attempt
 
-    def test_transient_faults_in_either_walk_are_retried(hub, sandbox, account) -> None:  # noqa: ANN001
-        admin(sandbox, {"advance": return_ids(sandbox)[:10]})
-        sandbox.faults.update({"error_rate": 0.1, "rate_limit_rate": 0.1, "retry_after": "0"})
-        run = hub.engine.run(SyncRequest(account))
+    def test_transient_faults_in_either_walk_are_retried(hub, returns_sandbox, returns_account) -> None:  # noqa: ANN001
+        admin(returns_sandbox, {"advance": return_ids(returns_sandbox)[:10]})
+        returns_sandbox.faults.update({"error_rate": 0.1, "rate_limit_rate": 0.1, "retry_after": "0"})
+        run = hub.engine.run(SyncRequest(returns_account))
         assert run.status == "completed"
-        by_status = sandbox.stats.snapshot()["by_status"]
+        by_status = returns_sandbox.stats.snapshot()["by_status"]
         assert by_status.get(429) and sum(n for s, n in by_status.items() if int(s) >= 500)
-        converged(hub, sandbox, account)
+        converged(hub, returns_sandbox, returns_account)
 
-    def test_an_order_sync_keeps_the_returns_the_stream_wrote(hub, sandbox, account) -> None:  # noqa: ANN001
-        hub.engine.run(SyncRequest(account))
-        kept = returns_stored_state(hub.db, account)
+    def test_an_order_sync_keeps_the_returns_the_stream_wrote(hub, returns_sandbox, returns_account) -> None:  # noqa: ANN001
+        hub.engine.run(SyncRequest(returns_account))
+        kept = returns_stored_state(hub.db, returns_account)
         orders = sorted({order for order, _ in kept})
-        requests.post(f"{sandbox.url}/_sandbox/mutate", json={"touch": orders}, timeout=10).raise_for_status()
-        run = hub.engine.run(SyncRequest(account))
+        requests.post(f"{returns_sandbox.url}/_sandbox/mutate", json={"touch": orders}, timeout=10).raise_for_status()
+        run = hub.engine.run(SyncRequest(returns_account))
         assert run.counts.changed >= len(orders)  # the orders were replaced, children and all
-        assert returns_stored_state(hub.db, account) == kept
+        assert returns_stored_state(hub.db, returns_account) == kept
 
-    return {name: value for name, value in locals().items() if name.startswith("test_") or name in ("sandbox", "account")}
+    return {name: value for name, value in locals().items() if name.startswith("test_") or name in ("returns_sandbox", "returns_account")}
 
 
 def _key(state: dict[tuple[str, str], Any], event: dict[str, Any]) -> tuple[str, str]:

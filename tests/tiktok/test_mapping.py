@@ -7,8 +7,12 @@ shape: a COD order completed, cancelled by the buyer after paying, cancelled unp
 the system (from the Tokopedia app), a Tokopedia-origin seller-shipped order in transit,
 several units of several SKUs, and an arranged order whose tracking number has not come
 yet (constructed: tracking numbers blanked by hand, as [T6] says they are until the
-package ships). Every ``*.expected.json`` is a snapshot of this mapping's output; the
-FACTS below are what a person read off each payload with §2 open, typed by hand.
+package ships). The two cancelled cases keep the Indonesian ``cancel_reason`` texts the
+sandbox rendered then (it now renders documented English texts): texts no reason list
+names, so their order-derived cancellations have the reason code ``unknown``
+(``test_returns_mapping.py`` checks documented texts). Every ``*.expected.json`` is a
+snapshot of this mapping's output; the FACTS below are what a person read off each payload
+with §2 open, typed by hand.
 """
 
 from __future__ import annotations

@@ -29,6 +29,10 @@ DOCUMENTED_CONSTANTS = {
     "TIMESTAMP_PAST": 300,  # §2.2 [T3] "5 minutes before ..."
     "TIMESTAMP_FUTURE": 30,  # §2.2 [T3] "... to 30 seconds beyond the current time"
     "ACCESS_TOKEN_SECONDS": 7 * DAY,  # §2.3 [T1] "must be refreshed every 7 days"
+    # [T12]/[T13] (client.py: the doc pages' specifications): Search Cancellations, Search Returns, POST
+    "CANCELLATION_SEARCH": "/return_refund/202309/cancellations/search",
+    "RETURN_SEARCH": "/return_refund/202309/returns/search",
+    "RETURN_PAGE_SIZE": 50,  # page_size "Upper limit 50" (both pages)
 }
 # §2.4/§2.7/§2.11 [T8]/[T9]: the order, line item and payment fields named in the sources
 # (the response fields of Get Order List, as [T8] lists them; commerce_platform is from a
