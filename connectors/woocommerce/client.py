@@ -115,8 +115,9 @@ Most orders hold no refund, so most listing pages of the returns walk yield no r
 engine stops a walk after ten pages in a row that bring nothing new (its guard against a
 channel paging forever without data). So up to ``QUIET_PAGES`` (50) listing pages without a
 refund are yielded as one page (their requests summed, the position after the last): the
-walk then stops only after 500 listing pages (50,000 orders) in a row without a refund, and
-a run killed meanwhile re-reads at most 50 pages.
+walk then stops only after 500 listing pages (50,000 orders) in a row without a refund, a
+run killed meanwhile re-reads at most 50 pages, and a channel that does page forever
+without data costs up to 500 listing requests (not 10) before the engine stops it.
 
 Assumed for the returns walk: a refund listing of one order beyond ``MAX_REFUND_PAGES``
 pages of 100 (10,000 refunds) is implausible and fails the run; a deleted refund
