@@ -35,6 +35,11 @@ Decisions where the sources are silent (each is a choice, written down):
 - COD: ``cod_amount`` is the order total; payment is ``cod_pending`` until ``date_paid``
   is set or the order is completed. Refunds (positive ``refund_amount``) make payment
   ``partially_refunded`` / ``refunded`` against the order total.
+- Embedded refunds become summary Returns (type ``refund``, status ``refunded``, no date)
+  with the id ``<order id>-refund-<refund id>``; their reason's ``reason_code`` comes from
+  the returns mapping's table and the reason is masked as that mapping masks it
+  (``mappings.woocommerce_returns``). The returns stream's row of the same refund
+  supersedes the summary row (``store.supersede_returns``).
 - Buyer: billing name and phone, masked here (the channel does not mask, so
   ``buyer_is_masked`` is False); ``buyer_ref`` is ``customer_id`` unless 0 (a guest).
   Ship-to city/region/postcode/country come from ``shipping`` or, when it is empty,
@@ -66,7 +71,7 @@ from simpul.canonical import (
 )
 from simpul.jsoncodec import content_hash
 
-MAPPING_VERSION = "woocommerce-1"
+MAPPING_VERSION = "woocommerce-2"
 ASSUMED_SITE_ZONE = "Asia/Jakarta"
 
 O, P, F = OrderStatus, PaymentStatus, FulfillmentStatus
@@ -110,7 +115,7 @@ def map_order(raw: Mapping[str, Any]) -> OrderBundle:
     status = raw.get("status")
     if not isinstance(status, str) or not status:
         raise MappingError("status: missing")
-    times = _Times(raw)
+    times = SiteTimes(raw)
     created_at, updated_at, paid_at = times.require("date_created"), times.require("date_modified"), times.get("date_paid")
     currency = raw.get("currency")
     if not (isinstance(currency, str) and len(currency) == 3 and currency.isalpha()):
@@ -185,7 +190,12 @@ def scrub(raw: Mapping[str, Any]) -> dict[str, Any]:
     out.pop("customer_ip_address", None)
     out.pop("customer_user_agent", None)
     if isinstance(out.get("meta_data"), list):
-        out["meta_data"] = [m for m in out["meta_data"] if not _personal_meta(m)]
+        out["meta_data"] = [m for m in out["meta_data"] if not is_personal_meta(m)]
+    if isinstance(out.get("refunds"), list):  # a reason may name a buyer's account or phone
+        mask = _returns_mapping().mask_reason
+        out["refunds"] = [
+            {**r, **{k: mask(r[k]) or r[k] for k in ("reason", "refund") if isinstance(r.get(k), str)}} if isinstance(r, Mapping) else r for r in out["refunds"]
+        ]
     return out
 
 
@@ -199,7 +209,7 @@ def _order_id(raw: Mapping[str, Any]) -> str:
     return str(value)
 
 
-class _Times:
+class SiteTimes:
     """Order times from the ``_gmt`` fields, falling back to local time in the assumed zone."""
 
     def __init__(self, raw: Mapping[str, Any]) -> None:
@@ -260,25 +270,40 @@ def _quantity(value: Any, field: str) -> int:
 
 
 def _refunds(refunds: list[Any], order_id: str) -> tuple[Return, ...]:
+    """The embedded summary's refunds. Their ids are the summary's own (``<order>-refund-<id>``),
+    not the refund's: the returns stream's row of the refund (``mappings.woocommerce_returns``)
+    is then a new row, created once, and the store drops this summary row for it
+    (``store.supersede_returns``: same order, same type)."""
+    returns = _returns_mapping()
     out = []
     for i, refund in enumerate(refunds):
         if not isinstance(refund, Mapping):
             raise MappingError(f"refunds[{i}]: expected an object")
         amount = money(refund.get("total"), field=f"refunds[{i}].total")
+        reason = text_or_none(refund.get("reason") or refund.get("refund"))
         out.append(
             Return(
-                external_id=str(refund["id"]) if refund.get("id") else f"{order_id}-refund-{i}",
+                external_id=f"{order_id}-refund-{ref(refund.get('id')) or i}",
                 type=ReturnType.REFUND,
                 status=ReturnStatus.REFUNDED,
                 raw_status=None,
-                reason=text_or_none(refund.get("reason") or refund.get("refund")),
+                reason=returns.mask_reason(reason),
                 refund_amount=abs(amount),
                 return_shipping_cost=None,
                 items=(),
                 created_at=None,  # embedded refunds carry no date
+                reason_code=returns.reason_code(reason),
             )
         )
     return tuple(out)
+
+
+def _returns_mapping() -> Any:
+    """The returns mapping, which owns the reason table; imported here, not at the top,
+    because it imports this module (times, personal meta)."""
+    from mappings import woocommerce_returns
+
+    return woocommerce_returns
 
 
 def _payment(base: PaymentStatus, *, status: str, is_cod: bool, paid_at: datetime | None, total: Decimal, returns: Sequence[Return]) -> PaymentStatus:
@@ -384,6 +409,6 @@ def _scrub_address(address: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
-def _personal_meta(entry: Any) -> bool:
+def is_personal_meta(entry: Any) -> bool:
     key = entry.get("key") if isinstance(entry, Mapping) else None
     return isinstance(key, str) and bool(PERSONAL_META_WORDS & set(key.lower().strip("_").split("_")))

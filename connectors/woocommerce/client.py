@@ -1,4 +1,4 @@
-"""WooCommerce REST API wc/v3 connector: orders by modification time, and by id.
+"""WooCommerce REST API wc/v3 connector: orders by modification time, and by id; refunds.
 
 Sources (shared/reference/storefronts_couriers.md §2):
 
@@ -65,7 +65,10 @@ Where the sources are silent, we assume:
   whose ``date_modified`` was stamped before a slow request committed.
 
 Limits (``limits``): no order predates WooCommerce (first released September 2011;
-assumed from its public history); a page holds at most 100 orders and costs one request;
+assumed from its public history); a page holds at most 100 orders and costs one request,
+or, in the returns walk, one more per refunded order on it (at most 101: the limits are
+the connector's, shared by both walks, so the orders walk's request and time budgets are
+as loose as the returns walk needs);
 a window (which has no documented size) plausibly holds at most 2,000,000 orders, far
 above the biggest shops on the platform (assumed). What a reply says is checked against
 them: ``X-WP-TotalPages`` must lie between ``ceil(X-WP-Total / 100)`` (``get_items``
@@ -76,6 +79,51 @@ claimed pages. The checked page count goes to the engine (``Page.reported_pages`
 derives the window's page budget from it. A lookup batch (``include=``) whose reply
 cannot be parsed is asked again in halves down to single orders
 (``connectors._http.batches``); a listing page cannot be split that way and fails the run.
+
+Returns (``return_pages``): WooCommerce's returns are its refunds (shared/reference/
+storefronts_couriers.md §2.4; woocommerce-rest-api-docs ``_order-refunds.md``), read per
+order with ``GET /wp-json/wc/v3/orders/<id>/refunds`` (``per_page`` up to 100, the same
+``X-WP-Total``/``X-WP-TotalPages`` paging). The walk is the orders walk above over the same
+window and positions, asking only ``_fields=id,currency,date_modified_gmt,refunds``
+(WordPress's global ``_fields`` parameter, developer.wordpress.org/rest-api/
+global-parameters/, since WordPress 4.9.8): every order modified in the window whose
+embedded ``refunds[]`` summary is not empty has its refunds read (the kit's ``look_up``,
+one order a request, an unreadable reply isolated and quarantined under the order's id),
+and the page yields one record per refund: the refund object as the API renders it, plus
+``"order": {"id", "currency"}`` from the listing (a refund names neither). Why orders
+modified in the window find every new refund: ``wc_create_refund()`` ends with
+``$order->set_date_modified( time() ); $order->save();`` (``includes/wc-order-functions.php``;
+the ``order.updated`` webhook fires on ``woocommerce_order_refunded`` too, §2.5), so a
+refund moves its order into the window it was made in. A refund has no modification time
+and no update route; its record is versioned by ``date_created_gmt`` (the mapping,
+``mappings.woocommerce_returns``, says why). The refunds route answers an order it does not
+know with an empty list (``get_items`` filters refunds by parent); a refund whose order
+vanished while it is rendered is 404 ``woocommerce_rest_invalid_order_id``
+(``prepare_object_for_response``), read here as "no refunds any more".
+
+The store-wide ``GET /wp-json/wc/v3/refunds`` (``WC_REST_Refunds_Controller``,
+``Version3/class-wc-rest-refunds-controller.php``, ``@since 9.0.0``: every refund with its
+``parent_id``, filterable by ``after``/``modified_after``) is not used: it exists only on
+WooCommerce 9.0 (released 2024-06-18) and later, while the orders walk works on every
+version this connector supports; it renders no currency, so its records would still need
+their orders; and the refund's own modification time it filters by is rendered nowhere
+(``get_formatted_item_data`` has no ``date_modified``), so a keyset walk could not place its
+pages. Reading per order costs a request per refunded order on a page
+(``limits.requests_per_page`` counts them).
+
+Most orders hold no refund, so most listing pages of the returns walk yield no record; the
+engine stops a walk after ten pages in a row that bring nothing new (its guard against a
+channel paging forever without data). So up to ``QUIET_PAGES`` (50) listing pages without a
+refund are yielded as one page (their requests summed, the position after the last): the
+walk then stops only after 500 listing pages (50,000 orders) in a row without a refund, a
+run killed meanwhile re-reads at most 50 pages, and a channel that does page forever
+without data costs up to 500 listing requests (not 10) before the engine stops it.
+
+Assumed for the returns walk: a refund listing of one order beyond ``MAX_REFUND_PAGES``
+pages of 100 (10,000 refunds) is implausible and fails the run; a deleted refund
+(``DELETE ...?force=true``) is not seen: nothing lists what is gone, and deleting one is
+assumed not to save its order (a third-party plugin saves the order itself for exactly
+this reason; not checked in core), so its row stays until a person removes it.
 
 Real WooCommerce accepts Basic auth only over HTTPS (plain HTTP needs OAuth 1.0a), so a
 base URL must be ``https://``; plain ``http://`` is accepted for loopback hosts only, where
@@ -94,6 +142,7 @@ import requests
 from connectors._http import (
     DEFAULT_POLICY,
     Action,
+    ApiError,
     BasicAuth,
     ConnectorError,
     CredentialError,
@@ -112,7 +161,12 @@ from connectors._http.walk import Listing, Mark, PositionFormat, TimeCursorWalk
 from connectors.contract import ChannelLimits, CredentialSink, Page, Position, RateLimit, Window
 
 ORDERS = "/wp-json/wc/v3/orders"
+REFUNDS = ORDERS + "/{order_id}/refunds"
 PER_PAGE = 100  # the API's maximum
+RETURN_FIELDS = "id,currency,date_modified_gmt,refunds"  # what the returns walk reads of an order (_fields)
+MAX_REFUND_PAGES = 10  # assumed: more than 10,000 refunds of one order is not a real reply
+QUIET_PAGES = 50  # listing pages without a refund yielded as one (return_pages)
+ORDER_GONE = "woocommerce_rest_invalid_order_id"
 
 POLICY = {
     **DEFAULT_POLICY,
@@ -121,6 +175,7 @@ POLICY = {
     "rest_invalid_param": Resolution(Action.FAIL, "invalid parameter"),
     "rest_no_route": Resolution(Action.FAIL, "no such route (is WooCommerce active and are pretty permalinks on?)"),
     "woocommerce_rest_shop_order_invalid_id": Resolution(Action.FAIL, "no such order"),
+    ORDER_GONE: Resolution(Action.FAIL, "no such order (its refunds were asked for)"),
 }
 
 
@@ -173,8 +228,8 @@ class WooCommerceConnector:
     lookback: ClassVar[timedelta] = timedelta(minutes=10)
     rate_limit: ClassVar[RateLimit | None] = RateLimit(per_second=5)  # assumed, see the module docstring
     limits: ClassVar[ChannelLimits] = ChannelLimits(
-        since=datetime(2011, 9, 1, tzinfo=timezone.utc), page_size=PER_PAGE, requests_per_page=1, orders_per_window=2_000_000
-    )  # assumed, see the module docstring
+        since=datetime(2011, 9, 1, tzinfo=timezone.utc), page_size=PER_PAGE, requests_per_page=1 + PER_PAGE, orders_per_window=2_000_000
+    )  # assumed, see the module docstring; a returns page reads each refunded order's refunds
 
     def __init__(
         self,
@@ -216,8 +271,53 @@ class WooCommerceConnector:
         find = partial(look_up, fetch=self._include, key=_order_id, size=PER_PAGE)
         return lookup_pages(ids, PER_PAGE, find, counter=self._http.counter, missing=malformed)
 
-    def _list_page(self, mark: Mark, until: int) -> Listing:
+    def return_pages(self, window: Window, position: Position | None = None) -> Iterator[Page]:
+        """The refunds of the orders modified in ``window`` (module docstring), with the orders
+        walk's positions. Listing pages without a refund are yielded together, up to
+        ``QUIET_PAGES`` of them (their requests summed, the position after the last): most
+        orders of a shop hold no refund, and the engine takes a run of pages without records
+        for a channel paging without data (ten in a row stop the walk)."""
+        requests, unreadable, quiet, reported = 0, [], 0, None
+        for page in WALK.pages(window, position, partial(self._list_page, fields=RETURN_FIELDS), counter=self._http.counter):
+            count = self._http.counter()
+            refunded = {_order_id(o): o for o in page.records if _has_refunds(o)}
+            found = look_up(list(refunded), partial(self._refunds, refunded), key=_refund_order, size=1)
+            requests += page.requests + count()
+            unreadable += [*page.unreadable, *found.unreadable]
+            reported = page.reported_pages if reported is None else reported  # the walk's first count, as an unmerged walk reports it
+            quiet += 1
+            if found.records or unreadable or page.position is None or quiet >= QUIET_PAGES:
+                yield Page(records=found.records, position=page.position, requests=requests, unreadable=unreadable, reported_pages=reported)
+                requests, unreadable, quiet = 0, [], 0
+
+    def _refunds(self, orders: Mapping[str, Mapping[str, Any]], batch: list[str], attempts: int | None) -> list[dict[str, Any]]:
+        """Every refund of the one order in ``batch``, as a returns record."""
+        (order_id,) = batch
+        order = {"id": orders[order_id]["id"], "currency": orders[order_id].get("currency")}
+        path, records, page = REFUNDS.format(order_id=order_id), [], 1
+        while True:
+            params = {"per_page": PER_PAGE, "page": page, "orderby": "id", "order": "asc"}
+            try:
+                body, response = self._http.request("GET", path, params=params, attempts=attempts)
+            except ApiError as exc:
+                if exc.code == ORDER_GONE:  # deleted since the listing: nothing to read any more
+                    return []
+                raise
+            if not isinstance(body, list):
+                raise ConnectorError(f"GET {REFUNDS}: expected a JSON list of refunds, got {type(body).__name__}")
+            if len(body) > PER_PAGE:
+                raise ImplausibleReply(f"GET {REFUNDS}: asked for {PER_PAGE} refunds a page, the reply holds {len(body)}")
+            records.extend({**r, "order": order} if isinstance(r, Mapping) else r for r in body)
+            if _is_last(page, body, response):
+                return records
+            page += 1
+            if page > MAX_REFUND_PAGES:
+                raise ImplausibleReply(f"GET {REFUNDS}: more than {MAX_REFUND_PAGES} pages of refunds for one order")
+
+    def _list_page(self, mark: Mark, until: int, *, fields: str | None = None) -> Listing:
         params = {"modified_after": _naive_gmt(mark.second - 1), "modified_before": _naive_gmt(until), "dates_are_gmt": "true"}
+        if fields is not None:
+            params["_fields"] = fields
         records, response = self._get({**params, "orderby": "modified", "order": "asc", "status": "any", "per_page": PER_PAGE, "page": mark.token})
         pages = self._reported_pages(response)
         return Listing(records, None if _is_last(mark.token, records, response) else mark.token + 1, reported_pages=pages)
@@ -263,6 +363,19 @@ def _is_last(page: int, records: Sequence[Any], response: requests.Response) -> 
     if total_pages.isdigit():
         return page >= int(total_pages)
     return len(records) < PER_PAGE
+
+
+def _has_refunds(order: Mapping[str, Any]) -> bool:
+    """The order's embedded ``refunds[]`` summary names at least one refund, and its id can
+    be asked for (an order with a broken id is the orders stream's to quarantine)."""
+    refunds = order.get("refunds") if isinstance(order, Mapping) else None
+    return bool(refunds) and isinstance(refunds, list) and _is_order_id(_order_id(order))
+
+
+def _refund_order(record: Mapping[str, Any]) -> str:
+    """The order a returns record was read for (``look_up``'s key)."""
+    order = record.get("order") if isinstance(record, Mapping) else None
+    return str(order.get("id")) if isinstance(order, Mapping) else ""
 
 
 def _is_order_id(text: str) -> bool:

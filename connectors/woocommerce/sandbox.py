@@ -1,4 +1,5 @@
-"""The WooCommerce sandbox: a local twin of ``GET /wp-json/wc/v3/orders`` with seeded orders.
+"""The WooCommerce sandbox: a local twin of ``GET /wp-json/wc/v3/orders`` and
+``GET /wp-json/wc/v3/orders/<id>/refunds`` with seeded orders and their refunds.
 
 It enforces what the real API does, as the sources show it (see ``client.py`` for the
 citations):
@@ -26,6 +27,17 @@ citations):
   ``next``. Pages past the end are an empty list with the headers, as the CRUD controller
   answers. ``Link`` uses the address the request came to (so it can be followed); the
   bodies' ``_links`` use the fixed site URL so payloads do not depend on the port.
+- **``_fields``** (WordPress's global parameter, ``rest_filter_response_fields``): a
+  comma-separated list of the fields to keep in each listed object; ``a.b`` keeps one field
+  of an object (of a list, nothing: the keys are intersected); unknown names are ignored.
+- **Refunds** (``GET /orders/<id>/refunds``, storefronts_couriers.md §2.4 and the
+  order-refunds controller): the same auth, ``page``/``per_page`` (1..100, default 10)
+  and ``orderby``/``order`` checks (default ``date``, ``desc``: newest first), the same
+  headers; each refund as ``get_formatted_item_data()`` renders it (``amount`` a positive
+  string, ``reason``, ``refunded_by``, ``refunded_payment``, ``line_items`` with negative
+  quantity and totals and ``_refunded_item_id`` meta, empty shipping/tax/fee lines, links
+  ``self``/``collection``/``up``). An order the shop does not know has no refunds (an empty
+  list, as ``get_items`` filters refunds by parent), a trashed order's refunds still list.
 
 Data: seeded orders over the last 45 days of the sandbox clock, site zone Asia/Jakarta,
 IDR amounts as strings with two decimals, ``line_items[].price`` a number, obviously fake
@@ -35,7 +47,13 @@ life cycle as WooCommerce's gateways and a shop drive it: COD goes straight to p
 at the door); bank transfer waits on-hold until paid, or is cancelled, or left on-hold;
 card payment (Midtrans) is pending until paid, failed, cancelled by the 60-minute
 hold-stock timer, or abandoned. Some paid orders are refunded in full, some completed ones
-partly (embedded ``refunds[]`` with negative totals and a ``reason``). Steps happen as the
+partly (embedded ``refunds[]`` with negative totals and a ``reason``), and a share of the
+completed orders gets a line refunded hours to days later (``LATE_REFUND_SHARE``, drawn
+from a random stream of its own so the rest of each order's life is as it always was):
+damaged, wrong variant, too small, changed mind, part out of stock... Each refund saves its
+order (``date_modified`` moves to the refund's time, as ``wc_create_refund`` does); a
+refund of a Midtrans order went through the gateway (``refunded_payment`` true), one of a
+bank-transfer or COD order was made by hand (false). Steps happen as the
 data clock passes them; ``date_modified`` is the latest step at or before now. A waybill
 appears in ``meta_data`` (``_resi_<courier>`` or the Shipment Tracking extension's
 ``_wc_shipment_tracking_items``) hours after payment, and is a save, so it moves
@@ -52,6 +70,16 @@ Admin actions (``POST /_sandbox/<action>``):
 - ``corrupt``: ``{"id": ..., "field": "total"|"currency"|"quantity"}`` makes one order
   unmappable (a save, so ``date_modified`` moves to now).
 - ``poison``: see ``connectors._sandbox.hostile``.
+- ``returns`` (the returns contract suite's instrument; ids are refund ids):
+  ``{"touch": [ids], "at": epoch|null}`` re-dates each refund to ``at`` (default now) and
+  saves its order then. A real refund is never edited (no update route; its only time is
+  ``date_created``, which is also its version), so this stands for "the refund's record
+  changed at ``at``" and is the only way its payload changes. ``{"advance": [ids]}``:
+  refunds have no further status (``api`` and ``manual`` are both final), so each is only
+  touched at now. ``{"corrupt": id}`` makes one refund's ``amount`` unreadable and touches it.
+
+``dump_returns()`` gives every refund of every listed (not trashed) order as the
+connector's returns walk yields it: the refund object plus ``"order": {"id", "currency"}``.
 
 Paging faults (``SandboxApp.page_fault``, on listings by modification time): ``empty``
 answers with an empty page while ``X-WP-TotalPages`` says more follow. WooCommerce's
@@ -59,7 +87,8 @@ answers with an empty page while ``X-WP-TotalPages`` says more follow. WooCommer
 ``read`` check), so a page of such orders comes back empty yet counted; here a phantom
 page of them sits at that page number, and the real page and every later page of the
 same listing move one page on, so no readable order is lost. ``repeat`` is a stuck cache
-in front of the shop: it answers with the last listing page it saw, whatever was asked.
+in front of the shop: it answers with the last listing page it saw, whatever was asked (of
+the same ``_fields``: the returns walk's slim listing and the full one are two replies).
 
 Scale: orders live in a dict, non-trash orders also in a list sorted by
 ``(date_modified, id)``; a listing by ``modified`` is two bisections and a slice, and
@@ -118,6 +147,20 @@ CITIES = (  # city, WooCommerce state code, postcode
 COURIERS = (("jne", "JNE REG", "JNE Express"), ("sicepat", "SiCepat REG", "SiCepat"), ("jnt", "J&T EZ", "J&T Express"))
 PAYMENTS = {"cod": "Cash on delivery", "bacs": "Direct bank transfer", "midtrans": "Midtrans"}
 REFUND_REASONS = {"full": "Stok habis", "partial": "Barang rusak"}
+LATE_REASONS = (  # what a shop types when it refunds a line after completion (fake, mixed languages)
+    "Barang rusak saat diterima",
+    "Salah kirim varian",
+    "Ukuran kekecilan",
+    "Tidak sesuai deskripsi",
+    "Pembeli berubah pikiran",
+    "Stok habis sebagian",
+    "Wrong colour sent",
+    "",
+    "Dana dikembalikan ke rekening 8801 2345 6789",
+)
+LATE_REFUND_SHARE = 0.45  # of completed orders without a partial refund
+REFUNDS_PATH = re.compile(r"/wp-json/wc/v3/orders/(\d+)/refunds")
+SHOP_MANAGER = 1  # refunded_by: the shop's WordPress user
 NOTES = ("", "", "", "Tolong dibungkus rapi", "Kirim sore hari")
 
 
@@ -161,7 +204,7 @@ class Blueprint:
             coupon=coupon,
             shipping=rng.randrange(9, 36) * 1000,
             note=rng.choice(NOTES),
-            steps=tuple(_life_cycle(rng, payment, created)),
+            steps=tuple(_with_late_refund(seed, order_id, _life_cycle(rng, payment, created))),
         )
 
 
@@ -192,6 +235,18 @@ def _life_cycle(rng: random.Random, payment: str, t: int) -> list[tuple[int, str
     return steps + _fulfil(rng, paid, cod=False)
 
 
+def _with_late_refund(seed: int, order_id: int, steps: list[tuple[int, str]]) -> list[tuple[int, str]]:
+    """A completed order without a partial refund may get a line refunded later, drawn from
+    its own random stream (the order's other draws stay as they were)."""
+    done = next((at for at, step in steps if step == "completed"), None)
+    if done is None or any(step == "partial_refund" for _, step in steps):
+        return steps
+    rng = random.Random(f"woo-late-refund:{seed}:{order_id}")
+    if rng.random() >= LATE_REFUND_SHARE:
+        return steps
+    return steps + [(done + rng.randrange(HOUR, 6 * DAY), "line_refund")]
+
+
 def _fulfil(rng: random.Random, paid: int, *, cod: bool) -> list[tuple[int, str]]:
     shipped = paid + rng.randrange(2 * HOUR, 30 * HOUR)
     steps = [(shipped, "resi")]
@@ -205,6 +260,17 @@ def _fulfil(rng: random.Random, paid: int, *, cod: bool) -> list[tuple[int, str]
 
 
 # -- live state ---------------------------------------------------------------------------------
+class RefundState:
+    """One refund: ``kind`` is ``full`` (the whole order), ``partial`` (one unit of the first
+    line) or ``line`` (some units of one line, chosen from the order's own refund stream)."""
+
+    __slots__ = ("id", "created", "kind", "corrupt")
+
+    def __init__(self, refund_id: int, created: int, kind: str) -> None:
+        self.id, self.created, self.kind = refund_id, created, kind
+        self.corrupt = False
+
+
 class OrderState:
     """What has happened to one order so far; the rest is re-derived from its blueprint."""
 
@@ -217,7 +283,7 @@ class OrderState:
         self.paid: int | None = None
         self.completed: int | None = None
         self.shipped: int | None = None
-        self.refunds: tuple[str, ...] = ()
+        self.refunds: tuple[RefundState, ...] = ()
         self.corrupt: str | None = None
         self.plan = 0  # bumped when an admin overrides the status: pending steps go stale
 
@@ -225,8 +291,8 @@ class OrderState:
         self.modified = at
         if step == "resi":
             self.shipped = at
-        elif step == "partial_refund":
-            self.refunds += ("partial",)
+        elif step in ("partial_refund", "line_refund"):
+            self._refund(at, "partial" if step == "partial_refund" else "line")
         else:
             self.status = step
             if step == "processing" and not self.cod:
@@ -235,7 +301,10 @@ class OrderState:
                 self.completed = at
                 self.paid = self.paid or at  # COD: WooCommerce sets date_paid on completion
             elif step == "refunded":
-                self.refunds += ("full",)
+                self._refund(at, "full")
+
+    def _refund(self, at: int, kind: str) -> None:
+        self.refunds += (RefundState(9_000_000 + self.id * 10 + len(self.refunds), at, kind),)
 
 
 CORRUPTIONS = {
@@ -261,7 +330,7 @@ class WooCommerceSandbox(SeededShop):
             self._create(created, index=False)
         self._build_index()
         self._phantom: tuple[frozenset[tuple[str, str]], int] | None = None  # (listing, page) of an ``empty`` fault
-        self._last_listing: Reply | None = None
+        self._last_listing: dict[str, Reply] = {}  # per _fields: a cache keeps each representation apart
 
     def demo_credentials(self) -> dict[str, str]:
         return {"consumer_key": self._key, "consumer_secret": self._secret}
@@ -273,10 +342,14 @@ class WooCommerceSandbox(SeededShop):
             identity = self._authenticate(request)
             if identity == "bad_secret":
                 return error(401, "woocommerce_rest_authentication_error", "Consumer secret is invalid.")
-            if request.path.rstrip("/") != ORDERS_ROUTE or request.method != "GET":
+            path = request.path.rstrip("/")
+            refunds_of = REFUNDS_PATH.fullmatch(path)
+            if (path != ORDERS_ROUTE and refunds_of is None) or request.method != "GET":
                 return error(404, "rest_no_route", "No route was found matching the URL and request method.")
             if identity is None:
                 return error(401, "woocommerce_rest_cannot_view", "Sorry, you cannot list resources.")
+            if refunds_of is not None:
+                return self._list_refunds(int(refunds_of.group(1)), request)
             query = ListQuery.parse(request.query)
             if isinstance(query, Reply):
                 return query
@@ -289,7 +362,7 @@ class WooCommerceSandbox(SeededShop):
         kind = "empty" if kind == "fresh" else kind  # a new page number is WooCommerce's ever-new cursor
         if kind == "repeat":
             with self._lock:
-                last = self._last_listing
+                last = self._last_listing.get(request.query.get("_fields", ""))
             return last if last is not None else self.handle(request)
         with self._lock:
             self._phantom = (_listing_key(request), _page_number(request))
@@ -307,6 +380,28 @@ class WooCommerceSandbox(SeededShop):
         with self._lock:
             self._advance()
             return [self._render(self._orders[i]) for i in sorted(self._orders)]
+
+    def dump_returns(self) -> list[dict[str, Any]]:
+        """Every refund of every listed order, as the connector's returns walk yields it."""
+        with self._lock:
+            self._advance()
+            out = []
+            for order_id in sorted(self._orders):
+                order = self._orders[order_id]
+                if order.refunds and order.status != "trash":
+                    summary = {"id": order.id, "currency": self._render(order).get("currency")}
+                    out += [{**body, "order": summary} for body in self._refunds_rendered(order)]
+            return out
+
+    def admin(self, action: str, request: Request) -> Reply | None:
+        if action != "returns":
+            return super().admin(action, request)
+        body = request.json() or {}
+        if not isinstance(body, dict):
+            raise ValueError("expected a JSON object")
+        with self._lock:
+            self._advance()
+            return Reply(200, self._returns_admin(body))
 
     # -- time ---------------------------------------------------------------------------------
     def _create(self, created: int, *, index: bool = True) -> OrderState:
@@ -350,9 +445,10 @@ class WooCommerceSandbox(SeededShop):
         link = _link_header(request, q.page, pages)
         if link:
             headers["Link"] = link
-        reply = Reply(200, [self._with_poisons(i, self._render(self._orders[i])) for i in ids], headers)
+        fields = _field_tree(request.query.get("_fields", ""))
+        reply = Reply(200, [_only(fields, self._with_poisons(i, self._render(self._orders[i]))) for i in ids], headers)
         if q.include is None:
-            self._last_listing = reply
+            self._last_listing[request.query.get("_fields", "")] = reply
         return reply
 
     def _select(self, q: "ListQuery") -> tuple[int, list[int]]:
@@ -433,7 +529,7 @@ class WooCommerceSandbox(SeededShop):
             ],
             "fee_lines": [],
             "coupon_lines": [{"id": order.id * 100 + 60, "code": "hemat10", "discount": _idr(discount), "discount_tax": "0.00", "meta_data": []}] if bp.coupon else [],
-            "refunds": _refunds(order, total, lines[0]),
+            "refunds": [b["summary"] for b in self._refund_bodies(order, bp)][::-1],  # newest first, as WC_Order::get_refunds()
             "_links": _links(order.id, customer_id),
         }
         if order.corrupt:
@@ -451,6 +547,65 @@ class WooCommerceSandbox(SeededShop):
             self._reindex(order, lambda o: _touch(o, at, status))
         inserted = [self._create(at).id for _ in range(int(body.get("insert") or 0))]
         return {"touched": len(touched), "inserted": inserted, "now": self._now}
+
+    def _refund_bodies(self, order: OrderState, bp: Blueprint | None = None) -> list[dict[str, Any]]:
+        """The order's refunds as ``GET /orders/<id>/refunds`` renders them, oldest first.
+        (The order's own ``refunds[]`` summary lists the same, newest first, as
+        ``WC_Order::get_refunds()`` does: ``{id, reason, total: "-" + amount}``.)"""
+        bp = bp or Blueprint.make(self.seed, order.id, order.created)
+        return [_refund_body(self.seed, order, bp, k, refund) for k, refund in enumerate(order.refunds)]
+
+    def _refunds_rendered(self, order: OrderState) -> list[dict[str, Any]]:
+        """The refunds as the refunds route answers (without the order's summary of them)."""
+        return [{k: v for k, v in body.items() if k != "summary"} for body in self._refund_bodies(order)]
+
+    def _list_refunds(self, order_id: int, request: Request) -> Reply:
+        problems: dict[str, str] = {}
+        page = _integer(request.query, "page", 1, 1, None, problems)
+        per_page = _integer(request.query, "per_page", 10, 1, 100, problems)
+        orderby = _choice(request.query, "orderby", "date", ORDERBY_ENUM, problems)
+        order_dir = _choice(request.query, "order", "desc", ("asc", "desc"), problems)
+        if problems:
+            return error(400, "rest_invalid_param", f"Invalid parameter(s): {', '.join(problems)}", params=problems)
+        order = self._orders.get(order_id)
+        bodies = self._refunds_rendered(order) if order is not None else []
+        by_date = orderby in ("date", "modified")
+        bodies.sort(key=lambda b: (b["date_created_gmt"], b["id"]) if by_date else (b["id"],), reverse=order_dir == "desc")
+        pages = math.ceil(len(bodies) / per_page)
+        headers = {"X-WP-Total": str(len(bodies)), "X-WP-TotalPages": str(pages)}
+        link = _link_header(request, page, pages)
+        if link:
+            headers["Link"] = link
+        fields = _field_tree(request.query.get("_fields", ""))
+        return Reply(200, [_only(fields, b) for b in bodies[(page - 1) * per_page : page * per_page]], headers)
+
+    def _returns_admin(self, body: dict[str, Any]) -> dict[str, Any]:
+        at = self._now if body.get("at") is None else int(body["at"])
+        if "corrupt" in body:
+            order, refund = self._find_refund(body["corrupt"])
+            refund.corrupt = True
+            self._touch_refund(order, refund, self._now)
+            return {"corrupted": refund.id, "now": self._now}
+        touched = [self._find_refund(i) for i in body.get("touch") or []]
+        for order, refund in touched:
+            self._touch_refund(order, refund, at)
+        advanced = [self._find_refund(i) for i in body.get("advance") or []]
+        for order, refund in advanced:  # api and manual are both final: only touched
+            self._touch_refund(order, refund, self._now)
+        return {"touched": len(touched) + len(advanced), "advanced": 0, "now": self._now}
+
+    def _find_refund(self, refund_id: Any) -> tuple[OrderState, RefundState]:
+        number = int(refund_id)
+        order = self._orders.get((number - 9_000_000) // 10)
+        for refund in order.refunds if order is not None else ():
+            if refund.id == number:
+                return order, refund
+        raise ValueError(f"no refund {refund_id}")
+
+    def _touch_refund(self, order: OrderState, refund: RefundState, at: int) -> None:
+        """The refund's record changes at ``at``, and, as every refund save does, its order."""
+        refund.created = at
+        self._reindex(order, lambda o: _touch(o, at, None))
 
     def _corrupt(self, body: dict[str, Any]) -> dict[str, Any]:
         order, field = self._order(body["id"]), body.get("field", "total")
@@ -646,13 +801,81 @@ def _meta(order: OrderState, bp: Blueprint, provider: str, courier: str) -> list
     return meta
 
 
-def _refunds(order: OrderState, total: int, first_line: dict[str, Any]) -> list[dict[str, Any]]:
-    """Newest first, as WC_Order::get_refunds() returns them; totals are negative strings."""
-    out = []
-    for k, kind in enumerate(order.refunds):
-        amount = total if kind == "full" else first_line["price"]
-        out.append({"id": 9_000_000 + order.id * 10 + k, "reason": REFUND_REASONS[kind], "total": "-" + _idr(amount)})
-    return out[::-1]
+def _refund_body(seed: int, order: OrderState, bp: Blueprint, k: int, refund: RefundState) -> dict[str, Any]:
+    """One refund as the order-refunds controller renders it (``get_formatted_item_data``).
+    ``summary`` is what the order embeds of it (``corrupt`` breaks only the refund's own
+    ``amount``: the order stays readable)."""
+    if refund.kind == "full":  # the whole order, by amount: no line items
+        reason, refunded = REFUND_REASONS["full"], []
+    elif refund.kind == "partial":  # one unit of the first line
+        reason, refunded = REFUND_REASONS["partial"], [(0, 1)]
+    else:  # some units of one line, from the order's own refund stream
+        rng = random.Random(f"woo-refund-line:{seed}:{order.id}:{k}")
+        line = rng.randrange(len(bp.lines))
+        reason, refunded = rng.choice(LATE_REASONS), [(line, rng.randint(1, bp.lines[line][1]))]
+    items, amount = [], 0
+    for j, (line, quantity) in enumerate(refunded):
+        index, _, cut = bp.lines[line]
+        product_id, variation_id, sku, name, price = CATALOG[index]
+        unit = price - cut
+        amount += unit * quantity
+        items.append(
+            {"id": refund.id * 100 + j + 1, "name": name, "product_id": product_id, "variation_id": variation_id, "quantity": -quantity,
+             "tax_class": "", "subtotal": "-" + _idr(unit * quantity), "subtotal_tax": "0.00", "total": "-" + _idr(unit * quantity),
+             "total_tax": "0.00", "taxes": [], "meta_data": [{"id": refund.id * 100 + 50 + j, "key": "_refunded_item_id", "value": str(order.id * 100 + line + 1)}],
+             "sku": sku, "price": -unit}
+        )  # fmt: skip
+    if refund.kind == "full":
+        amount = sum(CATALOG[i][4] * qty - cut * qty for i, qty, cut in bp.lines) + bp.shipping
+    route = f"{SITE_URL}{ORDERS_ROUTE}/{order.id}/refunds"
+    return {
+        "id": refund.id,
+        **_dates("date_created", refund.created),
+        "amount": "abc" if refund.corrupt else _idr(amount),
+        "reason": reason,
+        "refunded_by": SHOP_MANAGER,
+        "refunded_payment": bp.payment == "midtrans",  # Midtrans refunds through its API; transfers and COD by hand
+        "meta_data": [],
+        "line_items": items,
+        "shipping_lines": [],
+        "tax_lines": [],
+        "fee_lines": [],
+        "_links": {
+            "self": [{"href": f"{route}/{refund.id}"}],
+            "collection": [{"href": route}],
+            "up": [{"href": f"{SITE_URL}{ORDERS_ROUTE}/{order.id}"}],
+        },
+        "summary": {"id": refund.id, "reason": reason, "total": "-" + _idr(amount)},
+    }
+
+
+def _field_tree(text: str) -> dict[str, Any] | None:
+    """``_fields=a,b.c`` as ``{"a": True, "b": {"c": True}}``; None keeps everything."""
+    tree: dict[str, Any] = {}
+    for path in (p.strip() for p in text.split(",")):
+        node = tree
+        *parents, last = path.split(".") if path else [""]
+        if not last:
+            continue
+        for part in parents:
+            node = node.setdefault(part, {})
+            if node is True:
+                break
+        else:
+            node[last] = True
+    return tree or None
+
+
+def _only(tree: dict[str, Any] | None, value: Any) -> Any:
+    """``value`` cut to ``tree`` as WordPress's ``_rest_array_intersect_key_recursive`` cuts
+    it: by keys, so a nested path into a list (whose keys are 0, 1, ...) keeps nothing."""
+    if tree is None:
+        return value
+    if isinstance(value, list):
+        return []
+    if not isinstance(value, dict):
+        return value
+    return {k: v if tree[k] is True else _only(tree[k], v) for k, v in value.items() if k in tree}
 
 
 def _links(order_id: int, customer_id: int) -> dict[str, list[dict[str, str]]]:

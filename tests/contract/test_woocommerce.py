@@ -1,5 +1,7 @@
-"""The connector contract suite for woocommerce (see tests/contract/suite.py)."""
+"""The connector contract suites for woocommerce (see tests/contract/suite.py and returns_suite.py)."""
 
+from tests.contract.returns_suite import make_returns_contract_tests
 from tests.contract.suite import make_contract_tests
 
 globals().update(make_contract_tests("woocommerce"))
+globals().update(make_returns_contract_tests("woocommerce"))

@@ -47,6 +47,9 @@ def test_golden_files(path: Path) -> None:
 # - total: currency and total, money as strings with two decimals (§2.3), kept exact;
 # - cod: (is COD, COD amount): payment_method "cod" (§2.3, §14), the courier collects the total;
 # - refunds: embedded refunds[] carry negative totals (§2.3); a refund amount is positive;
+# - reasons: each embedded refund's reason (§2.3: "the refund field holds the reason
+#   string") and its code, read as Indonesian: "Barang rusak" is a broken item (damaged),
+#   "Stok habis" out of stock (the shop's side: other), an empty reason says nothing (unknown);
 # - times: date_*_gmt is GMT (§2.3); with only the site-local date_* the site zone is
 #   Asia/Jakarta, WIB, +07:00 all year (§15), and the mapping records that zone.
 U = None  # unset
@@ -67,6 +70,7 @@ FACTS = {
         "total": ("IDR", "556600.00"),
         "cod": (False, U),
         "refunds": ["103500.00"],
+        "reasons": [("Barang rusak", "damaged")],
         "times": {"created_at": ("2025-02-10T12:15:30", "2025-02-10T12:15:30+00:00"), "updated_at": ("2025-02-18T01:02:45", "2025-02-18T01:02:45+00:00"),
                   "paid_at": ("2025-02-10T14:03:11", "2025-02-10T14:03:11+00:00")},
         "source_zone": U,
@@ -99,6 +103,7 @@ FACTS = {
         "total": ("IDR", "101000.00"),
         "cod": (False, U),
         "refunds": ["51000.00", "50000.00"],
+        "reasons": [("Stok habis", "other"), (U, "unknown")],
         "times": {"created_at": ("2025-01-20T13:00:00", "2025-01-20T06:00:00+00:00"), "updated_at": ("2025-01-22T09:30:00", "2025-01-22T02:30:00+00:00"),
                   "paid_at": ("2025-01-20T13:05:00", "2025-01-20T06:05:00+00:00")},
         "source_zone": "Asia/Jakarta",
@@ -127,6 +132,9 @@ def test_golden_cases_hold_the_facts_a_person_checked_against_the_documentation(
     assert order.cod_amount == (None if cod_amount is None else Decimal(cod_amount))
     assert [r["total"] for r in payload["refunds"]] == ["-" + amount for amount in facts["refunds"]]
     assert [r.refund_amount for r in bundle.returns] == [Decimal(amount) for amount in facts["refunds"]]
+    assert [(r.reason, r.reason_code.value) for r in bundle.returns] == facts.get("reasons", [])
+    # a summary row's id is its own (the returns stream's row of the refund is another)
+    assert [r.external_id for r in bundle.returns] == [f"{payload['id']}-refund-{r['id']}" for r in payload["refunds"]]
     local_only = facts["source_zone"] is not None
     for field, (text, instant) in facts["times"].items():
         name_in_payload = RAW_TIME_FIELDS[field] + ("" if local_only else "_gmt")
