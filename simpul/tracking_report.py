@@ -291,7 +291,7 @@ def delivery_chart(report: Report) -> str:
     rows = list(report.by_courier.items())
     if not rows:
         return '<p class="empty">No delivered parcels yet.</p>'
-    top = _nice(max(t.p90 for _, t in rows))
+    top = nice(max(t.p90 for _, t in rows))
     bars = []
     for i, (courier, t) in enumerate(rows):
         y = TOP + i * ROW_HEIGHT
@@ -299,11 +299,11 @@ def delivery_chart(report: Report) -> str:
         bars.append(
             f'<g class="bar" data-courier="{_html.escape(courier)}"><title>{_html.escape(courier)}: {label}</title>'
             f'<text x="{LABEL_WIDTH - 8}" y="{y + 13}" text-anchor="end">{_html.escape(courier)}</text>'
-            f'<rect class="p90" x="{LABEL_WIDTH}" y="{y}" width="{_scale(t.p90, top):.1f}" height="{BAR_HEIGHT}" fill="{P90_COLOUR}"/>'
-            f'<rect class="median" x="{LABEL_WIDTH}" y="{y}" width="{_scale(t.median, top):.1f}" height="{BAR_HEIGHT}" fill="{MEDIAN_COLOUR}"/>'
+            f'<rect class="p90" x="{LABEL_WIDTH}" y="{y}" width="{scale(t.p90, top):.1f}" height="{BAR_HEIGHT}" fill="{P90_COLOUR}"/>'
+            f'<rect class="median" x="{LABEL_WIDTH}" y="{y}" width="{scale(t.median, top):.1f}" height="{BAR_HEIGHT}" fill="{MEDIAN_COLOUR}"/>'
             f'<text x="{LABEL_WIDTH + PLOT_WIDTH + 8}" y="{y + 13}">{label}</text></g>'
         )
-    return _svg("delivery-days", "Delivery days per courier: median and 90th percentile", rows, bars, top, lambda v: f"{v:g} d")
+    return svg_chart("delivery-days", "Delivery days per courier: median and 90th percentile", rows, bars, top, lambda v: f"{v:g} d")
 
 
 def rts_chart(report: Report) -> str:
@@ -311,7 +311,7 @@ def rts_chart(report: Report) -> str:
     rows = [(c, o) for c, o in report.outcomes.items() if o.finished]
     if not rows:
         return '<p class="empty">No finished parcels yet.</p>'
-    top = _nice(max(o.rts_rate or 0.0 for _, o in rows) * 100, floor=10.0)
+    top = nice(max(o.rts_rate or 0.0 for _, o in rows) * 100, floor=10.0)
     bars = []
     for i, (courier, o) in enumerate(rows):
         y = TOP + i * ROW_HEIGHT
@@ -319,13 +319,16 @@ def rts_chart(report: Report) -> str:
         bars.append(
             f'<g class="bar" data-courier="{_html.escape(courier)}"><title>{_html.escape(courier)}: {label}</title>'
             f'<text x="{LABEL_WIDTH - 8}" y="{y + 13}" text-anchor="end">{_html.escape(courier)}</text>'
-            f'<rect class="rts" x="{LABEL_WIDTH}" y="{y}" width="{_scale(100 * (o.rts_rate or 0.0), top):.1f}" height="{BAR_HEIGHT}" fill="{RTS_COLOUR}"/>'
+            f'<rect class="rts" x="{LABEL_WIDTH}" y="{y}" width="{scale(100 * (o.rts_rate or 0.0), top):.1f}" height="{BAR_HEIGHT}" fill="{RTS_COLOUR}"/>'
             f'<text x="{LABEL_WIDTH + PLOT_WIDTH + 8}" y="{y + 13}">{label}</text></g>'
         )
-    return _svg("rts-rate", "Return-to-sender rate per courier", rows, bars, top, lambda v: f"{v:g}%")
+    return svg_chart("rts-rate", "Return-to-sender rate per courier", rows, bars, top, lambda v: f"{v:g}%")
 
 
-def _svg(chart_id: str, label: str, rows: Sequence[Any], bars: Sequence[str], top: float, tick_text: Any) -> str:
+def svg_chart(chart_id: str, label: str, rows: Sequence[Any], bars: Sequence[str], top: float, tick_text: Any) -> str:
+    """An inline SVG of ``bars`` (one ``<g>`` per row, drawn at ``TOP + i * ROW_HEIGHT``)
+    under a five-tick axis from 0 to ``top``, each tick labelled ``tick_text(value)``.
+    Shared with ``simpul.monthly_report``."""
     height = TOP + len(rows) * ROW_HEIGHT + 6
     width = LABEL_WIDTH + PLOT_WIDTH + NOTE_WIDTH
     ticks = []
@@ -344,11 +347,12 @@ def _svg(chart_id: str, label: str, rows: Sequence[Any], bars: Sequence[str], to
     )
 
 
-def _scale(value: float, top: float) -> float:
+def scale(value: float, top: float) -> float:
+    """The length of a bar of ``value`` on an axis ending at ``top``, in pixels."""
     return PLOT_WIDTH * value / top if top > 0 else 0.0
 
 
-def _nice(value: float, *, floor: float = 1.0) -> float:
+def nice(value: float, *, floor: float = 1.0) -> float:
     """The axis end: ``value`` rounded up to 1, 2 or 5 times a power of ten (at least ``floor``)."""
     value = max(value, floor)
     power = 10 ** math.floor(math.log10(value))

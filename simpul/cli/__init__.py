@@ -22,7 +22,7 @@ from simpul.cli.common import EXIT_FAILED, EXIT_OK, EXIT_USAGE, Parser, UsageErr
 
 __all__ = ["EXIT_FAILED", "EXIT_OK", "EXIT_USAGE", "UsageError", "build_parser", "main"]
 
-COMMANDS = ("demo", "sandbox", "accounts", "keys", "pii", "sync", "track", "map", "orders", "returns", "cod", "audit", "quarantine", "prefect", "bukalapak")
+COMMANDS = ("demo", "sandbox", "accounts", "keys", "pii", "sync", "track", "map", "orders", "returns", "cod", "report", "audit", "quarantine", "prefect", "bukalapak")
 EXIT_INTERRUPTED = 130
 
 
