@@ -140,9 +140,12 @@ DEFAULT_LIMITS = ChannelLimits(since=datetime(2000, 1, 1, tzinfo=timezone.utc))
 """For a connector that declares none (tests' fakes): permissive, never implausible."""
 
 
-def limits_of(source: Any) -> ChannelLimits:
-    """A connector's (class's or instance's) declared limits, or the permissive default."""
-    found = getattr(source, "limits", None)
+def limits_of(source: Any, kind: str = "orders") -> ChannelLimits:
+    """A connector's (class's or instance's) declared limits for stream ``kind``, or the
+    permissive default: ``return_limits`` for a returns stream where a connector declares
+    them (a returns page may cost other requests than an orders page), else ``limits``."""
+    found = getattr(source, "return_limits", None) if kind == "returns" else None
+    found = found if isinstance(found, ChannelLimits) else getattr(source, "limits", None)
     return found if isinstance(found, ChannelLimits) else DEFAULT_LIMITS
 
 
@@ -186,7 +189,8 @@ class ReturnSource(Protocol):
     returns, refunds and cancellations, by their source update time, page by page.
 
     ``return_pages`` follows ``order_pages``'s rules (the same window, the same resumption
-    rule, the connector's own ``max_window``, ``lookback``, ``rate_limit`` and ``limits``);
+    rule, the connector's own ``max_window``, ``lookback`` and ``rate_limit``; its
+    ``limits``, unless it declares ``return_limits`` for this stream: ``limits_of``);
     each record is one return as the mapping of the stream reads it (``map_return``). A
     channel that lists returns without their detail fetches the detail inside the page,
     as the orders stream does.

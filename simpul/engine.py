@@ -385,7 +385,7 @@ class Engine:
             limit=max_pages - result.pages,
             prepare=lambda page: prepare(mapping, page, boundary),  # pure: fine in the fetch thread
         )
-        channel_limits, rate = limits_of(source), self.rate_limit(account.channel)
+        channel_limits, rate = limits_of(source, kind), self.rate_limit(account.channel)
         last = self.clock()
         with closing(pages):
             for page, mapped in pages:

@@ -183,3 +183,16 @@ def test_the_statuses_are_the_canonical_ones(hub, source, account) -> None:  # n
     hub.engine.run(SyncRequest(account))
     row = stored(hub)[("o6", "r9")]
     assert (row["status"], row["raw_status"]) == (ReturnStatus.UNKNOWN.value, "weird")
+
+
+def test_a_returns_stream_has_its_own_page_budget_where_its_pages_cost_more() -> None:
+    """A returns page of Shopee or WooCommerce reads a detail per return (per refunded order),
+    so its budget allows that; the orders walk keeps its own, tighter one."""
+    from connectors.contract import limits_of
+    from connectors.shopee.client import ShopeeConnector
+    from connectors.tiktok.client import TikTokConnector
+    from connectors.woocommerce.client import WooCommerceConnector
+
+    assert (limits_of(WooCommerceConnector).requests_per_page, limits_of(WooCommerceConnector, "returns").requests_per_page) == (1, 101)
+    assert (limits_of(ShopeeConnector).requests_per_page, limits_of(ShopeeConnector, "returns").requests_per_page) == (5, 101)
+    assert limits_of(TikTokConnector, "returns") is limits_of(TikTokConnector)  # one request a page either way

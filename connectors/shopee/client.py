@@ -268,6 +268,8 @@ class ShopeeConnector:
         requests_per_page=1 + 2 * math.ceil(api.PAGE_SIZE / api.DETAIL_BATCH),
         orders_per_window=1_500_000,
     )
+    # A returns page: the list, then get_return_detail once per return listed.
+    return_limits: ClassVar[ChannelLimits] = replace(limits, page_size=api.RETURN_PAGE_SIZE, requests_per_page=1 + api.RETURN_PAGE_SIZE)
 
     def __init__(
         self,

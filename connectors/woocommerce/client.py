@@ -65,10 +65,8 @@ Where the sources are silent, we assume:
   whose ``date_modified`` was stamped before a slow request committed.
 
 Limits (``limits``): no order predates WooCommerce (first released September 2011;
-assumed from its public history); a page holds at most 100 orders and costs one request,
-or, in the returns walk, one more per refunded order on it (at most 101: the limits are
-the connector's, shared by both walks, so the orders walk's request and time budgets are
-as loose as the returns walk needs);
+assumed from its public history); a page holds at most 100 orders and costs one request
+(``return_limits``: in the returns walk, one more per refunded order on it, at most 101);
 a window (which has no documented size) plausibly holds at most 2,000,000 orders, far
 above the biggest shops on the platform (assumed). What a reply says is checked against
 them: ``X-WP-TotalPages`` must lie between ``ceil(X-WP-Total / 100)`` (``get_items``
@@ -133,6 +131,7 @@ the sandbox stands in for HTTPS.
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import replace
 from datetime import datetime, timedelta, timezone
 from functools import partial
 from typing import Any, ClassVar
@@ -228,8 +227,9 @@ class WooCommerceConnector:
     lookback: ClassVar[timedelta] = timedelta(minutes=10)
     rate_limit: ClassVar[RateLimit | None] = RateLimit(per_second=5)  # assumed, see the module docstring
     limits: ClassVar[ChannelLimits] = ChannelLimits(
-        since=datetime(2011, 9, 1, tzinfo=timezone.utc), page_size=PER_PAGE, requests_per_page=1 + PER_PAGE, orders_per_window=2_000_000
-    )  # assumed, see the module docstring; a returns page reads each refunded order's refunds
+        since=datetime(2011, 9, 1, tzinfo=timezone.utc), page_size=PER_PAGE, requests_per_page=1, orders_per_window=2_000_000
+    )  # assumed, see the module docstring
+    return_limits: ClassVar[ChannelLimits] = replace(limits, requests_per_page=1 + PER_PAGE)  # a returns page reads each refunded order's refunds
 
     def __init__(
         self,
