@@ -40,6 +40,7 @@ from connectors.shopee.sandbox import ShopeeSandbox
 from connectors.tiktok.sandbox import TikTokSandbox
 from connectors.woocommerce.sandbox import WooCommerceSandbox
 from flows.maintenance import purge_pii, refresh_tokens
+from flows.seller_reports import seller_reports
 from flows.sync_orders import run_sync_flow
 from simpul.engine import RESYNC, SyncRequest
 from simpul.model import Order
@@ -69,6 +70,15 @@ class CanaryShopee(ShopeeSandbox):
         self._refresh[marked[1]] = self._refresh.pop(refresh)
         self._current = marked
         return marked
+
+    def _render_return(self, state: Any, *, detail: bool) -> dict[str, Any]:
+        """Every return's buyer and pickup contact carry the canaries (a shop with unmasked access)."""
+        body = super()._render_return(state, detail=detail)
+        if "user" in body:
+            body["user"].update(username=NAME, email=EMAIL)
+        if body.get("return_pickup_address"):
+            body["return_pickup_address"].update(name=NAME, phone=PHONE)
+        return body
 
 
 class CanaryTikTok(TikTokSandbox):
@@ -101,6 +111,13 @@ class CanaryWoo(WooCommerceSandbox):
             body["billing"].update(first_name=NAME, last_name="", email=EMAIL, phone=PHONE)
             body["shipping"].update(first_name=NAME, last_name="", phone=PHONE)
         return body
+
+    def _refund_bodies(self, order: Any, bp: Any = None) -> list[dict[str, Any]]:
+        """Every refund's reason names where the money went: the buyer's phone and mailbox."""
+        bodies = super()._refund_bodies(order, bp)
+        for body in bodies:
+            body["reason"] = body["summary"]["reason"] = f"refund ditransfer ke {PHONE} / {MARK}@gmail.com"  # a real mailbox: no example.com
+        return bodies
 
 
 @pytest.fixture
@@ -171,6 +188,7 @@ def test_canaries_appear_nowhere_but_as_ciphertext(canary_hub: Hub, tmp_path: Pa
             refreshed = refresh_tokens(force=True, return_state=True).result(raise_on_failure=False)
             resync_rows = run_sync_flow([SyncRequest("canary-woo", job=RESYNC, order_ids=(str(CANARY_ORDER), "999999"))])
             purged = purge_pii(retention_days=3650)
+            reports = seller_reports(return_state=True)
         shopee_served, woo_served = (srv.stats.snapshot()["by_status"] for srv in (shopee_server, woo_server))
         tiktok_paths = tiktok_server.stats.snapshot()["by_path"]
 
@@ -185,6 +203,10 @@ def test_canaries_appear_nowhere_but_as_ciphertext(canary_hub: Hub, tmp_path: Pa
     assert {r["account"]: r["result"] for r in refreshed} == {"canary-shopee": "refreshed", "canary-woo": "no_tokens", "canary-refused": "skipped", "canary-tiktok": "refreshed"}
     assert resync_rows[0]["status"] == "completed" and resync_rows[0]["missing"] == ["999999"]
     assert purged["orders"] == 0
+    assert reports.is_completed(), reports.message
+    with hub.db.connect() as conn:  # the returns streams ran, carrying the canaries (negative control below)
+        sources = dict(conn.execute(sa.text("SELECT source, count(*) FROM order_return GROUP BY source")).all())
+    assert sources.get("stream", 0) >= 10, sources
     assert shopee_served.get(429) and shopee_served.get(503) and woo_served.get(401) and woo_served.get(500), (shopee_served, woo_served)
 
     # Negative controls: the canaries did reach the hub, sealed.
@@ -200,6 +222,9 @@ def test_canaries_appear_nowhere_but_as_ciphertext(canary_hub: Hub, tmp_path: Pa
             _assert_clean("a negative control", f"log line: {{'x': 1}} {canary}.")
     with pytest.raises(AssertionError):
         _assert_clean("the sandbox's own records", json.dumps(woo.dump_orders()))
+    for sandbox in (shopee, woo):
+        with pytest.raises(AssertionError):
+            _assert_clean("the sandbox's own returns", json.dumps(sandbox.dump_returns()))
 
     out, err = capfd.readouterr()
     cassette = (tmp_path / "cassettes" / "canary.yaml").read_text()
