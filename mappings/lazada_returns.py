@@ -47,8 +47,9 @@ Decisions (where the sources are silent, each a choice):
   distinct statuses sorted and joined by ``,``.
 - Money: ``refund_amount`` is in cents except in Vietnam ([L14]); the reverse order names no
   currency, so it is IDR (Simpul's Lazada accounts are Lazada Indonesia sellers: assumed),
-  divided by 100. The Return's refund is the sum over lines whose ``is_need_refund`` is not
-  false.
+  divided by 100. The Return's refund is the sum over its lines that still owe money: a line
+  whose ``is_need_refund`` is false, or that was rejected or withdrawn, adds 0 (each line's
+  own ``refund_amount`` stays in its item).
 - Times are epoch numbers; the documentation does not say seconds or milliseconds and
   third-party clients saw seconds, so a value below 10^12 is read as seconds, above as
   milliseconds. ``updated_at`` is the newest line ``return_order_line_gmt_modified``
@@ -185,8 +186,9 @@ def map_return(raw: Mapping[str, Any]) -> ReturnRecord:
     items, refund = [], None
     for n, line in enumerate(lines):
         amount = _money(line.get("refund_amount"), f"{key}[{n}].refund_amount")
-        if amount is not None:  # lines that need no refund make it 0, not unknown
-            refund = (refund or Decimal(0)) + (amount if str(line.get("is_need_refund")).lower() != "false" else Decimal(0))
+        if amount is not None:  # lines that need no refund (or were refused) make it 0, not unknown
+            due = str(line.get("is_need_refund")).lower() != "false" and STATUSES.get(statuses[n]) not in (S.REJECTED, S.CANCELLED)
+            refund = (refund or Decimal(0)) + (amount if due else Decimal(0))
         item = {"line_id": _id(line.get("trade_order_line_id")), "sku": text_or_none(line.get("seller_sku_id")), "quantity": 1}
         if amount is not None:
             item["refund"] = str(amount)
