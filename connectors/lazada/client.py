@@ -37,7 +37,21 @@ also keeps an order that changes mid-walk from shifting another past the walk. M
 a clear error rather than skip them.
 
 Returns (``return_pages``, the ``returns`` stream; sources and choices in
-``mappings.lazada_returns`` too):
+``mappings.lazada_returns`` too). Source keys, all found with ``search``:
+[L14] the Return and Refund API reference (open.lazada.com ``?path=/reverse/
+getreverseordersforseller``, ``?path=/order/reverse/return/detail/list`` and the other
+reverse-order pages; transcribed, documented secondary); [L15] the reverse-order push page
+(``lazykern/ecommerce-api-docs`` ``.../webhook-apis/webhook-api-reverse-order.md``: message
+type 10 and its ``reverse_status`` keys); [L16] Lazada's help pages on return reasons
+(Lazada MY support centre "Customer Return Policy for the Seller", a Lazada return-info
+page, the Lazada PH seller community's "Non-DRTM Return Overview", lazada.com.ph/returns);
+[L17] the order-cancellation guide (``.../api-best-practice/order-operation/
+order-cancellation.md``: the seller's reasons, "reason_id may be different for each
+country"); [L18] the reverse-order overview and processing guides
+(``.../api-best-practice/reverse-order/``: RTM and RTW, RETURN and ONLY_REFUND, no reverse
+order for a failed delivery, the seller acts on REQUEST_INITIATE). Inferred from
+third-party code: a Daraz integration's notes (list items without lines, the page cap past
+100, times in seconds, amounts in minor units) and a Vietnamese client (times in seconds).
 
 - [L14] ``GetReverseOrdersForSeller`` (``/reverse/getreverseordersforseller``, GET/POST):
   ``page_size`` ("default 10") and ``page_no`` required; filters ``reverse_order_id``,
@@ -61,7 +75,8 @@ Returns (``return_pages``, the ``returns`` stream; sources and choices in
   ``return_order_line_gmt_modified``, lies outside ``[since, until)`` is dropped: it belongs
   to another window). No sort order is documented, so the walk cannot restart at a time as
   the orders walk does: it pages by ``page_no`` (from 1) through one time range, and the
-  position is ``{from_ms, to_ms, page_no, total}``. A reverse order that changes
+  position is ``{from_ms, to_ms, page_no, total, window_to, last}`` (``last``: a digest of
+  the page's reverse order ids, to refuse a repeated page). A reverse order that changes
   meanwhile leaves the range (its new time is after the window), which would shift the
   pages: when ``total`` differs from the one the walk started the range with, the range is
   read again from page 1 (re-reads are harmless: the store counts them unchanged).
@@ -112,6 +127,7 @@ Assumptions where the sources are silent (the sandbox mirrors them):
 
 from __future__ import annotations
 
+import hashlib
 import math
 import time
 from collections.abc import Iterator, Mapping, Sequence
@@ -377,7 +393,7 @@ class LazadaConnector:
                 continue
             break
         listed = [i for i in items if isinstance(i, Mapping)]
-        ids = tuple(str(i.get("reverse_order_id")) for i in listed)
+        ids = hashlib.sha256("\n".join(str(i.get("reverse_order_id")) for i in listed).encode()).hexdigest()[:16] if listed else ""
         if ids and ids == at.last:
             raise PaginationLoop(f"lazada {api.REVERSE_ORDERS}: page {at.page_no} repeats the page before it; stopping instead of skipping a page")
         # Each reverse order once: in the part of the window its update time lies in.
@@ -530,7 +546,7 @@ class ReturnsPosition:
     page_no: int
     total: int | None
     window_to: int = 0
-    last: tuple[str, ...] = ()  # the reverse order ids of the page before (a repeated page is refused)
+    last: str = ""  # a digest of the reverse order ids of the page before (a repeated page is refused)
 
     def __post_init__(self) -> None:
         if not self.window_to:
@@ -540,13 +556,13 @@ class ReturnsPosition:
         return (self.from_ms, self.to_ms, self.page_no, self.total)
 
     def dump(self) -> Position:
-        return {"from_ms": self.from_ms, "to_ms": self.to_ms, "page_no": self.page_no, "total": self.total, "window_to": self.window_to, "last": list(self.last)}
+        return {"from_ms": self.from_ms, "to_ms": self.to_ms, "page_no": self.page_no, "total": self.total, "window_to": self.window_to, "last": self.last}
 
     @classmethod
     def load(cls, position: Position) -> "ReturnsPosition":
         try:
             total = position.get("total")
-            last = tuple(str(i) for i in position.get("last") or ())
+            last = str(position.get("last") or "")
             return cls(int(position["from_ms"]), int(position["to_ms"]), int(position["page_no"]), None if total is None else int(total), int(position["window_to"]), last)
         except (KeyError, TypeError, ValueError):
             raise ConnectorError("lazada: unreadable returns resume position") from None

@@ -82,9 +82,11 @@ epoch|null}``, ``{"insert": n, "at": ...}``, ``{"insert_as": [order_id]}``), ``p
 (``connectors._sandbox.hostile``; a path under ``order_items`` poisons the items reply,
 any other the order object), ``corrupt`` (``{"id", "field": "price"|"currency"|"status"}``).
 
-Paging faults (on ``/orders/get``): ``empty`` and ``fresh`` answer no orders while
-``countTotal`` says more (Lazada's offsets are the client's own, so there is no new
-cursor to invent); ``repeat`` is a stuck API serving the previous listing reply again.
+Paging faults (on ``/orders/get`` and ``/reverse/getreverseordersforseller``, both
+listings): ``empty`` and ``fresh`` answer no records while ``countTotal`` (``total``) says
+more (Lazada's offsets and page numbers are the client's own, so there is no new cursor to
+invent); ``repeat`` is a stuck API serving that listing's previous reply again. The
+``changes`` knob counts the pages of both listings.
 """
 
 from __future__ import annotations
