@@ -47,7 +47,10 @@ Decisions (where the sources are silent, each a choice):
   order is ``partially_refunded``, a wholly cancelled one ``refunded`` (Blibli refunds
   the buyer: assumed). Each cancelled item is a ``cancellation`` Return, its refund status
   unknown; each ``CR`` item a Return of unknown type (cancel or return is not said),
-  ``requested``.
+  ``requested``. Their items are ``{"line_id", "sku", "name", "quantity"}``; their
+  ``reason_code`` stays ``unknown``: the order detail carries no reason (the returns
+  stream's RMAs, ``mappings.blibli_returns``, carry one, and supersede a ``CR`` Return only
+  if the types agree: they do not, a ``CR`` Return is of unknown type).
 - One Shipment per package with an item not cancelled: courier ``logisticsProductName``
   (else ``logisticService``), the first ``awbNumber`` of the package.
 - Buyer: ``custName`` (masked here unless Blibli already masked it, as in §5.3's
@@ -80,7 +83,7 @@ from simpul.canonical import (
 )
 from simpul.jsoncodec import content_hash
 
-MAPPING_VERSION = "blibli-1"
+MAPPING_VERSION = "blibli-2"  # 2: order-derived Returns carry canonical item keys and their currency
 CURRENCY = "IDR"
 CANCELLED = "X"
 
@@ -309,8 +312,9 @@ def _returns(items: list[tuple[Any, Mapping[str, Any], str]], statuses: list[str
                 reason=None,
                 refund_amount=line.total if status == CANCELLED else None,
                 return_shipping_cost=None,
-                items=({"order_item_no": line.external_line_id, "quantity": line.quantity},),
+                items=({k: v for k, v in (("line_id", line.external_line_id), ("sku", line.sku), ("name", line.name or None), ("quantity", line.quantity)) if v is not None},),
                 created_at=_ms(item.get("updatedDate"), f"{where}.updatedDate"),
+                currency=CURRENCY if status == CANCELLED else None,
             )
         )
     return tuple(out)

@@ -59,6 +59,7 @@ from decimal import Decimal
 from typing import Any
 
 from mappings._common import ZERO, is_masked, list_field, mask_name, mask_phone, money, ref, text_or_none
+from mappings.lazada_returns import reason_of
 from simpul.canonical import (
     BuyerContact,
     FulfillmentStatus,
@@ -69,6 +70,7 @@ from simpul.canonical import (
     OrderStatus,
     PaymentStatus,
     Return,
+    ReturnReason,
     ReturnStatus,
     ReturnType,
     Shipment,
@@ -76,7 +78,7 @@ from simpul.canonical import (
 )
 from simpul.jsoncodec import content_hash
 
-MAPPING_VERSION = "lazada-1"
+MAPPING_VERSION = "lazada-2"  # 2: order-derived Returns carry a reason_code and canonical item keys
 COD_METHOD = "COD"
 
 O, P, F, T = OrderStatus, PaymentStatus, FulfillmentStatus, TrackingStatus
@@ -360,7 +362,11 @@ def _shipments(items: list[Mapping[str, Any]], is_cod: bool) -> tuple[Shipment, 
 
 def _returns(order_id: str, items: list[Mapping[str, Any]], updated_at: datetime) -> tuple[Return, ...]:
     """Units cancelled, returned by the buyer, or sent back by the courier (one Return each
-    kind, with its units); details live in the reverse-order API (not synced yet)."""
+    kind, with its units, ``{"line_id", "sku", "quantity": 1}``); the reverse-order API's
+    Returns (``mappings.lazada_returns``, the ``returns`` stream) supersede the cancellation
+    and the buyer return of the same order. ``reason_code``: a delivery that failed or came
+    back is ``failed_delivery`` whatever its text; otherwise the item's ``reason`` through
+    the reverse orders' table (``lazada_returns.REASONS``), ``unknown`` when unlisted."""
     kinds = (
         ("cancel", ReturnType.CANCELLATION, ReturnStatus.CLOSED, {"canceled"}),
         ("return", ReturnType.BUYER_RETURN, ReturnStatus.REFUNDED, {"returned"}),
@@ -373,6 +379,7 @@ def _returns(order_id: str, items: list[Mapping[str, Any]], updated_at: datetime
         if not units:
             continue
         reason = text_or_none(units[0].get("reason"))
+        code = ReturnReason.FAILED_DELIVERY if kind is ReturnType.RETURN_TO_SENDER else reason_of(reason)
         out.append(
             Return(
                 external_id=f"{order_id}-{suffix}",
@@ -382,8 +389,9 @@ def _returns(order_id: str, items: list[Mapping[str, Any]], updated_at: datetime
                 reason=reason,
                 refund_amount=None,
                 return_shipping_cost=None,
-                items=tuple({"order_item_id": str(u.get("order_item_id")), "sku": text_or_none(u.get("sku"))} for u in units),
+                items=tuple({k: v for k, v in (("line_id", ref(u.get("order_item_id"))), ("sku", text_or_none(u.get("sku"))), ("quantity", 1)) if v is not None} for u in units),
                 created_at=updated_at,
+                reason_code=code,
             )
         )
     return tuple(out)

@@ -1,4 +1,5 @@
-"""The Blibli sandbox: a local twin of the Seller API's order list and per-item detail.
+"""The Blibli sandbox: a local twin of the Seller API's order list and per-item detail, and of
+its returned order list and detail.
 
 It shares no code with the connector (``client.py`` cites the sources). What it enforces
 is what the sources document, and nothing more:
@@ -26,6 +27,23 @@ is what the sources document, and nothing more:
   ``updatedDate`` (epoch ms of the item's last change), ``logisticsProductName`` and the
   ship-to city, province and postcode.
 
+- **Returned Order List V1** (``GET /v2/proxy/mta/api/businesspartner/v1/order/
+  getReturnedOrderSummary``, [B7]): ``requestId``, ``businessPartnerCode`` and ``channelId``
+  are required (400 ``BAD_REQUEST``; the documented required parameters); the documented
+  filters ``orderIdOrItemId`` (an order or order item number) and ``returDate`` (a creation
+  day, ``dd-MM-yyyy`` in WIB), and the inferred ``status``, ``rmaResolution``, ``page``
+  (from 0) and ``size`` (default 10) work. The reply is ``{success, content: [rows],
+  pageMetaData: {pageNumber, pageSize, totalRecords}}`` (inferred from a third-party
+  client), rows newest first (``returns_newest_first = False`` serves them oldest first:
+  the connector must not depend on it). Row fields: the ones a third-party client reads
+  (``returnId``, ``returnNo``, ``orderNo``, ``orderItemNo``, ``customerName``,
+  ``orderQuantity``, ``productSalePrice``, ``createdDate``) and the ones the mapping assumes
+  (``status``, ``rmaResolution``, ``updatedDate``, ``returnReason``, ``merchantSku``,
+  ``gdnSku``, ``productName``, ``awbNumber``).
+- **Returned Order Detail V1** (``.../getReturnedOrderDetail``): ``rmaId``, ``orderNo`` and
+  ``orderItemNo`` required, **5 requests an hour per rmaId** (documented; the sixth is 429
+  ``TOO_MANY_REQUESTS``, counted on the real clock); ``value`` is the RMA's row.
+
 Data: seeded orders over the last 20 days of the data clock, IDR whole rupiah as JSON
 numbers. An order appears once it is For Processing (``FP``, paid); its items then move
 together ``FP`` -> ``PU`` (picked up: an airway bill appears) -> ``CX`` (in delivery) ->
@@ -38,7 +56,18 @@ Fault knobs come from the shared host. The listing's page size lives in the JSON
 the host's ``page_size`` knob reaches this twin through a query parameter the client never
 sends (``page_size_param = "_size"``): the effective size is the smaller of the two.
 
-Admin actions: ``mutate`` (``{"touch": [orderNo], "at": epoch|null}``: the order's items
+RMAs: one per returned order item, for every order that gets a Customer Request (``CR``)
+and for every other delivered order (one or two of its items), filed after delivery. Each
+moves on the data clock through the states of a third-party enum ([B9]):
+``RMA_REQUEST_APPROVAL`` -> ``RMA_REQUEST_APPROVED`` -> ``RMA_PROCESS_STARTED`` (a return
+airway bill appears) -> ``RMA_PROCESS_FINISHED``, or refused (``RMA_REQUEST_CANCELLED``),
+or refused after inspection (``RMA_PROCESS_CANCELLED``), or closed by Blibli
+(``RMA_FORCE_CLOSED``). Reasons are the mapping's assumed wordings and ``Lainnya`` (one no
+table names); the orders' item statuses do not follow the RMAs.
+
+Admin actions: ``returns`` (``{"touch": [returnId], "at": epoch|null}``, ``{"advance":
+[...]}``: each to its next state, a final one only touched; ``{"corrupt": returnId}``: its
+``productSalePrice`` becomes ``"abc"``), ``mutate`` (``{"touch": [orderNo], "at": epoch|null}``: the order's items
 change at ``at``; ``{"insert": n, "at": ...}``: n new orders For Processing at ``at``),
 ``corrupt`` (``{"id": orderNo, "field": "finalPrice"|"qty"|"orderDate"}``), ``poison``
 (``connectors._sandbox.hostile``; the path is inside the order's first item detail).
@@ -52,6 +81,7 @@ import hashlib
 import hmac
 import json
 import random
+import time
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from decimal import Decimal
@@ -63,6 +93,17 @@ from connectors._sandbox import hostile
 from connectors._sandbox.shop import SeededShop
 
 LIST_PATH = "/v2/proxy/seller/v1/orders/packages/filter"
+RETURNS_PATH = "/v2/proxy/mta/api/businesspartner/v1/order/getReturnedOrderSummary"  # [B7]
+RETURN_DETAIL_PATH = "/v2/proxy/mta/api/businesspartner/v1/order/getReturnedOrderDetail"  # [B7]
+DETAIL_LIMIT = 5  # [B7] "5 requests in an hour per rmaId"
+RMA_PATHS = (  # [B9] the states an RMA goes through, and how often each path is taken
+    (0.70, ("RMA_REQUEST_APPROVAL", "RMA_REQUEST_APPROVED", "RMA_PROCESS_STARTED", "RMA_PROCESS_FINISHED")),
+    (0.15, ("RMA_REQUEST_APPROVAL", "RMA_REQUEST_CANCELLED")),
+    (0.10, ("RMA_REQUEST_APPROVAL", "RMA_REQUEST_APPROVED", "RMA_PROCESS_STARTED", "RMA_PROCESS_CANCELLED")),
+    (0.05, ("RMA_REQUEST_APPROVAL", "RMA_FORCE_CLOSED")),
+)
+RMA_FINAL = frozenset({"RMA_PROCESS_FINISHED", "RMA_REQUEST_CANCELLED", "RMA_PROCESS_CANCELLED", "RMA_FORCE_CLOSED"})
+RMA_REASONS = ("Produk rusak", "Produk salah kirim", "Produk tidak sesuai deskripsi", "Produk tidak lengkap", "Ukuran tidak sesuai", "Berubah pikiran", "Lainnya")
 DETAIL_PATH = "/v2/proxy/mta/api/businesspartner/v1/order/orderDetail"
 MAX_SIZE = 50
 MINUTE, HOUR, DAY = 60, 3600, 86400
@@ -163,6 +204,31 @@ class OrderState:
         self.statuses = [s if s == "X" else step for s in self.statuses]
 
 
+class Rma:
+    """One returned order item: its planned states ``path`` at ``times``, how far it got."""
+
+    __slots__ = ("id", "number", "order", "item", "path", "times", "step", "created", "updated", "reason", "awb", "corrupt")
+
+    def __init__(self, rid: str, number: str, order: OrderState, item: int, path: tuple[str, ...], times: list[int], reason: str, awb: str) -> None:
+        self.id, self.number, self.order, self.item, self.path, self.times = rid, number, order, item, path, times
+        self.reason, self.awb, self.step, self.created, self.updated, self.corrupt = reason, awb, 0, times[0], times[0], False
+
+    @property
+    def status(self) -> str:
+        return self.path[self.step]
+
+    def catch_up(self, now: int) -> None:
+        while self.step + 1 < len(self.path) and self.times[self.step + 1] <= now:
+            self.step += 1
+            self.updated = max(self.updated, self.times[self.step])
+
+    def advance(self, now: int) -> None:
+        if self.step + 1 < len(self.path):
+            self.step += 1
+            self.times[self.step] = now
+        self.updated = now
+
+
 class BlibliSandbox(SeededShop):
     channel = "blibli"
     page_size_param = "_size"  # see the module docstring: the host's page_size knob
@@ -179,9 +245,15 @@ class BlibliSandbox(SeededShop):
         self._by_number: dict[str, OrderState] = {}
         self._phantom: tuple[str, int] | None = None
         self._last_listing: Reply | None = None
+        self._rmas: dict[str, Rma] = {}
+        self._detail_calls: dict[str, list[float]] = {}
+        self.returns_newest_first = True
+        self.real_time = time.time  # the detail's hourly limit counts real requests
         rng = random.Random(seed)
         for fp in sorted(self._now - rng.randrange(HISTORY) for _ in range(orders)):
             self._create(fp)
+        for order in list(self._orders.values()):
+            self._seed_rmas(order)
 
     def demo_credentials(self) -> dict[str, str]:
         creds = {"client_id": self._client_id, "client_key": self._client_key, "api_seller_key": self._seller_key, "seller_code": self._seller_code}
@@ -198,6 +270,10 @@ class BlibliSandbox(SeededShop):
                 return self._list(request)
             if request.path == DETAIL_PATH and request.method == "GET":
                 return self._detail(request)
+            if request.path == RETURNS_PATH and request.method == "GET":
+                return self._returns_list(request)
+            if request.path == RETURN_DETAIL_PATH and request.method == "GET":
+                return self._return_detail(request)
             return error(404, "NOT_FOUND", "No API found for this path")
 
     def is_listing(self, request: Request) -> bool:
@@ -225,6 +301,136 @@ class BlibliSandbox(SeededShop):
         with self._lock:
             self._advance()
             return [self._assembled(o) for o in sorted(self._orders.values(), key=lambda o: o.n) if o.fp * 1000 <= self._now * 1000]
+
+    def dump_returns(self) -> list[dict[str, Any]]:
+        """Every RMA now, as ``BlibliConnector.return_pages`` yields it (a summary row)."""
+        with self._lock:
+            self._advance()
+            return [self._row(r) for r in self._visible_rmas()]
+
+    def admin(self, action: str, request: Request) -> Reply | None:
+        if action != "returns":
+            return super().admin(action, request)
+        body = request.json() or {}
+        if not isinstance(body, dict):
+            raise ValueError("expected a JSON object")
+        with self._lock:
+            self._advance()
+            return Reply(200, self._returns_admin(body))
+
+    # -- RMAs -----------------------------------------------------------------------------------
+    def _seed_rmas(self, order: OrderState) -> None:
+        """An RMA per returned item: every order with a Customer Request, every other delivered one."""
+        bp = Blueprint.make(self.seed, order.n, order.fp)
+        done = {step: at for at, step in bp.steps}
+        if "CR" in done:
+            filed, count = done["CR"], 1
+        elif "D" in done and order.n % 2 == 0:
+            rng = random.Random(f"rma-when:{self.seed}:{order.n}")
+            filed, count = done["D"] + rng.randrange(HOUR, 3 * DAY), rng.choice((1, 1, 2))
+        else:
+            return
+        live = [k for k in range(len(bp.items)) if not ("X1" in done and k == 0)]
+        for k in live[:count]:
+            rng = random.Random(f"rma:{self.seed}:{order.n}:{k}")
+            roll, path = rng.random(), RMA_PATHS[-1][1]
+            for share, candidate in RMA_PATHS:
+                if roll < share:
+                    path = candidate
+                    break
+                roll -= share
+            times = [filed + k]
+            for _ in path[1:]:
+                times.append(times[-1] + rng.randrange(6 * HOUR, 2 * DAY))
+            rid = hashlib.md5(f"rma:{self.seed}:{order.n}:{k}".encode()).hexdigest()[:24]
+            awb = "JNER" + "".join(str(rng.randrange(10)) for _ in range(11))
+            self._rmas[rid] = Rma(rid, str(26_000_000_000 + order.n * 10 + k), order, k, path, times, rng.choice(RMA_REASONS), awb)
+
+    def _visible_rmas(self) -> list[Rma]:
+        for r in self._rmas.values():
+            r.catch_up(self._now)
+        shown = [r for r in self._rmas.values() if r.created <= self._now]
+        return sorted(shown, key=lambda r: (r.created, r.id), reverse=self.returns_newest_first)
+
+    def _row(self, r: Rma) -> dict[str, Any]:
+        """A summary row: the fields a third-party client reads, and the ones the mapping assumes."""
+        _, _, value = self._items(r.order)[r.item]
+        row = {
+            "returnId": r.id, "returnNo": r.number, "orderNo": r.order.number, "orderItemNo": value["orderItemNo"],
+            "customerName": value["custName"], "orderQuantity": value["qty"], "productSalePrice": value["finalPrice"],
+            "createdDate": r.created * 1000, "updatedDate": r.updated * 1000, "status": r.status, "rmaResolution": "REFUND",
+            "returnReason": r.reason, "merchantSku": value["merchantSku"], "gdnSku": value["gdnSku"], "productName": value["itemName"],
+            "awbNumber": r.awb if r.step >= 2 and "RMA_PROCESS_STARTED" in r.path[: r.step + 1] else None,
+        }  # fmt: skip
+        if r.corrupt:
+            row["productSalePrice"] = "abc"
+        return row
+
+    def _returns_list(self, request: Request) -> Reply:
+        q = request.query
+        for name in ("requestId", "businessPartnerCode", "channelId"):
+            if not q.get(name):
+                return error(400, "BAD_REQUEST", f"{name} is required")
+        page, size = q.get("page", "0"), q.get("size", "10")
+        if not (page.isdigit() and size.isdigit() and int(size) >= 1):
+            return error(400, "BAD_REQUEST", "page starts at 0 and size at 1")
+        page_no, size_no = int(page), int(size)
+        rows = [self._row(r) for r in self._visible_rmas()]
+        if q.get("orderIdOrItemId"):
+            rows = [r for r in rows if q["orderIdOrItemId"] in (r["orderNo"], r["orderItemNo"])]
+        if q.get("returDate"):
+            try:
+                day = datetime.strptime(q["returDate"], "%d-%m-%Y").date()
+            except ValueError:
+                return error(400, "BAD_REQUEST", "returDate is dd-MM-yyyy")
+            rows = [r for r in rows if datetime.fromtimestamp(r["createdDate"] / 1000, JAKARTA).date() == day]
+        for name in ("status", "rmaResolution"):
+            if q.get(name):
+                rows = [r for r in rows if r[name] == q[name]]
+        content = rows[page_no * size_no : (page_no + 1) * size_no]
+        return Reply(200, {"requestId": q.get("requestId"), "errorCode": None, "errorMessage": None, "success": True,
+                           "content": content, "pageMetaData": {"pageNumber": page_no, "pageSize": size_no, "totalRecords": len(rows)}})  # fmt: skip
+
+    def _return_detail(self, request: Request) -> Reply:
+        q = request.query
+        for name in ("rmaId", "orderNo", "orderItemNo"):
+            if not q.get(name):
+                return error(400, "BAD_REQUEST", f"{name} is required")
+        found = self._rmas.get(q["rmaId"])
+        if found is None or found.created > self._now or found.order.number != q["orderNo"]:
+            return error(404, "NOT_FOUND", "Returned order item not found")
+        now = self.real_time()
+        calls = [t for t in self._detail_calls.get(found.id, []) if t > now - HOUR] + [now]
+        self._detail_calls[found.id] = calls
+        if len(calls) > DETAIL_LIMIT:
+            return error(429, "TOO_MANY_REQUESTS", "5 requests in an hour per rmaId")
+        found.catch_up(self._now)
+        row = self._row(found)
+        if row["orderItemNo"] != q["orderItemNo"]:
+            return error(404, "NOT_FOUND", "Returned order item not found")
+        return Reply(200, {"requestId": q.get("requestId"), "errorCode": None, "errorMessage": None, "success": True, "value": row})
+
+    def _returns_admin(self, body: dict[str, Any]) -> dict[str, Any]:
+        for r in self._rmas.values():
+            r.catch_up(self._now)
+        if "corrupt" in body:
+            found = self._rma(body["corrupt"])
+            found.corrupt, found.updated = True, self._now
+            return {"corrupted": found.id, "now": self._now}
+        at = self._now if body.get("at") is None else int(body["at"])
+        touched = [self._rma(i) for i in body.get("touch") or []]
+        for r in touched:
+            r.updated = at
+        advanced = [self._rma(i) for i in body.get("advance") or []]
+        for r in advanced:
+            r.advance(self._now)
+        return {"touched": len(touched), "advanced": {r.id: r.status for r in advanced}, "now": self._now}
+
+    def _rma(self, rid: Any) -> Rma:
+        found = self._rmas.get(str(rid))
+        if found is None or found.created > self._now:
+            raise ValueError(f"no RMA {rid}")
+        return found
 
     # -- data ---------------------------------------------------------------------------------
     def _create(self, fp: int) -> OrderState:

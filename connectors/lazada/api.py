@@ -14,6 +14,10 @@ Sources (shared/reference/marketplaces.md §4; keys as listed there):
 - ``/orders/items/get`` (``order_ids``): the limit of 50 is **inferred** (a third-party Go
   SDK's doc comment "No more than 50 at a time"; a TypeScript client's
   ``LAZADA_MULTIPLE_ORDER_ITEMS_MAX = 50``); the official page was not in our sources.
+- [L14] Return and Refund API: ``GetReverseOrdersForSeller`` (``/reverse/getreverseordersforseller``,
+  GET/POST, ``page_size`` and ``page_no`` required) and ``GetReverseOrderDetail``
+  (``/order/reverse/return/detail/list``, ``reverse_order_id``); the maximum ``page_size``
+  (50) and the page cap (100 pages) are **inferred** from third-party clients (client.py).
 
 The client's signer lives here; the sandbox has its own, written separately from the same
 documentation, and ``tests/lazada/test_sandbox.py`` pins both to the documented example.
@@ -30,12 +34,16 @@ ORDERS = "/orders/get"
 ORDER = "/order/get"
 ORDER_ITEMS = "/orders/items/get"
 SELLER = "/seller/get"
+REVERSE_ORDERS = "/reverse/getreverseordersforseller"  # [L14] GetReverseOrdersForSeller
+REVERSE_DETAIL = "/order/reverse/return/detail/list"  # [L14] GetReverseOrderDetail
 REFRESH = "/auth/token/refresh"
 AUTH_URL = "https://auth.lazada.com/rest"  # [L4]: the token service, central for every country
 
 PAGE_SIZE = 100  # /orders/get limit: "The supported maximum number is 100"
 OFFSET_CAP = 4500  # /orders/get offset: 4500 [L9] or 5000 [L5]: the smaller one
 ITEMS_BATCH = 50  # /orders/items/get order_ids (inferred, see above)
+REVERSE_PAGE_SIZE = 50  # GetReverseOrdersForSeller page_size: "default 10", no maximum documented; 50 (inferred)
+REVERSE_PAGE_CAP = 100  # pages past the 100th come back empty (a third-party observation; inferred)
 TIMESTAMP_TOLERANCE_MS = 7200 * 1000  # "should not exceed 7200 seconds"
 ACCESS_TOKEN_SECONDS = 30 * 86400  # expires_in, an app in "Online" status
 REFRESH_TOKEN_SECONDS = 180 * 86400  # refresh_expires_in, an app in "Online" status

@@ -1,4 +1,5 @@
-"""The Lazada sandbox: a local twin of the Open Platform order APIs with seeded orders.
+"""The Lazada sandbox: a local twin of the Open Platform order and reverse-order APIs with
+seeded orders and reverse orders.
 
 It enforces the contract the sources document (shared/reference/marketplaces.md §4; the
 source keys [L1]... are listed there and in ``client.py``), implemented here on its own:
@@ -28,6 +29,19 @@ here instead of agreeing with itself.
   ``{order_id, order_number, order_items}`` for the ids the shop knows (assumed: unknown
   ids are left out). **/order/get**: one ``order_id``.
 - **/seller/get**: a cheap authenticated call.
+- **/reverse/getreverseordersforseller** ([L14], GET or POST, parameters in the query or a
+  form body): ``page_size`` and ``page_no`` are required (``MissingParameter``), whole
+  numbers from 1; ``ReverseOrderLineModifiedTimeRangeStart``/``End`` (milliseconds; strict
+  bounds like ``/orders/get``'s, or inclusive with ``inclusive_bounds``), ``reverse_order_id``,
+  ``trade_order_id`` and the JSON lists ``request_type_list``, ``reverse_status_list``,
+  ``ofc_status_list`` filter; the reply is ``{code, request_id, result: {success, page_no,
+  page_size, total, items}}``, items in ``reverse_order_id`` order (no order is documented).
+  Two attributes mimic what third-party clients saw and the documentation does not say:
+  ``reverse_page_cap`` (pages past it come back empty; default None: no cap) and
+  ``reverse_list_lines`` (False: items without their lines, the detail has them).
+- **/order/reverse/return/detail/list**: ``reverse_order_id`` required (``105``); a reverse
+  order of another store is ``106`` "ROC internal error" (both documented codes); ``data``
+  is the reverse order with ``reverseOrderLineDTOList`` (``productDTO``, ``buyer.user_id``).
 
 Assumptions where the sources are silent (each mirrored by the connector): errors come
 with HTTP 200 and ``{type, code, message, request_id}``; within one update second the list
@@ -44,14 +58,35 @@ numbers, as the documented and captured replies show (§4.6); phones are masked
 (``81****7``); ``dump_orders()`` returns each order as the client yields it (the order
 object with ``order_items``).
 
-Admin actions (``POST /_sandbox/<action>``): ``mutate`` (``{"touch": [order_id], "at":
+Reverse orders (``dump_returns()``: each as the list renders it, with its lines): every
+other seeded order gets one. An order whose life cycle cancels units gets a ``CANCEL``
+for them (``REQUEST_INITIATE`` -> ``CANCEL_SUCCESS``, then ``CANCEL_REFUND_ISSUED`` when
+the units were paid for); a delivered order gets a ``RETURN`` (to the merchant:
+``REQUEST_INITIATE`` -> ``RTM_SHIPPING_BACK``, a return airway bill appears ->
+``RTM_RECEIVE_ITEM`` -> ``REFUND_SUCCESS``; or rejected ``REQUEST_REJECT``, or withdrawn
+``REQUEST_CANCEL``) or an ``ONLY_REFUND`` (``REQUEST_INITIATE`` -> ``REFUND_PENDING`` ->
+``REFUND_SUCCESS``, or ``REQUEST_REJECT``); a failed delivery gets none ([L18]). The
+statuses are the API's documented ``reverse_status`` values and the reverse-order push's
+keys [L15]; ``ofc_status`` is ``INITIAL``, ``RETURN_RTM_DELIVERED`` once received or
+``RETURN_CANCELED`` when it ends otherwise (values seen in the documented examples and a
+third-party capture). Every line of a reverse order moves together, on the data clock;
+reasons are Lazada's documented ones (and ``Lainnya``, one no table names); amounts are
+cents ([L14]); times are epoch **seconds** (two third-party captures; the documentation
+does not say) and ``sla`` an epoch in milliseconds (the documented example). The reverse
+orders do not move the order items' statuses (the orders keep their own life cycle).
+
+Admin actions (``POST /_sandbox/<action>``): ``returns`` (``{"touch": [reverse_order_id],
+"at": epoch|null}``, ``{"advance": [...]}``: each to its next status, ``{"corrupt": id}``:
+its first line's ``refund_amount`` becomes ``"abc"``), ``mutate`` (``{"touch": [order_id], "at":
 epoch|null}``, ``{"insert": n, "at": ...}``, ``{"insert_as": [order_id]}``), ``poison``
 (``connectors._sandbox.hostile``; a path under ``order_items`` poisons the items reply,
 any other the order object), ``corrupt`` (``{"id", "field": "price"|"currency"|"status"}``).
 
-Paging faults (on ``/orders/get``): ``empty`` and ``fresh`` answer no orders while
-``countTotal`` says more (Lazada's offsets are the client's own, so there is no new
-cursor to invent); ``repeat`` is a stuck API serving the previous listing reply again.
+Paging faults (on ``/orders/get`` and ``/reverse/getreverseordersforseller``, both
+listings): ``empty`` and ``fresh`` answer no records while ``countTotal`` (``total``) says
+more (Lazada's offsets and page numbers are the client's own, so there is no new cursor to
+invent); ``repeat`` is a stuck API serving that listing's previous reply again. The
+``changes`` knob counts the pages of both listings.
 """
 
 from __future__ import annotations
@@ -66,6 +101,7 @@ import uuid
 from collections.abc import Callable
 from datetime import datetime, timedelta, timezone
 from typing import Any
+from urllib.parse import parse_qsl
 
 from connectors._sandbox import Reply, Request, SandboxClock
 from connectors._sandbox.hostile import set_path
@@ -115,6 +151,18 @@ PROVIDERS = ("LEX ID", "J&T Express", "JNE", "SiCepat")
 BUYERS = (("Budi", "Santoso"), ("Siti", "Rahayu"), ("Agus", "Wijaya"), ("Dewi", "Lestari"))
 CITIES = (("DKI Jakarta", "Kota Jakarta Selatan", "12190"), ("Jawa Barat", "Kota Bandung", "40132"), ("Jawa Timur", "Kota Surabaya", "60281"))
 PAYMENTS = ("MIXEDCARD", "PAYMENT_ACCOUNT", "DANA")
+RETURN_REASONS = (  # [L16] as Lazada's help pages word them, and one no table names
+    ("Damaged/faulty item", 10_010_025),
+    ("Received wrong item", 10_010_027),
+    ("Item doesn't match description/pictures", 10_010_029),
+    ("Missing accessories/freebie", 10_010_033),
+    ("Don't want item anymore (Change Of Mind)", 10_010_035),
+    ("Lainnya", 10_010_099),
+)
+REFUND_REASONS = (("Package not received", 10_020_001), ("Empty package / Fraudulent item", 10_020_003))
+FINAL = frozenset({"CANCEL_SUCCESS", "CANCEL_REFUND_ISSUED", "REFUND_SUCCESS", "REQUEST_REJECT", "REQUEST_CANCEL"})
+REVERSE_ORDERS = "/reverse/getreverseordersforseller"  # [L14], written here from the reference
+REVERSE_DETAIL = "/order/reverse/return/detail/list"  # [L14]
 CORRUPTIONS: dict[str, Callable[[dict[str, Any]], Any]] = {
     "price": lambda order: order.update(price="abc"),
     "currency": lambda order: [item.pop("currency") for item in order["order_items"]],
@@ -171,10 +219,20 @@ class LazadaSandbox(SeededShop):
         self._last_listing: Reply | None = None
         self._next_item = 0
         rng = random.Random(seed)
+        self._plans: dict[str, list[tuple[int, str]]] = {}
         for created in sorted(self._now - rng.randrange(HISTORY) for _ in range(orders)):
             self._create(created, index=False)
         self._build_index()
-        self._routes = {ORDERS: self._orders_list, ORDER: self._order_get, ORDER_ITEMS: self._items_get, SELLER: self._seller, REFRESH: self._refresh_token}
+        self._returns: dict[int, ReverseOrder] = {}
+        self.reverse_page_cap: int | None = None
+        self.reverse_list_lines = True
+        self._last_reverse_listing: Reply | None = None
+        self._routes = {
+            ORDERS: self._orders_list, ORDER: self._order_get, ORDER_ITEMS: self._items_get, SELLER: self._seller, REFRESH: self._refresh_token,
+            REVERSE_ORDERS: self._reverse_list, REVERSE_DETAIL: self._reverse_detail,
+        }  # fmt: skip
+        for order in list(self._orders.values()):
+            self._seed_return(order)
 
     def demo_credentials(self) -> dict[str, Any]:
         access, refresh = self._current
@@ -189,6 +247,8 @@ class LazadaSandbox(SeededShop):
         with self._lock:
             self._advance()
             route = self._routes.get(request.path.rstrip("/"))
+            if request.method == "POST" and request.body and route is not None:  # LazOP takes POST parameters as a form
+                request.query = {**dict(parse_qsl(request.body.decode("utf-8", "replace"))), **request.query}
             if route is None:
                 return _error("InvalidApiPath", "The specified API path is invalid", status=404)
             refused = self._authenticate(request)
@@ -200,17 +260,20 @@ class LazadaSandbox(SeededShop):
                 return _error(exc.code, str(exc))
 
     def is_listing(self, request: Request) -> bool:
-        return request.path.rstrip("/") == ORDERS
+        return request.path.rstrip("/") in (ORDERS, REVERSE_ORDERS)
 
     def page_fault(self, kind: str, request: Request) -> Reply:
+        reverse = request.path.rstrip("/") == REVERSE_ORDERS
         if kind == "repeat":
             with self._lock:
-                last = self._last_listing
+                last = self._last_reverse_listing if reverse else self._last_listing
             if last is not None:
                 return Reply(last.status, json.loads(json.dumps(last.body)))
         reply = self.handle(request)
         if isinstance(reply.body, dict) and isinstance(reply.body.get("data"), dict):
             reply.body["data"] = {**reply.body["data"], "count": "0", "orders": []}
+        if isinstance(reply.body, dict) and isinstance(reply.body.get("result"), dict):
+            reply.body["result"] = {**reply.body["result"], "items": []}
         return reply
 
     def error_reply(self, kind: str, status: int) -> Reply:
@@ -224,6 +287,23 @@ class LazadaSandbox(SeededShop):
         with self._lock:
             self._advance()
             return [{**self._render(o), "order_items": self._render_items(o)} for o in self._orders.values()]
+
+    def dump_returns(self) -> list[dict[str, Any]]:
+        """Every reverse order now, as ``LazadaConnector.return_pages`` yields it (the list's
+        item with its lines)."""
+        with self._lock:
+            self._advance()
+            return [self._render_reverse(r) for r in self._visible_returns()]
+
+    def admin(self, action: str, request: Request) -> Reply | None:
+        if action != "returns":
+            return super().admin(action, request)
+        body = request.json() or {}
+        if not isinstance(body, dict):
+            raise ValueError("expected a JSON object")
+        with self._lock:
+            self._advance()
+            return Reply(200, self._returns_admin(body))
 
     # -- auth -------------------------------------------------------------------------------
     def _issue(self, now: float) -> tuple[str, str]:
@@ -328,6 +408,165 @@ class LazadaSandbox(SeededShop):
                 groups.append({"order_id": int(order.id) if order.id.isdigit() else order.id, "order_number": order.number, "order_items": items})
         return _ok(groups)
 
+    def _reverse_list(self, request: Request) -> Reply:
+        q = request.query
+        for name in ("page_size", "page_no"):
+            if not q.get(name):
+                raise _ParamError("MissingParameter", f"The input parameter '{name}' that is mandatory for processing this request is not supplied")
+        size, page = _int(q, "page_size", 10), _int(q, "page_no", 1)
+        if size < 1 or page < 1:
+            raise _ParamError("InvalidParameter", "page_size and page_no must be 1 or more")
+        cap = q.get(self.page_size_param, "")
+        size = min(size, int(cap)) if cap.isdigit() and int(cap) > 0 else size
+        lo = _int(q, "ReverseOrderLineModifiedTimeRangeStart", -1) if q.get("ReverseOrderLineModifiedTimeRangeStart") else None
+        hi = _int(q, "ReverseOrderLineModifiedTimeRangeEnd", -1) if q.get("ReverseOrderLineModifiedTimeRangeEnd") else None
+        lists = {name: _json_list(q, name) for name in ("request_type_list", "reverse_status_list", "ofc_status_list")}
+
+        def wanted(r: ReverseOrder) -> bool:
+            modified = r.updated * 1000
+            if lo is not None and not (modified >= lo if self.inclusive_bounds else modified > lo):
+                return False
+            if hi is not None and not (modified <= hi if self.inclusive_bounds else modified < hi):
+                return False
+            if q.get("reverse_order_id") and q["reverse_order_id"] != str(r.id):
+                return False
+            if q.get("trade_order_id") and q["trade_order_id"] != r.order_id:
+                return False
+            return all(
+                not chosen or value in chosen
+                for chosen, value in ((lists["request_type_list"], r.kind), (lists["reverse_status_list"], r.status), (lists["ofc_status_list"], r.ofc_status()))
+            )
+
+        chosen = [r for r in self._visible_returns() if wanted(r)]
+        shown = [] if self.reverse_page_cap is not None and page > self.reverse_page_cap else chosen[(page - 1) * size : page * size]
+        items = [self._render_reverse(r, lines=self.reverse_list_lines) for r in shown]
+        reply = Reply(200, {
+            "code": "0", "request_id": uuid.uuid4().hex,
+            "result": {"success": True, "page_no": page, "page_size": size, "total": len(chosen), "items": items},
+        })  # fmt: skip
+        self._last_reverse_listing = reply
+        return reply
+
+    def _reverse_detail(self, request: Request) -> Reply:
+        text = request.query.get("reverse_order_id", "")
+        if not text.isdigit() or int(text) == 0:
+            raise _ParamError("105", "E0105: reverse order id is empty or invalid")
+        found = self._returns.get(int(text))
+        if found is None or found.created > self._now:
+            raise _ParamError("106", "E0106: ROC internal error")
+        listed = self._render_reverse(found)
+        lines = [self._detail_line(line) for line in listed.pop("reverse_order_lines")]
+        return _ok({**listed, "reverseOrderLineDTOList": lines})
+
+    # -- reverse orders -------------------------------------------------------------------------
+    def _seed_return(self, order: OrderState) -> None:
+        """A reverse order for every other seeded order, by what its life cycle does."""
+        number = int(order.number) - 300_000_000
+        steps = self._plans.get(order.id, [])
+        if number % 2:
+            return
+        rng = random.Random(f"reverse:{self.seed}:{order.id}")
+        done = {step: at for at, step in steps}
+        rid = 5_000_000_000_000 + self.seed * 10_000_000 + number * 7 + 3
+        if "cancel_unpaid" in done or "cancel_one" in done:
+            at = done.get("cancel_unpaid", done.get("cancel_one", 0))
+            units = order.items if "cancel_unpaid" in done else order.items[-1:]
+            paid = "cancel_one" in done and not order.cod
+            path = ["REQUEST_INITIATE", "CANCEL_SUCCESS"] + (["CANCEL_REFUND_ISSUED"] if paid else [])
+            reason = ("Pembayaran tidak diterima", 10_000_001) if "cancel_unpaid" in done else ("Change of mind", 10_000_031)
+            kind, units, refund = "CANCEL", list(units), paid
+            gaps = [rng.randrange(MINUTE, 30 * MINUTE), rng.randrange(DAY, 2 * DAY)]
+        elif "delivered" in done:
+            at = done["delivered"] + rng.randrange(HOUR, 3 * DAY)
+            units = rng.sample(order.items, min(len(order.items), rng.choice((1, 1, 2))))
+            if rng.random() < 0.7:
+                kind = "RETURN"
+                roll = rng.random()
+                path = ["REQUEST_INITIATE", "REQUEST_REJECT"] if roll < 0.1 else ["REQUEST_INITIATE", "REQUEST_CANCEL"] if roll < 0.2 else ["REQUEST_INITIATE", "RTM_SHIPPING_BACK", "RTM_RECEIVE_ITEM", "REFUND_SUCCESS"]
+                reason = rng.choice(RETURN_REASONS)
+            else:
+                kind = "ONLY_REFUND"
+                path = ["REQUEST_INITIATE", "REQUEST_REJECT"] if rng.random() < 0.15 else ["REQUEST_INITIATE", "REFUND_PENDING", "REFUND_SUCCESS"]
+                reason = rng.choice(REFUND_REASONS)
+            refund = True
+            gaps = [rng.randrange(4 * HOUR, 2 * DAY) for _ in path[1:]]
+        else:
+            return  # unpaid, still on its way, or a failed delivery: no reverse order [L18]
+        times = [at]
+        for gap in gaps[: len(path) - 1]:
+            times.append(times[-1] + gap)
+        awb = "LXRT-" + "".join(rng.choice("0123456789") for _ in range(10))
+        self._returns[rid] = ReverseOrder(rid, order, kind, [u.id for u in units], path, times, reason, refund, awb, self._now)
+
+    def _visible_returns(self) -> list["ReverseOrder"]:
+        for r in self._returns.values():
+            r.catch_up(self._now)
+        return [r for _, r in sorted(self._returns.items()) if r.created <= self._now]
+
+    def _returns_admin(self, body: dict[str, Any]) -> dict[str, Any]:
+        for r in self._returns.values():
+            r.catch_up(self._now)
+        if "corrupt" in body:
+            found = self._reverse(body["corrupt"])
+            found.corrupt, found.updated = True, self._now
+            return {"corrupted": found.id, "now": self._now}
+        at = self._now if body.get("at") is None else int(body["at"])
+        touched = [self._reverse(i) for i in body.get("touch") or []]
+        for r in touched:
+            r.updated = at
+        advanced = [self._reverse(i) for i in body.get("advance") or []]
+        for r in advanced:
+            r.advance(self._now)
+        return {"touched": len(touched), "advanced": {str(r.id): r.status for r in advanced}, "now": self._now}
+
+    def _reverse(self, rid: Any) -> "ReverseOrder":
+        found = self._returns.get(int(rid)) if str(rid).isdigit() else None
+        if found is None or found.created > self._now:
+            raise ValueError(f"no reverse order {rid}")
+        return found
+
+    def _render_reverse(self, r: "ReverseOrder", *, lines: bool = True) -> dict[str, Any]:
+        """A reverse order as GetReverseOrdersForSeller lists it ([L14]; numbers as numbers)."""
+        order = r.order
+        items = {i.id: (i, row) for i, row in zip(order.items, self._render_items(order))}
+        status, ofc = r.status, r.ofc_status()
+        out: dict[str, Any] = {
+            "reverse_order_id": r.id, "trade_order_id": int(order.id) if order.id.isdigit() else order.id, "request_type": r.kind,
+            "is_rtm": r.kind == "RETURN", "shipping_type": "DROP_OFF" if r.kind == "RETURN" else "DEFAULT",
+        }  # fmt: skip
+        if not lines:
+            return out
+        rendered = []
+        for k, item_id in enumerate(r.items):
+            item, row = items[item_id]
+            line: dict[str, Any] = {
+                "reverse_order_line_id": r.id * 100 + k, "trade_order_line_id": item_id, "reverse_status": status, "ofc_status": ofc,
+                "product": {"product_id": row["product_id"], "product_sku": str(row["sku_id"])}, "buyer": {"buyer_id": 100_000_000 + order.buyer},
+                "trade_order_gmt_create": order.created, "refund_amount": row["paid_price"] * 100, "item_unit_price": row["item_price"] * 100,
+                "reason_text": r.reason[0], "reason_code": r.reason[1], "refund_payment_method": order.payment,
+                "whqc_decision": "", "return_order_line_gmt_create": r.created, "return_order_line_gmt_modified": r.updated,
+                "is_dispute": False, "seller_sku_id": row["sku"], "platform_sku_id": f"id-{row['sku_id']}",
+                "tracking_number": r.awb if r.kind == "RETURN" and r.reached("RTM_SHIPPING_BACK") else "",
+                "receiver_address": "Gudang Toko Contoh, Jl. Industri No. 1, Kota Bekasi, 17530",
+                "is_need_refund": "true" if r.refund else "false",
+            }  # fmt: skip
+            if r.is_open():
+                line["sla"] = (r.times[r.step] + 2 * DAY) * 1000  # the seller's deadline, epoch ms
+            rendered.append(line)
+        if r.corrupt:
+            rendered[0]["refund_amount"] = "abc"
+        out["reverse_order_lines"] = rendered
+        return out
+
+    @staticmethod
+    def _detail_line(line: dict[str, Any]) -> dict[str, Any]:
+        """A list line in GetReverseOrderDetail's shape (``productDTO``, ``buyer.user_id``)."""
+        out = {k: v for k, v in line.items() if k not in ("product", "buyer", "receiver_address")}
+        out["productDTO"] = {"product_id": line["product"]["product_id"], "sku": line["product"]["product_sku"]}
+        out["buyer"] = {"user_id": line["buyer"]["buyer_id"]}
+        out["is_need_refund"] = line["is_need_refund"] == "true"
+        return out
+
     # -- data ---------------------------------------------------------------------------------
     def _index_key(self, order: OrderState) -> tuple[int, str]:
         return order.updated, order.id
@@ -343,7 +582,7 @@ class LazadaSandbox(SeededShop):
                 i.reason, i.initiator = "Pembayaran tidak diterima", "system-cancel"
         elif step == "cancel_one":
             moves = [(live[-1], "canceled")]
-            live[-1].reason, live[-1].initiator = "Berubah pikiran", "buyer-cancel"
+            live[-1].reason, live[-1].initiator = "Change of mind", "buyer-cancel"  # a documented reason [L16]
         elif step == "packed":
             rng = random.Random(f"pack:{self.seed}:{order.id}")
             package, provider = "FP" + "".join(rng.choice("0123456789") for _ in range(12)), rng.choice(PROVIDERS)
@@ -366,7 +605,9 @@ class LazadaSandbox(SeededShop):
                 self._next_item += 1
                 order.items.append(Item(4_000_000_000_000 + self.seed * 10_000_000 + self._next_item, line, "pending" if order.cod else "unpaid", created))
         self._orders[order_id] = order
-        self._schedule(order_id, order, _life_cycle(rng, order, created), created)
+        steps = _life_cycle(rng, order, created)
+        self._plans[order_id] = steps
+        self._schedule(order_id, order, steps, created)
         if index:
             self._add_to_index(order)
         return order
@@ -494,6 +735,47 @@ def _life_cycle(rng: random.Random, order: OrderState, t: int) -> list[tuple[int
     return steps
 
 
+class ReverseOrder:
+    """One reverse order: its lines (order item ids), its planned statuses ``path`` at
+    ``times``, how far it got (``step``) and when it last changed (``updated``)."""
+
+    __slots__ = ("id", "order", "order_id", "kind", "items", "path", "times", "step", "updated", "created", "reason", "refund", "awb", "corrupt")
+
+    def __init__(self, rid: int, order: OrderState, kind: str, items: list[int], path: list[str], times: list[int], reason: tuple[str, int], refund: bool, awb: str, now: int) -> None:
+        self.id, self.order, self.order_id, self.kind, self.items = rid, order, order.id, kind, items
+        self.path, self.times, self.reason, self.refund, self.awb = path, times, reason, refund, awb
+        self.step, self.created, self.updated, self.corrupt = 0, times[0], times[0], False
+        self.catch_up(now)
+
+    @property
+    def status(self) -> str:
+        return self.path[self.step]
+
+    def is_open(self) -> bool:
+        return self.status not in FINAL
+
+    def reached(self, status: str) -> bool:
+        return status in self.path[: self.step + 1]
+
+    def ofc_status(self) -> str:
+        if self.reached("RTM_RECEIVE_ITEM"):
+            return "RETURN_RTM_DELIVERED"
+        return "RETURN_CANCELED" if self.status in ("REQUEST_REJECT", "REQUEST_CANCEL") else "INITIAL"
+
+    def catch_up(self, now: int) -> None:
+        """Take the planned steps the data clock has reached."""
+        while self.step + 1 < len(self.path) and self.times[self.step + 1] <= now:
+            self.step += 1
+            self.updated = max(self.updated, self.times[self.step])
+
+    def advance(self, now: int) -> None:
+        """The next status now (admin); a final one is only touched."""
+        if self.step + 1 < len(self.path):
+            self.step += 1
+            self.times[self.step] = now
+        self.updated = now
+
+
 class _ParamError(ValueError):
     def __init__(self, code: str, message: str) -> None:
         super().__init__(message)
@@ -507,6 +789,19 @@ def _int(query: dict[str, str], name: str, default: int) -> int:
     if not text.isdigit():
         raise _ParamError("InvalidParameter", f"{name} must be a whole number")
     return int(text)
+
+
+def _json_list(query: dict[str, str], name: str) -> set[str]:
+    text = query.get(name, "")
+    if not text:
+        return set()
+    try:
+        values = json.loads(text)
+    except ValueError:
+        raise _ParamError("InvalidParameter", f"{name} must be a JSON list") from None
+    if not isinstance(values, list):
+        raise _ParamError("InvalidParameter", f"{name} must be a JSON list")
+    return {str(v) for v in values}
 
 
 def _when(text: str | None) -> int:

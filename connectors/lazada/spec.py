@@ -1,6 +1,6 @@
 """Lazada describes itself (``connectors.spec``)."""
 
-from connectors.spec import ORDERS, ConnectorSpec, Credentials, Stream
+from connectors.spec import ORDERS, RETURNS, ConnectorSpec, Credentials, Stream
 
 SPEC = ConnectorSpec(
     name="lazada",
@@ -17,5 +17,8 @@ SPEC = ConnectorSpec(
         # the pack call that moves an item to ``packed`` returns its tracking_number in the same
         # step, so the number arrives with an update of the order (client.py, "Tracking").
         Stream(ORDERS, mapping="mappings.lazada", batch=50, reread_awaiting_tracking=False),
+        # Reverse orders by their lines' modified time (GetReverseOrdersForSeller); a read by id
+        # (GetReverseOrderDetail) takes one reverse_order_id (client.py, "Returns").
+        Stream(RETURNS, mapping="mappings.lazada_returns", batch=1),
     ),
 )

@@ -43,7 +43,7 @@ FACTS = {
         "ship_by": None,  # no item is FP any more
         "buyer": ("S*********h", False),
         "tracking": ["JNE000111222333"],  # the cancelled package has no shipment
-        "returns": [(ReturnType.CANCELLATION, "25000000771", Decimal("135000"))],
+        "returns": [(ReturnType.CANCELLATION, "25000000771", Decimal("135000"), "IDR", "unknown")],  # no reason in the order detail
     },
 }
 
@@ -68,7 +68,7 @@ def test_facts(name: str) -> None:
     assert (o.ship_by.isoformat() if o.ship_by else None) == facts["ship_by"]
     assert (o.buyer_name_masked, o.buyer_is_masked) == facts["buyer"]
     assert [s.tracking_number for s in bundle.shipments if s.tracking_number] == facts["tracking"]
-    assert [(r.type, r.items[0]["order_item_no"], r.refund_amount) for r in bundle.returns] == facts["returns"]
+    assert [(r.type, r.items[0]["line_id"], r.refund_amount, r.currency, r.reason_code.value) for r in bundle.returns] == facts["returns"]
     assert "Jl. Contoh" not in json.dumps(bundle.raw, default=str) and "Siti Contoh" not in json.dumps(bundle.raw, default=str)
 
 

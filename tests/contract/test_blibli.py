@@ -1,5 +1,8 @@
-"""The connector contract suite for blibli (see tests/contract/suite.py)."""
+"""The connector contract suites for blibli: orders (tests/contract/suite.py) and returns
+(tests/contract/returns_suite.py)."""
 
+from tests.contract.returns_suite import make_returns_contract_tests
 from tests.contract.suite import make_contract_tests
 
 globals().update(make_contract_tests("blibli"))
+globals().update(make_returns_contract_tests("blibli"))

@@ -3,10 +3,12 @@
 Golden files: ``official_example_sg`` is the documented ``/orders/get`` order object of
 marketplaces.md §4.7 ([L9], verbatim) with two constructed items (the doc example has
 none; their fields are the §4.7 inferred item shape, ``items_count`` "2" and ``price``
-"106.00" make them two units of 53.00). The other four are the project's own sandbox output
+"106.00" make them two units of 53.00). The other five are the project's own sandbox output
 (``connectors/lazada/sandbox.py``, seed 3, data clock 1,750,000,000): a COD order delivered,
 a COD order with one unit cancelled while three ship (*partial*), a prepaid order of five
-units in three lines ready to ship, and an unpaid order cancelled. Every
+units in three lines ready to ship, an unpaid order cancelled, and a refused COD order with
+one unit cancelled by the buyer (written after the sandbox's buyer cancellations took a
+documented reason, "Change of mind"; the older files keep the Indonesian wording). Every
 ``*.expected.json`` is a snapshot of this mapping's output; FACTS below are what a person
 reads off each payload with §4 open, typed by hand.
 """
@@ -84,7 +86,7 @@ FACTS = {
         "times": {"created_at": ("2025-06-13T20:40:12+07:00", "2025-06-13T13:40:12+00:00"), "updated_at": ("2025-06-15T13:35:59+07:00", "2025-06-15T06:35:59+00:00")},
         "lines": [("KOPI-GAYO-250", 3, "115000", "345000"), ("MADU-500", 1, "135000", "119000")],
         "tracking": ["LXAD-2666351216"],
-        "returns": ["cancellation"],
+        "returns": [("cancellation", "Berubah pikiran", "unknown")],  # a reason no table names (the old sandbox's wording)
         "phone": "81****3",
     },
     "multi_unit_packed": {  # five units, three of one sku: one item per unit [L5]
@@ -103,15 +105,26 @@ FACTS = {
         "times": {"created_at": ("2025-05-02T06:03:04+07:00", "2025-05-01T23:03:04+00:00"), "updated_at": ("2025-05-03T00:16:34+07:00", "2025-05-02T17:16:34+00:00")},
         "lines": [("KAOS-POLOS-L", 1, "89000", "74000"), ("BATIK-PRG-XL", 1, "259000", "224000")],
         "tracking": [],
-        "returns": ["cancellation"],
+        "returns": [("cancellation", "Pembayaran tidak diterima", "unknown")],
         "phone": "81****2",
+    },
+    "cod_failed_one_cancelled": {  # COD refused (three units come back), one unit the buyer cancelled
+        "statuses": (["failed", "failed", "failed", "canceled"], O.CANCELLED, P.VOIDED, F.RETURNED),
+        "total": ("IDR", "390000.00", "6000.00", "24000.00", "408000.00"),
+        "cod": (True, "408000.00"),
+        "times": {"created_at": ("2025-05-04T19:04:31+07:00", "2025-05-04T12:04:31+00:00"), "updated_at": ("2025-05-07T11:03:58+07:00", "2025-05-07T04:03:58+00:00")},
+        "lines": [("KOPI-GAYO-250", 3, "115000", "345000"), ("SAMBAL-PDS", 1, "45000", "39000")],
+        "tracking": ["LXAD-9506121528"],
+        # a documented reason [L16] through lazada_returns.REASONS; a failed delivery is failed_delivery whatever its text
+        "returns": [("cancellation", "Change of mind", "changed_mind"), ("return_to_sender", None, "failed_delivery")],
+        "phone": "81****7",
     },
 }  # fmt: skip
 
 
 def test_every_golden_case_has_its_facts_and_the_main_shapes_are_there() -> None:
     assert set(FACTS) == {p.stem for p in RAW_FILES}
-    assert {"official_example_sg", "cod_delivered", "partial_cancel_shipped", "multi_unit_packed", "cancelled_unpaid"} <= set(FACTS)
+    assert {"official_example_sg", "cod_delivered", "partial_cancel_shipped", "multi_unit_packed", "cancelled_unpaid", "cod_failed_one_cancelled"} <= set(FACTS)
 
 
 @pytest.mark.parametrize("name", sorted(FACTS))
@@ -136,7 +149,9 @@ def test_golden_cases_hold_the_facts_a_person_checked(name: str) -> None:
     assert [(line.sku, line.quantity, line.unit_price, line.total) for line in bundle.lines] == [(s, q, Decimal(u), Decimal(t)) for s, q, u, t in facts["lines"]]
     assert sum(line.quantity for line in bundle.lines) == len(payload["order_items"])  # every unit counted once
     assert [s.tracking_number for s in bundle.shipments] == facts["tracking"]
-    assert [r.type.value for r in bundle.returns] == facts.get("returns", [])
+    assert [(r.type.value, r.reason, r.reason_code.value) for r in bundle.returns] == facts.get("returns", [])
+    for ret in bundle.returns:  # canonical item keys: the order item's id as line_id, one unit each
+        assert all(set(i) <= {"line_id", "sku", "quantity"} and i["quantity"] == 1 for i in ret.items)
     assert order.buyer_phone_masked == facts["phone"] and order.buyer_is_masked
 
 
