@@ -423,15 +423,20 @@ def returns_upsert(dialect: str, columns: tuple[str, ...]) -> Any:
 
 def supersede_returns(conn: Connection, account_id: str, order_ids: Sequence[str]) -> None:
     """One return is one row: of an order's returns of one type, a stream row supersedes
-    order- and parcel-derived rows, and an order-derived row a parcel-derived one."""
+    order- and parcel-derived rows, and an order-derived row a parcel-derived one. A summary
+    whose type the order payload could not tell (``unknown``, e.g. Blibli's item status
+    ``CR``) is superseded by any stream row of its order."""
     other = RETURNS.alias("other")
     for chunk in chunked(list(order_ids)):
         for loser, winners in ((ORDER_SOURCE, (STREAM_SOURCE,)), (PARCEL_SOURCE, (STREAM_SOURCE, ORDER_SOURCE))):
+            same_type = other.c.type == RETURNS.c.type
+            if loser == ORDER_SOURCE:
+                same_type = sa.or_(same_type, RETURNS.c.type == canonical.ReturnType.UNKNOWN)
             better = (
                 sa.select(other.c.id)
                 .where(
                     other.c.account_id == RETURNS.c.account_id, other.c.order_external_id == RETURNS.c.order_external_id,
-                    other.c.type == RETURNS.c.type, other.c.source.in_(winners),
+                    same_type, other.c.source.in_(winners),
                 )  # fmt: skip
                 .exists()
             )

@@ -187,7 +187,8 @@ def map_order(raw: Mapping[str, Any]) -> OrderBundle:
         shipments = (Shipment("p1", "JNE", "REG", raw["awb"], TrackingStatus.IN_TRANSIT, None, "shipped", None, None),)
     returns = ()
     if raw.get("returned"):  # the order's own summary of a buyer return
-        returns = (Return(f"{raw['id']}-return", ReturnType.BUYER_RETURN, ReturnStatus.REQUESTED, "returned", None, None, None, (), updated),)
+        kind = ReturnType.UNKNOWN if raw["returned"] == "unknown" else ReturnType.BUYER_RETURN
+        returns = (Return(f"{raw['id']}-return", kind, ReturnStatus.REQUESTED, "returned", None, None, None, (), updated),)
     return OrderBundle(
         order=order, lines=(line,), shipments=shipments, returns=returns, mapping_version=MAPPING_VERSION, payload_hash=content_hash(raw), raw=dict(raw)
     )

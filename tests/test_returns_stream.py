@@ -108,9 +108,11 @@ def test_an_older_record_never_overwrites_a_newer_one(hub, source, account) -> N
 def test_an_order_sync_keeps_the_stream_rows_and_the_stream_supersedes_the_orders_summary(hub, source, account) -> None:  # noqa: ANN001
     source.records["o0"]["returned"] = True  # the order's own summary also names a buyer return
     source.records["o6"]["returned"] = True  # ... and one the returns stream does not know
+    source.records["o2"]["returned"] = "unknown"  # a summary whose type the payload cannot tell
     hub.engine.run(SyncRequest(account))
     rows = stored(hub)
     assert ("o0", "o0-return") not in rows  # superseded: one return, one row
+    assert ("o2", "o2-return") not in rows  # an untyped summary gives way to the stream's record of the order
     assert rows[("o6", "o6-return")]["source"] == "order"
     later = int(NOW.timestamp()) + 60
     for i in (0, 1, 6):  # the orders change: their children are replaced

@@ -31,6 +31,7 @@ from simpul import audit, quarantine, store
 from simpul.canonical import ReturnReason
 from simpul.channels import RETURNS, get_channel
 from simpul.engine import SyncRequest
+from tests.faults.harness import QUICK_RETRY
 from tests.oracle import assert_converged, assert_returns_converged, returns_source_state, returns_stored_state
 
 ORDERS = 260
@@ -138,6 +139,7 @@ def make_returns_contract_tests(channel: str) -> dict[str, Callable[..., Any]]:
         assert (result.replayed, result.still_failing) == (0, 1)  # still broken: kept, one more attempt
 
     def test_transient_faults_in_either_walk_are_retried(hub, returns_sandbox, returns_account) -> None:  # noqa: ANN001
+        hub.engine.connector_options["retry"] = QUICK_RETRY  # the retries' count matters here, not their pace
         admin(returns_sandbox, {"advance": return_ids(returns_sandbox)[:10]})
         returns_sandbox.faults.update({"error_rate": 0.1, "rate_limit_rate": 0.1, "retry_after": "0"})
         run = hub.engine.run(SyncRequest(returns_account))
