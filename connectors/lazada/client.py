@@ -380,10 +380,13 @@ class LazadaConnector:
                 items = []
             if not isinstance(items, list) or total is None or len(items) > api.REVERSE_PAGE_SIZE:
                 raise ImplausibleReply(f"GET {api.REVERSE_ORDERS}: the reply's result has no items list and total, or more than a page")
-            if at.page_no == 1 and total > api.REVERSE_PAGE_CAP * api.REVERSE_PAGE_SIZE:
+            # The page size the reply says it used: a server may serve fewer a page than asked
+            # (assumed possible), and page_no counts in its pages, not ours.
+            size = min(_count(result.get("page_size")) or api.REVERSE_PAGE_SIZE, api.REVERSE_PAGE_SIZE)
+            if at.page_no == 1 and total > api.REVERSE_PAGE_CAP * size:
                 if at.to_ms - at.from_ms <= 1:
                     raise ConnectorError(
-                        f"lazada: more than {api.REVERSE_PAGE_CAP * api.REVERSE_PAGE_SIZE:,} reverse orders changed in one millisecond "
+                        f"lazada: more than {api.REVERSE_PAGE_CAP * size:,} reverse orders changed in one millisecond "
                         f"({iso(at.from_ms / 1000)}); the list cannot page past its cap, so the walk stops instead of skipping them"
                     )
                 at = ReturnsPosition(at.from_ms, at.from_ms + (at.to_ms - at.from_ms) // 2, 1, None, at.window_to)
@@ -398,7 +401,7 @@ class LazadaConnector:
             raise PaginationLoop(f"lazada {api.REVERSE_ORDERS}: page {at.page_no} repeats the page before it; stopping instead of skipping a page")
         # Each reverse order once: in the part of the window its update time lies in.
         records = [r for r in self._with_lines(listed) if (t := _reverse_stamp(r)) is None or at.from_ms <= t < at.to_ms]
-        if at.page_no * api.REVERSE_PAGE_SIZE < total:
+        if at.page_no * size < total:
             nxt = at.page_no if not items else at.page_no + 1  # an empty page claiming more: asked again, the guard stops it
             following = ReturnsPosition(at.from_ms, at.to_ms, nxt, total, at.window_to, ids)
         elif at.to_ms < at.window_to:

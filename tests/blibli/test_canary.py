@@ -57,7 +57,7 @@ def test_blibli_canaries_appear_nowhere_but_as_ciphertext(hub, caplog) -> None: 
         with pytest.raises(CredentialError) as refused:
             hub.engine.run(SyncRequest("canary-refused"))
         served = server.stats.snapshot()["by_status"]
-    assert run.status == "completed" and run.counts.new == 29 + len(app.dump_returns()) and run.counts.quarantined == 1  # orders, then RMAs
+    assert run.status == "completed" and (run.counts.new, run.returns.new) == (29, len(app.dump_returns())) and run.counts.quarantined == 1  # orders, then RMAs
     assert served.get(429) and served.get(503) and served.get(401)
     assert MARK in json.dumps(plain(hub.accounts.credentials("canary-blibli")))  # negative control: sealed, not absent
     contact = hub.engine.buyers.reveal("canary-blibli", app.victim, _envelope(hub, app.victim))

@@ -42,7 +42,7 @@ def test_lazada_secrets_appear_nowhere_but_as_ciphertext(hub, caplog, capfd) -> 
         hub.accounts.add("canary-lz", "lazada", "Canary", server.url, app.demo_credentials(), history_days=60, verify=True)
         run = hub.engine.run(SyncRequest("canary-lz"))
         served = server.stats.snapshot()
-    assert run.status == "completed" and run.counts.new == 40 + len(app.dump_returns())  # the orders, then the reverse orders
+    assert run.status == "completed" and (run.counts.new, run.returns.new) == (40, len(app.dump_returns()))  # the orders, then the reverse orders
     assert served["by_status"].get(429) and served["by_status"].get(503) and served["by_path"].get("/auth/token/refresh") == 1
     assert MARK in json.dumps(plain(hub.accounts.credentials("canary-lz")))  # negative control: it went through the hub
     out, err = capfd.readouterr()
