@@ -41,7 +41,7 @@ PII_KEYS = frozenset(
     {"phone", "email", "first_name", "last_name", "address_1", "address_2", "full_address", "buyer_username", "username",
      "customer_ip_address", "customer_user_agent", "dropshipper", "dropshipper_phone", "recipient_name"}
 )
-PHONE = re.compile(r"(?<!\d)(\+62|62|0)8\d{7,11}(?!\d)")
+PHONE = re.compile(r"(?<![\dA-Za-z])(\+62|62|0)8\d{7,11}(?!\d)")  # a standalone number: an airway bill such as SPXIDR0803... is none
 EMAIL = re.compile(r"[A-Za-z0-9._%+-]+@(?!example\.(?:com|org|net)\b)[A-Za-z0-9.-]+\.[A-Za-z]{2,}")
 AUTH_HEADER = re.compile(r"(?i)\b(Basic|Bearer)\s+[A-Za-z0-9+/=._-]{8,}")
 SECRET_PARAM = re.compile(r"(?i)\b(" + "|".join(sorted(SENSITIVE_KEYS)) + r")[\"']?\s*[=:]\s*[\"']?(?!REDACTED)[A-Za-z0-9+/=._-]{8,}")

@@ -909,7 +909,7 @@ class ShopeeSandbox(SeededShop):
             "dispute_text_reason": ["Barang diterima dalam kondisi baik"] if proof else [],
             "needs_logistics": state.solution == 0,
             "amount_before_discount": sum(CATALOG[index][5] * amount for index, amount in state.lines),
-            "user": {"username": f"pembeli_{bp.buyer:02d}{self.seed % 100:02d}", "email": f"pembeli{bp.buyer:02d}.{self.seed}@mail.example", "portrait": ""},
+            "user": {"username": f"pembeli_{bp.buyer:02d}{self.seed % 100:02d}", "email": f"pembeli{bp.buyer:02d}.{self.seed}@example.com", "portrait": ""},
             "item": items,
             "order_sn": state.order_sn,
             "return_ship_due_date": state.processing_at + 7 * DAY if state.processing_at else 0,
