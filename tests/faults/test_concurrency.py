@@ -189,7 +189,8 @@ def test_two_sync_processes_of_one_account_never_interleave(pg_db, keyring, shop
     assert_never_two_at_once(runs)
     assert_synced(pg_db, account, shop)
     with pg_db.connect() as conn:
-        assert conn.execute(sa.select(sa.func.count()).select_from(SyncCursor.__table__)).scalar() == 1
+        cursors = SyncCursor.__table__
+        assert sorted(conn.execute(sa.select(cursors.c.stream).where(cursors.c.account_id == account)).scalars()) == ["orders", "returns"]  # one per stream
 
 
 def test_workers_syncing_different_accounts_keep_them_apart(pg_db, keyring) -> None:  # noqa: ANN001
@@ -218,8 +219,9 @@ def test_workers_syncing_different_accounts_keep_them_apart(pg_db, keyring) -> N
             assert_synced(pg_db, account, server)
         assert set(stored_state(pg_db, "woo-a")) & set(stored_state(pg_db, "woo-b")), "no shared ids: mixing would go unseen"
         with pg_db.connect() as conn:
-            cursors = dict(conn.execute(sa.select(SyncCursor.__table__.c.account_id, SyncCursor.__table__.c.until)).all())
-            assert set(cursors) == set(servers)  # one cursor per account, none shared
+            table = SyncCursor.__table__
+            cursors = conn.execute(sa.select(table.c.account_id, table.c.stream)).all()
+            assert sorted(cursors) == sorted((a, s) for a in servers for s in ("orders", "returns"))  # one per account and stream, none shared
         for hub in hubs.values():
             hub.close()
     finally:
