@@ -6,7 +6,8 @@ A channel's sandbox subclasses ``SeededShop`` and supplies:
 - ``_index_key(order)``: the order's index key ``(update time, id)``, or None to keep it out of
   listings (WooCommerce's trash);
 - ``_apply(order, at, step)``: carry out one scheduled step of its life cycle;
-- ``_mutate(body)`` and ``_corrupt(body)``: the ``mutate``/``corrupt`` admin actions.
+- ``_mutate(body)`` and ``_corrupt(body)``: the ``mutate``/``corrupt`` admin actions;
+- ``_returns_admin(body)``: the ``returns`` admin action, for a shop that serves returns.
 
 The ``poison`` admin action (``hostile.py``) is shared: a poisoned order's API renderings
 pass through ``_with_poisons`` (``dump_orders`` shows the order unpoisoned, as the truth).
@@ -51,9 +52,14 @@ class SeededShop:
     def _corrupt(self, body: dict[str, Any]) -> dict[str, Any]:
         raise NotImplementedError
 
+    def _returns_admin(self, body: dict[str, Any]) -> dict[str, Any]:
+        """The ``returns`` admin action (``touch`` / ``advance`` / ``corrupt``) of a shop that
+        serves returns (``SandboxApp.admin``)."""
+        raise ValueError(f"the {type(self).__name__} serves no returns")
+
     # -- shared ---------------------------------------------------------------------------
     def admin(self, action: str, request: Request) -> Reply | None:
-        handlers = {"mutate": self._mutate, "corrupt": self._corrupt, "poison": self._poison}
+        handlers = {"mutate": self._mutate, "corrupt": self._corrupt, "poison": self._poison, "returns": self._returns_admin}
         if action not in handlers:
             return None
         body = request.json() or {}

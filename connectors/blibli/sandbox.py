@@ -308,16 +308,6 @@ class BlibliSandbox(SeededShop):
             self._advance()
             return [self._row(r) for r in self._visible_rmas()]
 
-    def admin(self, action: str, request: Request) -> Reply | None:
-        if action != "returns":
-            return super().admin(action, request)
-        body = request.json() or {}
-        if not isinstance(body, dict):
-            raise ValueError("expected a JSON object")
-        with self._lock:
-            self._advance()
-            return Reply(200, self._returns_admin(body))
-
     # -- RMAs -----------------------------------------------------------------------------------
     def _seed_rmas(self, order: OrderState) -> None:
         """An RMA per returned item: every order with a Customer Request, every other delivered one."""

@@ -295,16 +295,6 @@ class LazadaSandbox(SeededShop):
             self._advance()
             return [self._render_reverse(r) for r in self._visible_returns()]
 
-    def admin(self, action: str, request: Request) -> Reply | None:
-        if action != "returns":
-            return super().admin(action, request)
-        body = request.json() or {}
-        if not isinstance(body, dict):
-            raise ValueError("expected a JSON object")
-        with self._lock:
-            self._advance()
-            return Reply(200, self._returns_admin(body))
-
     # -- auth -------------------------------------------------------------------------------
     def _issue(self, now: float) -> tuple[str, str]:
         access, refresh = "50000" + uuid.uuid4().hex, "50001" + uuid.uuid4().hex

@@ -545,16 +545,6 @@ class ShopeeSandbox(SeededShop):
             self._advance()
             return [self._render_return(self._returns[sn], detail=True) for _, sn in self._return_index]
 
-    def admin(self, action: str, request: Request) -> Reply | None:
-        if action != "returns":
-            return super().admin(action, request)
-        body = request.json() or {}
-        if not isinstance(body, dict):
-            raise ValueError("expected a JSON object")
-        with self._lock:
-            self._advance()
-            return Reply(200, self._returns_admin(body))
-
     def _advance(self) -> None:
         """The orders' due steps, then the returns' (both on the data clock)."""
         super()._advance()

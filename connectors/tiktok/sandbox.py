@@ -517,16 +517,6 @@ class TikTokSandbox(SeededShop):
             self._advance()
             return [self._render_return(r) for r in self._returns.values() if r.exists]
 
-    def admin(self, action: str, request: Request) -> Reply | None:
-        if action != "returns":
-            return super().admin(action, request)
-        body = request.json() or {}
-        if not isinstance(body, dict):
-            raise ValueError("expected a JSON object")
-        with self._lock:
-            self._advance()
-            return Reply(200, self._returns_admin(body))
-
     # -- auth -----------------------------------------------------------------------------------
     def _issue(self, now: float) -> tuple[str, str]:
         access, refresh = "TTP_" + uuid.uuid4().hex, "TTP_" + uuid.uuid4().hex

@@ -393,16 +393,6 @@ class WooCommerceSandbox(SeededShop):
                     out += [{**body, "order": summary} for body in self._refunds_rendered(order)]
             return out
 
-    def admin(self, action: str, request: Request) -> Reply | None:
-        if action != "returns":
-            return super().admin(action, request)
-        body = request.json() or {}
-        if not isinstance(body, dict):
-            raise ValueError("expected a JSON object")
-        with self._lock:
-            self._advance()
-            return Reply(200, self._returns_admin(body))
-
     # -- time ---------------------------------------------------------------------------------
     def _create(self, created: int, *, index: bool = True) -> OrderState:
         order_id = FIRST_ID + len(self._orders)
