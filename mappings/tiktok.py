@@ -29,12 +29,13 @@ Decisions where the sources are silent:
   items stay in the stored payload (``raw``).
 - Discounts: the canonical order has one ``discount_total`` (seller + platform, so that
   ``total = subtotal - discount_total + shipping_fee + tax_total + buyer_service_fee``).
-  The split is kept apart in ``discounts(raw)`` (seller vs platform, products vs
-  shipping), and in the raw payload; the canonical model has no column for it yet.
+  Who funds it is kept apart: ``discount_seller`` (``payment.seller_discount``) and
+  ``discount_platform`` (``payment.platform_discount``), product discounts only; the
+  shipping subsidies are already netted out of ``shipping_fee`` (``discounts(raw)`` has all four).
 - ``shipping_fee`` is ``payment.shipping_fee`` (buyer-paid, after both shipping
   discounts); ``shipping_fee_actual`` stays unknown (TikTok does not say what the carrier
   charged). ``tax_total`` is ``payment.tax``. ``buyer_service_fee`` (Indonesia only) is
-  in ``total`` and has no canonical column.
+  in ``total`` and kept in its own column.
 - Shipments: one per ``packages[].id``; its tracking number is the line items' of that
   package, else the order's; ``""`` means not assigned yet. Its tracking status follows
   the order status (the order APIs carry no logistics status).
@@ -64,7 +65,7 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
-from mappings._common import ZERO, amount_or_zero, is_masked, list_field, mask_name, mask_phone, money, ref, text_or_none, utc_from_epoch
+from mappings._common import ZERO, amount_or_zero, is_masked, list_field, mask_name, mask_phone, money, money_or_none, ref, text_or_none, utc_from_epoch
 from mappings.tiktok_returns import is_return_to_sender, reason_code
 from simpul.canonical import (
     BuyerContact,
@@ -83,7 +84,7 @@ from simpul.canonical import (
 )
 from simpul.jsoncodec import content_hash
 
-MAPPING_VERSION = "tiktok-2"  # 2: order-derived cancellations with their reason code
+MAPPING_VERSION = "tiktok-3"  # 2: order-derived cancellations with their reason code; 3: who funds the discount, buyer service fee
 
 O, P, F = OrderStatus, PaymentStatus, FulfillmentStatus
 STATUS_TABLE: dict[str, tuple[OrderStatus, PaymentStatus, FulfillmentStatus]] = {
@@ -206,6 +207,9 @@ def map_order(raw: Mapping[str, Any]) -> OrderBundle:
         ship_country=text_or_none(address.get("region_code")),
         note=text_or_none(raw.get("buyer_message")),
         source_zone=None,
+        discount_seller=split.seller,
+        discount_platform=split.platform,
+        buyer_service_fee=money_or_none(payment.get("buyer_service_fee"), field="payment.buyer_service_fee"),
     )
     cod_collected = total if is_cod and status in COD_COLLECTED else None
     return OrderBundle(

@@ -198,6 +198,11 @@ class Order:
     ship_country: str | None
     note: str | None
     source_zone: str | None  # IANA zone when the source gave local times without offset
+    # Who funds ``discount_total``, where the channel says (TikTok Shop's ``payment``): the
+    # seller's own discount costs the seller, the platform's subsidy does not. None: not said.
+    discount_seller: Decimal | None = None
+    discount_platform: Decimal | None = None
+    buyer_service_fee: Decimal | None = None  # a platform fee the buyer paid on top of the goods (TikTok Indonesia)
 
 
 @dataclass(frozen=True, slots=True)

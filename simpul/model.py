@@ -172,6 +172,9 @@ class Order(SQLModel, table=True):
     ship_country: str | None = Field(default=None, max_length=2)
     note: str | None = Field(default=None, sa_type=sa.Text)
     source_zone: str | None = Field(default=None, max_length=64)
+    discount_seller: Decimal | None = _money(nullable=True)
+    discount_platform: Decimal | None = _money(nullable=True)
+    buyer_service_fee: Decimal | None = _money(nullable=True)
     payload_hash: str = Field(max_length=64)  # tie-breaker of the version guard; raw_payload key
     mapping_version: str = Field(max_length=32)
     written_at: datetime  # when Simpul last changed this row

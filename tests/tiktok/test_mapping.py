@@ -134,7 +134,10 @@ def test_golden_cases_hold_the_facts_a_person_checked_against_the_documentation(
     seller, platform = facts["split"]
     split = mapping.discounts(payload)
     assert (split.seller, split.platform) == (Decimal(seller), Decimal(platform))
+    assert (order.discount_seller, order.discount_platform) == (Decimal(seller), Decimal(platform))  # stored apart
     assert order.discount_total == split.seller + split.platform
+    fee = payload["payment"].get("buyer_service_fee")
+    assert order.buyer_service_fee == (None if fee is None else Decimal(fee))
     is_cod, cod_amount = facts["cod"]
     assert payload["is_cod"] is is_cod and order.is_cod is is_cod
     assert order.cod_amount == (None if cod_amount is None else Decimal(cod_amount))

@@ -338,7 +338,7 @@ def test_an_orders_own_cancellation_has_its_reason_code(changes: dict, expected:
     assert (ret.external_id, ret.type, ret.status, ret.reason_code) == (bundle.order.external_id + suffix, kind, status, code)
     assert ret.reason == changes["cancel_reason"] and ret.raw_status == bundle.order.raw_status
     assert ret.created_at == (at(created) if created else bundle.order.updated_at)
-    assert bundle.mapping_version == order_mapping.MAPPING_VERSION == "tiktok-2"
+    assert bundle.mapping_version == order_mapping.MAPPING_VERSION == "tiktok-3"
 
 
 def test_an_order_without_a_cancellation_has_no_return_and_an_unlisted_text_is_unknown() -> None:
