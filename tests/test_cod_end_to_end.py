@@ -1,7 +1,8 @@
 """COD money end to end on the sandboxes (issue 12, done-when): COD orders from the Shopee
 sandbox, their parcels tracked through the Biteship sandbox (some delivered, some refused
 at the door and sent back), a payout CSV that pays some, skips one and pays one twice;
-the COD report shows exactly those numbers, to the rupiah.
+the COD report shows exactly those numbers, to the rupiah, and the monthly reports the
+same COD counts.
 
 The expected numbers come from the sandboxes' own data and a table of documented Shopee
 statuses (marketplaces.md §1.4), never from the code under test:
@@ -31,7 +32,7 @@ import pytest
 
 from connectors._sandbox import SandboxServer
 from mappings import couriers
-from simpul import cod
+from simpul import cod, monthly_report
 from simpul.channels import CHANNELS
 from simpul.engine import TRACK, SyncRequest
 
@@ -129,6 +130,15 @@ def test_cod_shipped_delivered_refused_and_remitted_add_up_to_the_rupiah(hub, sa
     assert total["refusal_cost"] == sum((want[n]["refusal_cost"] for n in refused), Decimal(0))
     assert sorted((a["match"], a["order"]) for a in report["attention"]) == sorted([("missing", skipped), ("paid_twice", doubled)])
     assert sum(r["delivered_amount"] for r in report["rows"]) == total["delivered_amount"]  # the groups add up to the total
+
+    # The monthly reports of the months these orders were created in tell the same COD story.
+    months = sorted({cod.current_month(datetime.fromtimestamp(r["create_time"], UTC)) for r in raws if r["order_sn"] in want})
+    with hub.db.connect() as conn:
+        monthly = [monthly_report.build(conn, month=m, account="toko", now=now).total for m in months]
+    assert sum(m.cod_orders for m in monthly) == len(want)
+    assert sum(m.cod_shipped for m in monthly) == len(shipped)
+    assert sum(m.cod_refused for m in monthly) == len(refused)
+    assert sum(m.returned_to_sender for m in monthly) >= len(refused)  # a refused COD parcel is a return to sender
 
     with hub.db.begin() as conn:  # the same file again: nothing new, the same report
         again = cod.import_remittance(conn, data.getvalue().encode(), remitter="biteship", actor="test", now=now)
