@@ -55,6 +55,7 @@ from zoneinfo import ZoneInfo
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
+from mappings import couriers
 from simpul import audit
 from simpul import markdown as md
 from simpul.canonical import FulfillmentStatus, OrderStatus, ReturnType, TrackingStatus
@@ -179,18 +180,20 @@ def cod_orders(conn: Connection, *, month: str | None = None, account: str | Non
 
 
 def _shipments(conn: Connection, keys: Sequence[tuple[str, str]]) -> dict[tuple[str, str], tuple]:
-    """Per order: its first shipment with an airway bill (courier, number, tag, sub-tag) and
+    """Per order: its first shipment with an airway bill (its courier code where the courier
+    table names the carrier, else the carrier text; number, tag, sub-tag) and
     its parcel's status and whether it is going back (tracking's word, when there is one)."""
     out: dict[tuple[str, str], tuple] = {}
     for account, orders in _by_account(keys).items():
         for chunk in _chunks(orders):
             query = (
-                sa.select(SHIPMENTS.c.order_external_id, SHIPMENTS.c.courier, SHIPMENTS.c.tracking_number, SHIPMENTS.c.tracking_status, SHIPMENTS.c.tracking_sub_status, PARCELS.c.status, PARCELS.c.return_to_sender)
+                sa.select(SHIPMENTS.c.order_external_id, SHIPMENTS.c.courier, SHIPMENTS.c.service, SHIPMENTS.c.tracking_number, SHIPMENTS.c.tracking_status, SHIPMENTS.c.tracking_sub_status, PARCELS.c.status, PARCELS.c.return_to_sender)
                 .outerjoin(PARCELS, sa.and_(PARCELS.c.tracking_number == SHIPMENTS.c.tracking_number, PARCELS.c.payload_hash.is_not(None)))
                 .where(SHIPMENTS.c.account_id == account, SHIPMENTS.c.order_external_id.in_(chunk))
                 .order_by(SHIPMENTS.c.order_external_id, SHIPMENTS.c.tracking_number.is_(None), SHIPMENTS.c.package_ref)
             )  # fmt: skip
-            for order, courier, number, tag, sub_tag, parcel_status, returning in conn.execute(query):
+            for order, carrier, service, number, tag, sub_tag, parcel_status, returning in conn.execute(query):
+                courier = couriers.courier_of_shipment(carrier, service) or carrier  # "JNE" and "JNE Reguler" are one courier
                 out.setdefault((account, order), (courier, number, tag, sub_tag, parcel_status, bool(returning)))
     return out
 
