@@ -63,7 +63,7 @@ from simpul.canonical import MappingError, OrderBundle, ReturnRecord
 from simpul.limits import Boundary, storable_id
 from simpul.channels import ORDERS, RETURNS, TRACKING, get_channel, reading
 from simpul.db import Database
-from simpul.jsoncodec import content_hash, dumps, loads
+from simpul.jsoncodec import content_hash
 from simpul.pii import BuyerVault
 from simpul.plan import DONE, IDS, KEYS, WINDOWS, Plan
 from simpul.tablestats import PlannerStatistics
