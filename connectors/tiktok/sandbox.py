@@ -592,24 +592,7 @@ class TikTokSandbox(SeededShop):
             raise _ParamError("page_size must be 1-100.")
         cap = q.get(self.page_size_param, "")
         page_size = min(page_size, int(cap)) if cap.isdigit() and int(cap) > 0 else page_size
-        field = q.get("sort_field", "create_time") or "create_time"
-        if field not in ("create_time", "update_time"):
-            raise _ParamError("sort_field must be create_time or update_time.")
-        order = q.get("sort_order", "DESC") or "DESC"
-        if order not in ("ASC", "DESC"):
-            raise _ParamError("sort_order must be ASC or DESC.")
-        try:
-            body = request.json() if request.body else {}
-        except ValueError:
-            raise _ParamError("the body is not JSON") from None
-        if not isinstance(body, dict):
-            raise _ParamError("the body must be a JSON object")
-        bounds = {}
-        for name in ("update_time_ge", "update_time_lt", "create_time_ge", "create_time_lt"):
-            value = body.get(name)
-            if value is not None and (isinstance(value, bool) or not isinstance(value, int)):
-                raise _ParamError(f"{name} must be a Unix timestamp.")
-            bounds[name] = value
+        field, order, body, bounds = _search_terms(request, default_order="DESC")
         status = body.get("order_status")
         query = _query_key(request)
         offset = _read_token(q["page_token"], query) if q.get("page_token") else 0
@@ -840,23 +823,7 @@ class TikTokSandbox(SeededShop):
             raise _ParamError(f"page_size must be {least}-{RETURN_PAGE_SIZE}.")
         cap = q.get(self.page_size_param, "")
         page_size = min(int(asked or 10), RETURN_PAGE_CAP, int(cap) if cap.isdigit() and int(cap) > 0 else RETURN_PAGE_CAP)
-        field, order = q.get("sort_field") or "create_time", q.get("sort_order") or "ASC"
-        if field not in ("create_time", "update_time"):
-            raise _ParamError("sort_field must be create_time or update_time.")
-        if order not in ("ASC", "DESC"):
-            raise _ParamError("sort_order must be ASC or DESC.")
-        try:
-            body = request.json() if request.body else {}
-        except ValueError:
-            raise _ParamError("the body is not JSON") from None
-        if not isinstance(body, dict):
-            raise _ParamError("the body must be a JSON object")
-        bounds = {}
-        for name in ("update_time_ge", "update_time_lt", "create_time_ge", "create_time_lt"):
-            value = body.get(name)
-            if value is not None and (isinstance(value, bool) or not isinstance(value, int)):
-                raise _ParamError(f"{name} must be a Unix timestamp.")
-            bounds[name] = value
+        field, order, body, bounds = _search_terms(request, default_order="ASC")
         prefix = "cancel" if cancellations else "return"
         lists = {}
         for name in ("order_ids", f"{prefix}_ids", f"{prefix}_status", f"{prefix}_types"):
@@ -1140,3 +1107,27 @@ def _error(code: int, message: str) -> Reply:
 
 def _ok(data: dict[str, Any]) -> Reply:
     return Reply(200, {**_envelope(0, "Success"), "data": data})
+
+
+def _search_terms(request: Request, *, default_order: str) -> tuple[str, str, dict[str, Any], dict[str, Any]]:
+    """A search's sort (``sort_field``/``sort_order`` in the query) and its JSON body with the
+    time bounds every 202309 search takes (Unix seconds), checked as the API documents them."""
+    q = request.query
+    field, order = q.get("sort_field") or "create_time", q.get("sort_order") or default_order
+    if field not in ("create_time", "update_time"):
+        raise _ParamError("sort_field must be create_time or update_time.")
+    if order not in ("ASC", "DESC"):
+        raise _ParamError("sort_order must be ASC or DESC.")
+    try:
+        body = request.json() if request.body else {}
+    except ValueError:
+        raise _ParamError("the body is not JSON") from None
+    if not isinstance(body, dict):
+        raise _ParamError("the body must be a JSON object")
+    bounds = {}
+    for name in ("update_time_ge", "update_time_lt", "create_time_ge", "create_time_lt"):
+        value = body.get(name)
+        if value is not None and (isinstance(value, bool) or not isinstance(value, int)):
+            raise _ParamError(f"{name} must be a Unix timestamp.")
+        bounds[name] = value
+    return field, order, body, bounds
