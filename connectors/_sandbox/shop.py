@@ -117,3 +117,22 @@ class SeededShop:
 
     def _build_index(self) -> None:
         self._index = sorted(k for o in self._orders.values() if (k := self._index_key(o)) is not None)
+
+
+def returns_admin(body: dict[str, Any], returns: dict[Any, Any], find: Callable[[Any], Any], now: int) -> dict[str, Any]:
+    """``_returns_admin`` for a shop whose returns play out lazily (each has ``catch_up(now)``,
+    ``advance(now)``, ``updated``, ``corrupt``, ``id`` and ``status``): Lazada's, Blibli's."""
+    for r in returns.values():
+        r.catch_up(now)
+    if "corrupt" in body:
+        found = find(body["corrupt"])
+        found.corrupt, found.updated = True, now
+        return {"corrupted": found.id, "now": now}
+    at = now if body.get("at") is None else int(body["at"])
+    touched = [find(i) for i in body.get("touch") or []]
+    for r in touched:
+        r.updated = at
+    advanced = [find(i) for i in body.get("advance") or []]
+    for r in advanced:
+        r.advance(now)
+    return {"touched": len(touched), "advanced": {str(r.id): r.status for r in advanced}, "now": now}

@@ -90,7 +90,7 @@ from zoneinfo import ZoneInfo
 
 from connectors._sandbox import Reply, Request, SandboxClock
 from connectors._sandbox import hostile
-from connectors._sandbox.shop import SeededShop
+from connectors._sandbox.shop import SeededShop, returns_admin
 
 LIST_PATH = "/v2/proxy/seller/v1/orders/packages/filter"
 RETURNS_PATH = "/v2/proxy/mta/api/businesspartner/v1/order/getReturnedOrderSummary"  # [B7]
@@ -401,20 +401,7 @@ class BlibliSandbox(SeededShop):
         return Reply(200, {"requestId": q.get("requestId"), "errorCode": None, "errorMessage": None, "success": True, "value": row})
 
     def _returns_admin(self, body: dict[str, Any]) -> dict[str, Any]:
-        for r in self._rmas.values():
-            r.catch_up(self._now)
-        if "corrupt" in body:
-            found = self._rma(body["corrupt"])
-            found.corrupt, found.updated = True, self._now
-            return {"corrupted": found.id, "now": self._now}
-        at = self._now if body.get("at") is None else int(body["at"])
-        touched = [self._rma(i) for i in body.get("touch") or []]
-        for r in touched:
-            r.updated = at
-        advanced = [self._rma(i) for i in body.get("advance") or []]
-        for r in advanced:
-            r.advance(self._now)
-        return {"touched": len(touched), "advanced": {r.id: r.status for r in advanced}, "now": self._now}
+        return returns_admin(body, self._rmas, self._rma, self._now)
 
     def _rma(self, rid: Any) -> Rma:
         found = self._rmas.get(str(rid))

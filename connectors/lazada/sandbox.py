@@ -105,7 +105,7 @@ from urllib.parse import parse_qsl
 
 from connectors._sandbox import Reply, Request, SandboxClock
 from connectors._sandbox.hostile import set_path
-from connectors._sandbox.shop import SeededShop
+from connectors._sandbox.shop import SeededShop, returns_admin
 
 # Plain constants shared with the client, each pinned to the documentation by a test.
 from connectors.lazada.api import (
@@ -494,20 +494,7 @@ class LazadaSandbox(SeededShop):
         return [r for _, r in sorted(self._returns.items()) if r.created <= self._now]
 
     def _returns_admin(self, body: dict[str, Any]) -> dict[str, Any]:
-        for r in self._returns.values():
-            r.catch_up(self._now)
-        if "corrupt" in body:
-            found = self._reverse(body["corrupt"])
-            found.corrupt, found.updated = True, self._now
-            return {"corrupted": found.id, "now": self._now}
-        at = self._now if body.get("at") is None else int(body["at"])
-        touched = [self._reverse(i) for i in body.get("touch") or []]
-        for r in touched:
-            r.updated = at
-        advanced = [self._reverse(i) for i in body.get("advance") or []]
-        for r in advanced:
-            r.advance(self._now)
-        return {"touched": len(touched), "advanced": {str(r.id): r.status for r in advanced}, "now": self._now}
+        return returns_admin(body, self._returns, self._reverse, self._now)
 
     def _reverse(self, rid: Any) -> "ReverseOrder":
         found = self._returns.get(int(rid)) if str(rid).isdigit() else None
