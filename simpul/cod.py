@@ -45,7 +45,7 @@ import hashlib
 import io
 import re
 from collections import defaultdict
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from datetime import datetime, timezone
 from decimal import Decimal
@@ -56,7 +56,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from mappings import couriers
-from simpul import audit
+from simpul import audit, store
 from simpul import markdown as md
 from simpul.canonical import FulfillmentStatus, OrderStatus, ReturnType, TrackingStatus
 from simpul.model import Account, CodRemittance, HubSetting, Order, Parcel, Return, ReturnDisposition, Shipment
@@ -102,7 +102,7 @@ def set_setting(conn: Connection, name: str, value: str, *, account: str = "*", 
     if name == "packing_cost" and (not _AMOUNT.match(value.strip()) or Decimal(value) < 0):
         raise ValueError(f"packing_cost must be an amount such as 2500 or 2500.50, not {value!r}")
     before = conn.execute(sa.select(SETTINGS.c.value).where(SETTINGS.c.account_id == account, SETTINGS.c.name == name)).scalar()
-    ins = _upsert(conn, SETTINGS).values(account_id=account, name=name, value=value.strip(), updated_by=actor, updated_at=now)
+    ins = store.upsert_into(conn, SETTINGS).values(account_id=account, name=name, value=value.strip(), updated_by=actor, updated_at=now)
     conn.execute(ins.on_conflict_do_update(index_elements=[SETTINGS.c.account_id, SETTINGS.c.name], set_={"value": value.strip(), "updated_by": actor, "updated_at": now}))
     audit.append(conn, [audit.Event(action="setting.set", actor=actor, account_id=None if account == "*" else account, entity_type="setting", entity_key=f"{account}:{name}", summary={"before": before, "after": value.strip()})], now=now)
 
@@ -185,7 +185,7 @@ def _shipments(conn: Connection, keys: Sequence[tuple[str, str]]) -> dict[tuple[
     its parcel's status and whether it is going back (tracking's word, when there is one)."""
     out: dict[tuple[str, str], tuple] = {}
     for account, orders in _by_account(keys).items():
-        for chunk in _chunks(orders):
+        for chunk in store.chunked(orders):
             query = (
                 sa.select(SHIPMENTS.c.order_external_id, SHIPMENTS.c.courier, SHIPMENTS.c.service, SHIPMENTS.c.tracking_number, SHIPMENTS.c.tracking_status, SHIPMENTS.c.tracking_sub_status, PARCELS.c.status, PARCELS.c.return_to_sender)
                 .outerjoin(PARCELS, sa.and_(PARCELS.c.tracking_number == SHIPMENTS.c.tracking_number, PARCELS.c.payload_hash.is_not(None)))
@@ -202,7 +202,7 @@ def _returns_to_sender(conn: Connection, keys: Sequence[tuple[str, str]]) -> dic
     """Orders with a return-to-sender return, and its return leg's cost when known."""
     out: dict[tuple[str, str], Decimal | None] = {}
     for account, orders in _by_account(keys).items():
-        for chunk in _chunks(orders):
+        for chunk in store.chunked(orders):
             query = sa.select(RETURNS.c.order_external_id, RETURNS.c.return_shipping_cost).where(
                 RETURNS.c.account_id == account, RETURNS.c.order_external_id.in_(chunk), RETURNS.c.type == ReturnType.RETURN_TO_SENDER
             )
@@ -214,7 +214,7 @@ def _returns_to_sender(conn: Connection, keys: Sequence[tuple[str, str]]) -> dic
 def _write_offs(conn: Connection, keys: Sequence[tuple[str, str]]) -> dict[tuple[str, str], Decimal]:
     out: dict[tuple[str, str], Decimal] = defaultdict(lambda: ZERO)
     for account, orders in _by_account(keys).items():
-        for chunk in _chunks(orders):
+        for chunk in store.chunked(orders):
             query = sa.select(DISPOSITIONS.c.order_external_id, DISPOSITIONS.c.loss).where(
                 DISPOSITIONS.c.account_id == account, DISPOSITIONS.c.order_external_id.in_(chunk), DISPOSITIONS.c.loss.is_not(None)
             )
@@ -325,13 +325,13 @@ def _match_lines(conn: Connection, lines: Sequence[Mapping[str, Any]]) -> list[t
     by_awb: dict[str, set[tuple[str, str]]] = defaultdict(set)
     by_number: dict[str, set[tuple[str, str]]] = defaultdict(set)
     cod = ORDERS.c.is_cod.is_(True)
-    for chunk in _chunks(awbs):
+    for chunk in store.chunked(awbs):
         query = sa.select(SHIPMENTS.c.tracking_number, SHIPMENTS.c.account_id, SHIPMENTS.c.order_external_id).join(
             ORDERS, sa.and_(ORDERS.c.account_id == SHIPMENTS.c.account_id, ORDERS.c.external_id == SHIPMENTS.c.order_external_id)
         ).where(SHIPMENTS.c.tracking_number.in_(chunk), cod)
         for awb, account, order in conn.execute(query):
             by_awb[awb].add((account, order))
-    for chunk in _chunks(numbers):
+    for chunk in store.chunked(numbers):
         for order, account in conn.execute(sa.select(ORDERS.c.external_id, ORDERS.c.account_id).where(ORDERS.c.external_id.in_(chunk), cod)):
             by_number[order].add((account, order))
     out: list[tuple[str, str] | None] = []
@@ -422,15 +422,6 @@ def _by_account(keys: Sequence[tuple[str, str]]) -> dict[str, list[str]]:
     return out
 
 
-def _chunks(seq: Sequence[Any], size: int = 500) -> Iterable[Sequence[Any]]:
-    for i in range(0, len(seq), size):
-        yield seq[i : i + size]
-
-
-def _upsert(conn: Connection, table: sa.Table) -> Any:
-    from simpul.store import upsert_into
-
-    return upsert_into(conn, table)
 
 
 def markdown(data: Mapping[str, Any]) -> str:

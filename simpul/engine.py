@@ -447,14 +447,14 @@ class Engine:
         if not plan.then:
             return plan.with_(phase=DONE)
         kind, until = plan.then[0], _dt(plan.until)
+        source_cls = get_channel(account.channel).connector_class()
         if job != INCREMENTAL:  # a resync: the window the operator named
             since = _dt(plan.request["since"])
         else:
             with self.db.connect() as conn:
                 cursor = store.load_cursor(conn, account.id, stream=kind)
-            source_cls = get_channel(account.channel).connector_class()
             since = cursor - source_cls.lookback if cursor else until - timedelta(days=account.history_days)
-        windows = Window(since, until).split(get_channel(account.channel).connector_class().max_window) if since < until else []
+        windows = Window(since, until).split(source_cls.max_window) if since < until else []
         plan = plan.with_(kind=kind, then=plan.then[1:], windows=tuple((_iso(w.since), _iso(w.until)) for w in windows), window=0, position=None, budget=None)
         return plan.with_(phase=WINDOWS) if windows else self._next_stream(account, plan, job)
 

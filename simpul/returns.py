@@ -28,7 +28,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
-from simpul import audit
+from simpul import audit, store
 from simpul import markdown as md
 from simpul.canonical import ReturnReason, ReturnStatus, ReturnType
 from simpul.model import DispositionRule, OrderLine, Return, ReturnDisposition
@@ -85,7 +85,7 @@ def set_rule(conn: Connection, return_type: str, reason_code: str, disposition: 
     if disposition not in (*DISPOSITIONS_ALLOWED, INSPECT):
         raise ReturnError(f"unknown disposition {disposition!r}; known: {', '.join((*DISPOSITIONS_ALLOWED, INSPECT))}")
     before = rules(conn).get((return_type, reason_code))
-    ins = _upsert(conn, RULES).values(return_type=return_type, reason_code=reason_code, disposition=disposition, updated_by=actor, updated_at=now)
+    ins = store.upsert_into(conn, RULES).values(return_type=return_type, reason_code=reason_code, disposition=disposition, updated_by=actor, updated_at=now)
     conn.execute(ins.on_conflict_do_update(index_elements=[RULES.c.return_type, RULES.c.reason_code], set_={"disposition": disposition, "updated_by": actor, "updated_at": now}))
     audit.append(conn, [audit.Event(action="disposition_rule.set", actor=actor, entity_type="disposition_rule", entity_key=f"{return_type}/{reason_code}", summary={"before": before, "after": disposition})], now=now)
 
@@ -195,7 +195,7 @@ def receive(conn: Connection, ret: Mapping[str, Any], items: Sequence[Item], *, 
         )  # fmt: skip
     keys = [DISPOSITIONS.c.account_id, DISPOSITIONS.c.order_external_id, DISPOSITIONS.c.return_external_id, DISPOSITIONS.c.sku]
     for row in rows:
-        ins = _upsert(conn, DISPOSITIONS).values(**row)
+        ins = store.upsert_into(conn, DISPOSITIONS).values(**row)
         conn.execute(ins.on_conflict_do_update(index_elements=keys, set_={k: ins.excluded[k] for k in ("quantity", "disposition", "restock_quantity", "loss", "currency", "rule", "decided_by", "decided_at")}))
     audit.append(
         conn,
@@ -240,11 +240,6 @@ def _unit_prices(conn: Connection, ret: Mapping[str, Any]) -> dict[str, tuple[De
     ).all()
     return {(sku or f"line:{line_id}"): (price, currency) for sku, line_id, price, currency in rows}
 
-
-def _upsert(conn: Connection, table: sa.Table) -> Any:
-    from simpul.store import upsert_into
-
-    return upsert_into(conn, table)
 
 
 def _value(v: Any) -> str:
