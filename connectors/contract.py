@@ -140,11 +140,15 @@ DEFAULT_LIMITS = ChannelLimits(since=datetime(2000, 1, 1, tzinfo=timezone.utc))
 """For a connector that declares none (tests' fakes): permissive, never implausible."""
 
 
+STREAM_LIMITS = {"returns": "return_limits", "settlements": "settlement_limits"}
+
+
 def limits_of(source: Any, kind: str = "orders") -> ChannelLimits:
     """A connector's (class's or instance's) declared limits for stream ``kind``, or the
-    permissive default: ``return_limits`` for a returns stream where a connector declares
-    them (a returns page may cost other requests than an orders page), else ``limits``."""
-    found = getattr(source, "return_limits", None) if kind == "returns" else None
+    permissive default: ``return_limits`` / ``settlement_limits`` for a returns or
+    settlements stream where a connector declares them (such a page may cost other requests
+    than an orders page), else ``limits``."""
+    found = getattr(source, STREAM_LIMITS[kind], None) if kind in STREAM_LIMITS else None
     found = found if isinstance(found, ChannelLimits) else getattr(source, "limits", None)
     return found if isinstance(found, ChannelLimits) else DEFAULT_LIMITS
 
@@ -199,6 +203,23 @@ class ReturnSource(Protocol):
     channel: ClassVar[str]
 
     def return_pages(self, window: Window, position: Position | None = None) -> Iterator[Page]: ...
+
+
+@runtime_checkable
+class SettlementSource(Protocol):
+    """What the engine needs from a connector with a ``settlements`` stream: what the
+    marketplace paid the seller for each order (its escrow or order income, with the fees
+    it kept), by the time of the payout, page by page.
+
+    ``settlement_pages`` follows ``order_pages``'s rules (window, resumption, the
+    connector's ``max_window``, ``lookback`` and ``rate_limit``; ``settlement_limits`` where
+    declared, else ``limits``); each record is one order's settlement as the stream's
+    mapping reads it (``map_settlement``), the detail fetched inside the page.
+    """
+
+    channel: ClassVar[str]
+
+    def settlement_pages(self, window: Window, position: Position | None = None) -> Iterator[Page]: ...
 
 
 @dataclass(frozen=True, slots=True)

@@ -36,9 +36,10 @@ from typing import Any, Literal
 ORDERS = "orders"
 TRACKING = "tracking"
 RETURNS = "returns"
+SETTLEMENTS = "settlements"
 
 Mode = Literal["window", "keyed"]
-MODES: dict[str, Mode] = {ORDERS: "window", TRACKING: "keyed", RETURNS: "window"}
+MODES: dict[str, Mode] = {ORDERS: "window", TRACKING: "keyed", RETURNS: "window", SETTLEMENTS: "window"}
 """Each stream kind's read mode: the engine drives a kind by its mode, never by a channel."""
 
 
@@ -48,8 +49,10 @@ class Stream:
 
     - ``kind``: what it yields (``orders``: order payloads via ``OrderSource``;
       ``tracking``: parcel tracking replies via ``TrackingSource``; ``returns``: return,
-      refund and cancellation records via ``ReturnSource``, read with the orders in every
-      scheduled sync).
+      refund and cancellation records via ``ReturnSource``; ``settlements``: what a
+      marketplace paid the seller per order, by payout time, via ``SettlementSource``).
+      The window kinds other than ``orders`` are read after the orders in every scheduled
+      sync, in the order the spec declares them.
     - ``mapping``: the module that maps one raw record of it (``mappings.protocols``).
     - ``batch``: the most ids (orders) or keys (parcels) one read by id or key asks for,
       as the channel documents (Shopee's detail call takes 50 order numbers,

@@ -10,7 +10,7 @@ from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
 if TYPE_CHECKING:
-    from simpul.canonical import OrderBundle, ParcelTracking, ReturnRecord
+    from simpul.canonical import OrderBundle, ParcelTracking, ReturnRecord, SettlementRecord
 
 
 @runtime_checkable
@@ -62,5 +62,23 @@ class ReturnMapping(Protocol):
         """The return's id, best effort."""
 
 
-PROTOCOLS: dict[str, type] = {"orders": OrderMapping, "tracking": TrackingMapping, "returns": ReturnMapping}
+@runtime_checkable
+class SettlementMapping(Protocol):
+    """A ``settlements`` stream's mapping: one order's settlement -> ``SettlementRecord``.
+
+    ``settlement.updated_at`` is required (the version guard), and so are the order number,
+    the payout and its time; the fees are kept where the channel names them.
+    """
+
+    MAPPING_VERSION: str
+
+    def map_settlement(self, raw: Mapping[str, Any]) -> "SettlementRecord": ...
+
+    def scrub(self, raw: Mapping[str, Any]) -> dict[str, Any]: ...
+
+    def external_id(self, raw: Mapping[str, Any]) -> str | None:
+        """The order number, best effort."""
+
+
+PROTOCOLS: dict[str, type] = {"orders": OrderMapping, "tracking": TrackingMapping, "returns": ReturnMapping, "settlements": SettlementMapping}
 """The protocol each stream kind's mapping meets."""

@@ -254,6 +254,46 @@ class ReturnRecord:
 
 
 @dataclass(frozen=True, slots=True)
+class Settlement:
+    """What a marketplace paid the seller for one order (its escrow or order income).
+
+    ``payout_amount`` is what was released to the seller, ``expected_amount`` what the
+    marketplace itself computed the seller would receive before later adjustments (Shopee's
+    ``escrow_amount``): they differ when the marketplace adjusted the order afterwards. The
+    fees are what it kept, each as the channel names it; ``updated_at`` is the settlement's
+    version (the release, or a later adjustment). Amounts are in the order's currency.
+    """
+
+    order_external_id: str
+    payout_amount: Decimal
+    released_at: datetime
+    updated_at: datetime
+    currency: str | None = None  # None: the order's currency (the channel does not say it here)
+    expected_amount: Decimal | None = None
+    buyer_total: Decimal | None = None  # what the buyer paid, shipping included
+    commission_fee: Decimal | None = None
+    service_fee: Decimal | None = None
+    transaction_fee: Decimal | None = None
+    shipping_fee_actual: Decimal | None = None  # what the courier charged
+    shipping_fee_buyer: Decimal | None = None  # what the buyer paid for shipping
+    shipping_rebate: Decimal | None = None  # the marketplace's shipping subsidy to the seller
+    refund_amount: Decimal | None = None  # refunded to the buyer out of this order's income
+    adjustment_amount: Decimal | None = None  # the marketplace's later adjustments, summed
+    payment_method: str | None = None  # as the channel names it ("Cash on Delivery", ...)
+
+
+@dataclass(frozen=True, slots=True)
+class SettlementRecord:
+    """One record of a ``settlements`` stream mapped, versioned like a return
+    (``settlement.updated_at``, then ``payload_hash``)."""
+
+    settlement: Settlement
+    mapping_version: str = ""
+    payload_hash: str = ""
+    raw: dict = field(default_factory=dict, compare=False, repr=False)  # scrubbed raw
+
+
+@dataclass(frozen=True, slots=True)
 class ParcelTracking:
     """One parcel's tracking as a tracking mapping returns it (issue 10 §3, one vocabulary).
 

@@ -14,14 +14,14 @@ Uniform constructors (the contract suite checks them):
   ``connectors._sandbox.SandboxApp``, with ``demo_credentials()`` returning a credential
   set it accepts;
 - mapping module per stream: ``mappings.protocols`` (``OrderMapping``, ``TrackingMapping``,
-  ``ReturnMapping``).
+  ``ReturnMapping``, ``SettlementMapping``).
 """
 
 from __future__ import annotations
 
 import importlib
 
-from connectors.spec import ORDERS, RETURNS, TRACKING, ConnectorSpec
+from connectors.spec import ORDERS, RETURNS, SETTLEMENTS, TRACKING, ConnectorSpec
 
 PACKAGES = (
     "connectors.shopee", "connectors.woocommerce", "connectors.tiktok", "connectors.lazada", "connectors.blibli",  # orders
@@ -53,8 +53,8 @@ def get_channel(name: str) -> ConnectorSpec:
 
 
 def reading(kind: str) -> list[str]:
-    """The channels with a stream of ``kind`` (``orders``, ``tracking``, ``returns``)."""
+    """The channels with a stream of ``kind`` (``orders``, ``tracking``, ``returns``, ``settlements``)."""
     return sorted(name for name, spec in CHANNELS.items() if spec.has(kind))
 
 
-__all__ = ["CHANNELS", "ORDERS", "RETURNS", "TRACKING", "Channel", "UnknownChannel", "get_channel", "reading"]
+__all__ = ["CHANNELS", "ORDERS", "RETURNS", "SETTLEMENTS", "TRACKING", "Channel", "UnknownChannel", "get_channel", "reading"]

@@ -59,9 +59,9 @@ from connectors.contract import OrderSource, Page, ParcelKey, RateLimit, Window,
 from simpul import audit, budget, failures, keys, parcels, store
 from simpul.accounts import AccountInfo, Accounts
 from simpul.budget import BudgetPolicy
-from simpul.canonical import MappingError, OrderBundle, ReturnRecord
+from simpul.canonical import MappingError, OrderBundle, ReturnRecord, SettlementRecord
 from simpul.limits import Boundary, storable_id
-from simpul.channels import ORDERS, RETURNS, TRACKING, get_channel, reading
+from simpul.channels import ORDERS, RETURNS, SETTLEMENTS, TRACKING, get_channel, reading
 from simpul.db import Database
 from simpul.jsoncodec import content_hash
 from simpul.pii import BuyerVault
@@ -131,6 +131,11 @@ class StepResult:
     progress: float  # 0.0 .. 1.0 of the whole plan, estimated
     missing: list[str] = field(default_factory=list)
     returns: store.PageCounts = field(default_factory=store.PageCounts)  # the returns stream's; ``counts`` are the orders' (or parcels')
+    settlements: store.PageCounts = field(default_factory=store.PageCounts)  # the settlements stream's
+
+    def of(self, stream: str) -> store.PageCounts:
+        """The counts of ``stream``: a side stream's own, else ``counts``."""
+        return getattr(self, stream) if stream in store.SIDE_STREAMS else self.counts
 
 
 @dataclass(slots=True)
@@ -146,6 +151,7 @@ class RunSummary:
     missing: list[str] = field(default_factory=list)
     error: str | None = None
     returns: store.PageCounts = field(default_factory=store.PageCounts)  # the returns stream's records
+    settlements: store.PageCounts = field(default_factory=store.PageCounts)  # the settlements stream's records
     started_at: datetime = field(default_factory=utcnow)
     finished_at: datetime | None = None
     exception: BaseException | None = field(default=None, repr=False, compare=False)  # of a failed run, for callers that raise it
@@ -164,6 +170,8 @@ class RunSummary:
             **self.counts.as_dict(),
             "returns": self.returns.written,
             "returns_quarantined": self.returns.quarantined,
+            "settlements": self.settlements.written,
+            "settlements_quarantined": self.settlements.quarantined,
             "pages": self.pages,
             "requests": self.requests,
             "seconds": round(self.seconds, 2),
@@ -284,8 +292,8 @@ class Engine:
                 plan, resumed_from = self._new_track_plan(conn, account, request, now), None
             else:
                 plan = self._new_plan(conn, account, source_cls, request, now, follow_up=spec.stream(ORDERS).reread_awaiting_tracking)
-                if spec.has(RETURNS) and (request.job == INCREMENTAL or request.since is not None):
-                    plan = plan.with_(then=(RETURNS,))
+                if request.job == INCREMENTAL or request.since is not None:  # the side streams, as the spec lists them
+                    plan = plan.with_(then=tuple(s.kind for s in spec.streams if s.kind in store.SIDE_STREAMS))
                 plan, resumed_from = plan.with_(request=fingerprint, override=request.override_version), None
             store.save_checkpoint(conn, account.id, request.job, run_id, plan, now=now)
             store.start_run(conn, run_id, account.id, request.job, now=now)
@@ -373,13 +381,13 @@ class Engine:
         return result
 
     def _window_pages(self, account, source, job, run_id, plan: Plan, max_pages, result) -> Plan:  # noqa: ANN001
-        """Pages of the current window of stream ``plan.kind`` (orders, returns), each
-        committed with the position after it."""
+        """Pages of the current window of stream ``plan.kind`` (orders, returns,
+        settlements), each committed with the position after it."""
         since, until = (_dt(t) for t in plan.windows[plan.window])
         boundary = self.boundary(account)
         kind = plan.kind
         mapping = get_channel(account.channel).stream(kind).mapping_module()
-        walk, prepare = (source.return_pages, map_return_page) if kind == RETURNS else (source.order_pages, map_page)
+        walk, prepare = getattr(source, WINDOW_STREAMS[kind].walk), WINDOW_STREAMS[kind].prepare
         pages = read_ahead(
             walk(Window(since, until), plan.position),
             limit=max_pages - result.pages,
@@ -396,7 +404,7 @@ class Engine:
                 if page.position is None:
                     plan = self._next_window(account, plan, job)
                 else:  # the budget of this window's walk (simpul.budget), committed with the page
-                    keys = [b.payload_hash for b in mapped[0]] + [r.payload_hash for r in mapped[1]]
+                    keys = [r.payload_hash for part in mapped for r in part]
                     charged = budget.charge(
                         plan.budget,
                         run_id=run_id,
@@ -510,12 +518,14 @@ class Engine:
     # -- one page, one transaction ------------------------------------------------------
     def _commit(self, account, mapping, job, run_id, page: Page, plan: Plan, result: StepResult, mapped=None, *, override: bool = False, write=None, stream: str = ORDERS) -> Plan:  # noqa: ANN001
         """One page (or batch) of ``stream`` in one transaction: its rows (``write``, default:
-        the mapped orders or returns), the checkpoint after it, the cursors of the streams
-        whose walk it ends (``Plan.cursors``), the run's counts, audit. Returns the plan as saved."""
-        if write is None and stream == RETURNS:
+        the stream's writer, ``WINDOW_STREAMS``), the checkpoint after it, the cursors of the
+        streams whose walk it ends (``Plan.cursors``), the run's counts, audit. Returns the
+        plan as saved."""
+        side = WINDOW_STREAMS[stream].write if stream in WINDOW_STREAMS else None
+        if write is None and side is not None:
 
             def write(conn: sa.Connection, ctx: store.WriteContext) -> store.PageCounts:
-                return store.apply_returns(conn, ctx, *mapped)
+                return side(conn, ctx, *mapped)
 
         elif write is None:
             bundles, rejected = mapped if mapped is not None else map_page(mapping, page, self.boundary(account))
@@ -550,10 +560,8 @@ class Engine:
             store.flush_audit(conn, ctx)
         result.pages += 1
         result.requests += page.requests
-        if stream == RETURNS:
-            result.returns.add(counts)
-        else:
-            result.counts.add(counts)
+        result.of(stream).add(counts)
+        if stream not in store.SIDE_STREAMS:
             self.statistics.inserted(counts.new)
         return plan
 
@@ -658,6 +666,29 @@ def map_return_page(mapping: Any, page: Page, boundary: Boundary) -> tuple[list[
     return records, rejected + unreadable(page)
 
 
+def map_settlement_page(mapping: Any, page: Page, boundary: Boundary) -> tuple[list[SettlementRecord], list[store.Rejected]]:
+    """``map_page`` for a settlements stream: each record through ``map_settlement`` and
+    the boundary's ``check_settlement``; a record without its own content hash gets the raw's."""
+
+    def one(raw: Mapping[str, Any]) -> SettlementRecord:
+        record = boundary.check_settlement(mapping.map_settlement(raw))
+        return record if record.payload_hash else replace(record, payload_hash=content_hash(raw))
+
+    records, rejected = _map_each(mapping, page.records, one)
+    return records, rejected + unreadable(page)
+
+
+@dataclass(frozen=True, slots=True)
+class WindowStream:
+    """How the engine reads and writes one window stream kind: the connector's walk
+    (``walk``, a method name), the pure mapping of a page (``prepare``) and the store's
+    writer of a mapped page (``write``; None: the orders', with their parcels)."""
+
+    walk: str
+    prepare: Callable[[Any, Page, Boundary], tuple[list[Any], list[store.Rejected]]]
+    write: Callable[..., store.PageCounts] | None = None
+
+
 def _map_each(mapping: Any, records: Sequence[Mapping[str, Any]], map_one: Callable[[Mapping[str, Any]], Any]) -> tuple[list[Any], list[store.Rejected]]:
     mapped: list[Any] = []
     rejected: list[store.Rejected] = []
@@ -713,3 +744,10 @@ def _database_errors_described() -> Iterator[None]:
         yield
     except sa.exc.SQLAlchemyError as exc:
         raise failures.StoreError(failures.describe(exc)) from None
+
+
+WINDOW_STREAMS: dict[str, WindowStream] = {
+    ORDERS: WindowStream("order_pages", map_page),
+    RETURNS: WindowStream("return_pages", map_return_page, store.apply_returns),
+    SETTLEMENTS: WindowStream("settlement_pages", map_settlement_page, store.apply_settlements),
+}

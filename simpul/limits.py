@@ -182,6 +182,7 @@ CHILD_RULES: tuple[tuple[str, Apply], ...] = (
     ("returns", _rules(canonical.Return, model.Return)),
 )
 RETURN_RULES = dict(CHILD_RULES)["returns"]
+SETTLEMENT_RULES = _rules(canonical.Settlement, model.Settlement)
 PARCEL_RULES = _rules(canonical.ParcelTracking, model.Parcel)
 PARCEL_EVENT_RULES = _rules(canonical.TrackingEvent, model.ParcelEvent)
 _BUYER_FIELDS = ("name", "phone", "email", "street")
@@ -236,6 +237,17 @@ class Boundary:
         if record.ret.updated_at is None:
             problems.append("updated_at: missing (a returns stream's record needs the source's update time)")
         RETURN_RULES(record.ret, self, "", problems)
+        if problems:
+            raise MappingError("; ".join(problems))
+        return record
+
+    def check_settlement(self, record: canonical.SettlementRecord) -> canonical.SettlementRecord:
+        """``check`` for a settlements-stream record (the order number is its key)."""
+        problems: list[str] = []
+        settlement = record.settlement
+        if not isinstance(settlement.order_external_id, str) or not settlement.order_external_id:
+            problems.append("order_external_id: missing")
+        SETTLEMENT_RULES(settlement, self, "", problems)
         if problems:
             raise MappingError("; ".join(problems))
         return record

@@ -393,6 +393,37 @@ class CodRemittance(SQLModel, table=True):
     imported_at: datetime
 
 
+class Settlement(SQLModel, table=True):
+    """What a marketplace paid the seller for one order, from a ``settlements`` stream
+    (``canonical.Settlement``): one row per order, version-guarded like a stream return
+    (``updated_at``, then ``payload_hash``). ``simpul.cod`` counts a COD order's
+    settlement as its payout."""
+
+    __tablename__ = "order_settlement"
+    __table_args__ = (sa.UniqueConstraint("account_id", "order_external_id"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    account_id: str = Field(max_length=64)
+    order_external_id: str = Field(max_length=100)
+    payout_amount: Decimal = _money()
+    released_at: datetime
+    updated_at: datetime
+    currency: str | None = Field(default=None, max_length=3)
+    expected_amount: Decimal | None = _money(nullable=True)
+    buyer_total: Decimal | None = _money(nullable=True)
+    commission_fee: Decimal | None = _money(nullable=True)
+    service_fee: Decimal | None = _money(nullable=True)
+    transaction_fee: Decimal | None = _money(nullable=True)
+    shipping_fee_actual: Decimal | None = _money(nullable=True)
+    shipping_fee_buyer: Decimal | None = _money(nullable=True)
+    shipping_rebate: Decimal | None = _money(nullable=True)
+    refund_amount: Decimal | None = _money(nullable=True)
+    adjustment_amount: Decimal | None = _money(nullable=True)
+    payment_method: str | None = Field(default=None, max_length=64)
+    payload_hash: str = Field(max_length=64)
+    mapping_version: str | None = Field(default=None, max_length=32)
+
+
 class HubSetting(SQLModel, table=True):
     """A seller setting, for every account (``*``) or one (e.g. ``packing_cost``)."""
 

@@ -10,7 +10,8 @@ An order whose reply could not even be parsed has no payload to map: replay leav
 (the next sync asks the channel again, and resolves it once the order maps).
 
 Each payload is replayed through the mapping of the stream that refused it (orders,
-returns); a tracking reply is not replayed (the next look asks the courier again).
+returns, settlements: ``REPLAY``); a tracking reply is not replayed (the next look asks
+the courier again).
 """
 
 from __future__ import annotations
@@ -22,11 +23,18 @@ from datetime import datetime, timezone
 from connectors.contract import limits_of
 from simpul import audit, store
 from simpul.canonical import MappingError
-from simpul.channels import ORDERS, RETURNS, UnknownChannel, get_channel
+from simpul.channels import ORDERS, RETURNS, SETTLEMENTS, UnknownChannel, get_channel
 from simpul.db import Database
 from simpul.failures import cap
 from simpul.jsoncodec import loads
 from simpul.limits import Boundary
+
+
+REPLAY = {  # stream -> (map and check one payload, the store's writer of mapped records)
+    ORDERS: (lambda mapping, payload, boundary: boundary.check(mapping.map_order(payload)), store.apply_page),
+    RETURNS: (lambda mapping, payload, boundary: boundary.check_return(mapping.map_return(payload)), store.apply_returns),
+    SETTLEMENTS: (lambda mapping, payload, boundary: boundary.check_settlement(mapping.map_settlement(payload)), store.apply_settlements),
+}
 
 
 @dataclass(slots=True)
@@ -48,7 +56,7 @@ def replay(db: Database, *, account_id: str | None = None, actor: str = "cli") -
         except (UnknownChannel, LookupError):  # a retired channel (Bukalapak: re-import the file), a stream no longer read
             result.still_failing += 1
             continue
-        if kind not in (ORDERS, RETURNS):
+        if kind not in REPLAY:
             result.still_failing += 1
             continue
         now = datetime.now(timezone.utc)
@@ -62,10 +70,7 @@ def replay(db: Database, *, account_id: str | None = None, actor: str = "cli") -
             if isinstance(payload, dict) and payload.get("unreadable") is True:
                 # The channel's reply could not be parsed: nothing was kept to map again.
                 raise MappingError(row["reason"])
-            if kind == RETURNS:
-                record = replace(boundary.check_return(mapping.map_return(payload)), payload_hash=row["payload_hash"])
-            else:
-                record = replace(boundary.check(mapping.map_order(payload)), payload_hash=row["payload_hash"])
+            record = replace(REPLAY[kind][0](mapping, payload, boundary), payload_hash=row["payload_hash"])
         except MappingError as exc:
             reason: str | None = cap(str(exc))
         except Exception as exc:  # noqa: BLE001 - same rule as a sync: never crash on a payload
@@ -74,7 +79,7 @@ def replay(db: Database, *, account_id: str | None = None, actor: str = "cli") -
             reason = None
         with db.begin() as conn:
             if reason is None:
-                counts = store.apply_returns(conn, ctx, [record]) if kind == RETURNS else store.apply_page(conn, ctx, [record])
+                counts = REPLAY[kind][1](conn, ctx, [record])
                 result.written += counts.written
                 result.replayed += 1
             else:

@@ -97,6 +97,7 @@ class Runner:
                     summary.requests += step.requests
                     summary.counts.add(step.counts)
                     summary.returns.add(step.returns)
+                    summary.settlements.add(step.settlements)
                     summary.missing.extend(step.missing)
                     if lock is not None:
                         lock.renew()
@@ -174,6 +175,7 @@ class Runner:
         summary.pages, summary.requests = committed.get("pages", summary.pages), committed.get("requests", summary.requests)
         summary.counts = PageCounts(**{k: committed.get(k, 0) for k in PageCounts().as_dict()})
         summary.returns = PageCounts(**{k: committed.get(f"returns_{k}", 0) for k in PageCounts().as_dict()})
+        summary.settlements = PageCounts(**{k: committed.get(f"settlements_{k}", 0) for k in PageCounts().as_dict()})
 
 
 class _NoLock:

@@ -40,6 +40,7 @@ from simpul.model import (
     Quarantine,
     RawPayload,
     Return,
+    Settlement,
     Shipment,
     SyncCheckpoint,
     SyncCursor,
@@ -53,6 +54,7 @@ LINES = OrderLine.__table__
 SHIPMENTS = Shipment.__table__
 EVENTS = TrackingEvent.__table__
 RETURNS = Return.__table__
+SETTLEMENTS = Settlement.__table__
 RAW = RawPayload.__table__
 QUARANTINE = Quarantine.__table__
 CHECKPOINTS = SyncCheckpoint.__table__
@@ -68,6 +70,7 @@ _CHILDREN: tuple[tuple[sa.Table, str, tuple[str, ...]], ...] = (
     (RETURNS, "returns", tuple(f.name for f in fields(canonical.Return))),
 )
 _CHUNK = 500
+SIDE_STREAMS = ("returns", "settlements")  # window streams read after the orders, counted apart
 _TEXT_ARRAY = postgresql.ARRAY(sa.String)
 
 
@@ -447,6 +450,80 @@ def supersede_returns(conn: Connection, account_id: str, order_ids: Sequence[str
             )
 
 
+# -- the settlements stream ----------------------------------------------------------------
+_SETTLEMENT_FIELDS = tuple(f.name for f in fields(canonical.Settlement))
+
+
+def apply_settlements(conn: Connection, ctx: WriteContext, records: Sequence[canonical.SettlementRecord], rejected: Sequence[Rejected] = ()) -> PageCounts:
+    """Write one mapped page of a settlements stream: per order, new / changed / unchanged /
+    stale by the settlement's ``updated_at`` then its content hash, the guard repeated in
+    the upsert's WHERE (an older word never overwrites a newer one). Every new settlement
+    and every change of its payout is audited (``settlement.created`` / ``.updated``)."""
+    counts = PageCounts()
+    incoming: dict[str, canonical.SettlementRecord] = {}
+    for r in records:  # one record per order: a page may repeat one
+        seen = incoming.get(r.settlement.order_external_id)
+        if seen is None or (r.settlement.updated_at, r.payload_hash) > (seen.settlement.updated_at, seen.payload_hash):
+            incoming[r.settlement.order_external_id] = r
+    stored: dict[str, Mapping[str, Any]] = {}
+    for chunk in chunked(sorted(incoming)):
+        query = sa.select(SETTLEMENTS.c.order_external_id, SETTLEMENTS.c.payout_amount, SETTLEMENTS.c.updated_at, SETTLEMENTS.c.payload_hash).where(
+            SETTLEMENTS.c.account_id == ctx.account_id, SETTLEMENTS.c.order_external_id.in_(chunk)
+        )
+        if conn.dialect.name == "postgresql":
+            query = query.with_for_update()  # hold the rows until this page commits
+        stored.update((row["order_external_id"], row) for row in conn.execute(query).mappings())
+    to_write: list[canonical.SettlementRecord] = []
+    for order, record in incoming.items():
+        before, settlement = stored.get(order), record.settlement
+        if before is not None and before["payload_hash"] == record.payload_hash:
+            counts.unchanged += 1
+            continue
+        if before is not None and settlement.updated_at < before["updated_at"]:
+            counts.stale += 1
+            continue
+        if before is None:
+            counts.new += 1
+        else:
+            counts.changed += 1
+        to_write.append(record)
+        ctx.audit_events.append(
+            audit.Event(
+                action="settlement.created" if before is None else "settlement.updated", actor=ctx.actor, run_id=ctx.run_id,
+                account_id=ctx.account_id, entity_type="settlement", entity_key=order,
+                summary={
+                    "before": {"payout": str(before["payout_amount"]), "updated_at": before["updated_at"].isoformat()} if before else None,
+                    "after": {"payout": str(settlement.payout_amount), "expected": str(settlement.expected_amount), "updated_at": settlement.updated_at.isoformat()},
+                },
+            )
+        )  # fmt: skip
+    if to_write:
+        rows = [
+            {"account_id": ctx.account_id, **{n: getattr(r.settlement, n) for n in _SETTLEMENT_FIELDS}, "payload_hash": r.payload_hash, "mapping_version": r.mapping_version or ctx.mapping_version}
+            for r in to_write
+        ]  # fmt: skip
+        conn.execute(settlements_upsert(conn.dialect.name, tuple(rows[0])), rows)
+        keep_raw(conn, ctx, [(r.payload_hash, r.settlement.order_external_id, r.raw) for r in to_write])
+        _resolve_quarantine(conn, ctx, sorted(r.settlement.order_external_id for r in to_write))
+    if rejected:
+        counts.quarantined += quarantine(conn, ctx, rejected)
+    return counts
+
+
+@functools.lru_cache(maxsize=8)
+def settlements_upsert(dialect: str, columns: tuple[str, ...]) -> Any:
+    """The settlements stream's guarded upsert: a row is replaced only by a newer version
+    (or a tie with other content)."""
+    ins = (postgresql.insert if dialect == "postgresql" else sqlite.insert)(SETTLEMENTS)
+    excluded = ins.excluded
+    guard = sa.or_(
+        SETTLEMENTS.c.updated_at < excluded.updated_at,
+        sa.and_(SETTLEMENTS.c.updated_at == excluded.updated_at, SETTLEMENTS.c.payload_hash != excluded.payload_hash),
+    )
+    keys = ("account_id", "order_external_id")
+    return ins.on_conflict_do_update(index_elements=[SETTLEMENTS.c[k] for k in keys], set_={c: excluded[c] for c in columns if c not in keys}, where=guard)
+
+
 def _resolve_quarantine(conn: Connection, ctx: WriteContext, keys: Sequence[str]) -> None:
     """A payload that maps now supersedes earlier unmappable versions of the same order."""
     for chunk in chunked(keys):
@@ -454,6 +531,7 @@ def _resolve_quarantine(conn: Connection, ctx: WriteContext, keys: Sequence[str]
             sa.update(QUARANTINE)
             .where(
                 QUARANTINE.c.account_id == ctx.account_id,
+                QUARANTINE.c.stream == ctx.stream,  # a settlement's key is its order's number
                 QUARANTINE.c.external_id.in_(chunk),
                 QUARANTINE.c.resolved_at.is_(None),
             )
@@ -583,9 +661,9 @@ def start_run(conn: Connection, run_id: str, account_id: str, job: str, *, now: 
 
 def add_run_counts(conn: Connection, run_id: str, counts: PageCounts, requests: int, *, stream: str = "orders") -> None:
     """Add one committed page's counts to its run's row (in the page's transaction); a
-    returns stream's go under ``returns_new``, ``returns_changed``, ..."""
+    returns or settlements stream's go under ``returns_new``, ``settlements_changed``, ..."""
     current = loads(conn.execute(sa.select(RUNS.c.counts).where(RUNS.c.run_id == run_id)).scalar_one() or "{}")
-    prefix = "returns_" if stream == "returns" else ""
+    prefix = f"{stream}_" if stream in SIDE_STREAMS else ""
     for key, value in counts.as_dict().items():
         current[prefix + key] = current.get(prefix + key, 0) + value
     current["pages"] = current.get("pages", 0) + 1

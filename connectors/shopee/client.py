@@ -1,5 +1,5 @@
 """Shopee Open Platform v2 connector: orders by update time, and by order number; returns
-and refunds by update time.
+and refunds by update time; settlements (escrow) by release time.
 
 Sources (shared/reference/marketplaces.md §1; keys as listed there):
 
@@ -52,6 +52,44 @@ Sources (shared/reference/marketplaces.md §1; keys as listed there):
   from them in ``congminh1254/shopee-sdk``
   (``src/__tests__/generated/returns.generated.test.ts``): the golden files
   ``tests/shopee/golden_returns/official_*.json`` are those examples.
+
+- [P1] the ``v2.payment.get_escrow_list`` and ``get_escrow_detail`` reference pages, as
+  transcribed by SDK types generated from them (``congminh1254/shopee-sdk``
+  ``src/schemas/payment.ts``, the pages' field texts kept): the list takes
+  ``release_time_from``/``release_time_to`` ("Query start/end time"), ``page_size`` ("max:
+  100, default: 40") and ``page_no`` ("min: 1, default: 1") and answers ``{escrow_list:
+  [{order_sn, payout_amount ("The settlement amount"), escrow_release_time}], more}``; the
+  detail takes one ``order_sn`` and answers ``{order_sn, buyer_user_name,
+  return_order_sn_list, order_income: {escrow_amount ("The total amount seller expected to
+  receive"), buyer_total_amount, commission_fee, service_fee, seller_transaction_fee,
+  actual_shipping_fee, ..., order_adjustment, total_adjustment_amount,
+  escrow_amount_after_adjustment}, buyer_payment_info: {buyer_payment_method, ...}}``. A
+  second implementation reading the same pages (a TypeScript client that documents its
+  readings) found the detail is a GET with ``order_sn`` in the query, that
+  ``escrow_release_time`` is only on the list, and that no maximum range is documented.
+
+The pages' own JSON and examples are kept by the same repository
+(``schemas/v2.payment.get_escrow_{list,detail}.json``); ``tests/shopee/golden_settlements``
+holds the examples and ``FACTS.md`` there what a person checked on those pages (the error
+tables: ``error_param`` for a missing or bad parameter, ``order_not_found`` "Order SN
+provided is invalid or does not belong to you", ``income_not_found``, ``error_data``).
+
+What ``settlement_pages`` yields: per released order, the ``get_escrow_detail`` response
+with the list element's ``payout_amount`` and ``escrow_release_time`` added at its top
+level (the detail does not carry them); where Shopee refuses the detail for that order
+(``ESCROW_REFUSED``), the list element alone. A list page of n orders costs 1 + n requests
+(``get_escrow_detail_batch`` exists but drops fields and per-order errors, so it is not
+used). Settlement windows: ``[since, until)`` becomes ``release_time_from = ceil(since)``,
+``release_time_to = ceil(until) - 1``, ``page_size`` 100, ``page_no`` from 1, walked by
+the orders' rule on ``escrow_release_time``. Assumptions, where [P1] is silent:
+
+- both bounds are inclusive, like every other Shopee time range; a window as long as
+  the orders' (15 days) is accepted, since no maximum is documented;
+- the list is ordered by ``escrow_release_time``, oldest first (checked: a page whose
+  times go backwards fails the run, ``ImplausibleReply``);
+- a released escrow is final: a later adjustment shows in the detail
+  (``order_adjustment``, ``escrow_amount_after_adjustment``) but does not list the order
+  again, so a resync over the release window is what reads it.
 
 What ``return_pages`` yields: each return exactly as ``get_return_detail`` returns it. A
 listed return whose detail Shopee refuses for its ``return_sn`` (``error_data``,
@@ -138,7 +176,7 @@ from __future__ import annotations
 import math
 import time
 from dataclasses import replace
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from datetime import datetime, timedelta, timezone
 from typing import Any, ClassVar
 
@@ -189,6 +227,8 @@ POLICY = {
     "error_not_found": Resolution(Action.FAIL, "not found"),
     "error_data": Resolution(Action.FAIL, "data error"),
     "order.order_list_invalid_time": Resolution(Action.FAIL, "invalid order list time range"),
+    "order_not_found": Resolution(Action.FAIL, "order not found"),
+    "income_not_found": Resolution(Action.FAIL, "escrow income not found"),
 }
 
 
@@ -228,10 +268,21 @@ RETURN_WALK = TimeCursorWalk(
     first=0,
     second_page=1,  # page numbers are computable (assumed page index from 0, see above)
 )
+SETTLEMENT_WALK = TimeCursorWalk(
+    "shopee",
+    "get_escrow_list",
+    key=lambda r: str(r.get("order_sn")),
+    stamp=lambda r: (t if isinstance(t := r.get("escrow_release_time"), int) and not isinstance(t, bool) else None),
+    format=PositionFormat(second="release_time_from", token="page_no"),  # release_time_from: inclusive (assumed)
+    first=api.ESCROW_FIRST_PAGE,
+    second_page=api.ESCROW_FIRST_PAGE + 1,  # page numbers are computable
+)
 # A detail Shopee refuses for this return_sn: gone ("The return you queried doesn't exist.",
 # assumed error_data), or an id it does not take ("Return SN or ID is invalid.", error_param).
 # The listed element carries the return's fields, so it is yielded instead of failing every run.
 DETAIL_REFUSED = frozenset({"error_data", "error_not_found", "error_param"})
+# An escrow detail Shopee refuses for this order_sn (the page's error table, [P1]).
+ESCROW_REFUSED = frozenset({"order_not_found", "income_not_found", "error_data"})
 
 
 class ShopeeAuth:
@@ -270,6 +321,8 @@ class ShopeeConnector:
     )
     # A returns page: the list, then get_return_detail once per return listed.
     return_limits: ClassVar[ChannelLimits] = replace(limits, page_size=api.RETURN_PAGE_SIZE, requests_per_page=1 + api.RETURN_PAGE_SIZE)
+    # A settlements page: the escrow list, then get_escrow_detail once per order listed.
+    settlement_limits: ClassVar[ChannelLimits] = replace(limits, page_size=api.ESCROW_PAGE_SIZE, requests_per_page=1 + api.ESCROW_PAGE_SIZE)
 
     def __init__(
         self,
@@ -330,7 +383,15 @@ class ShopeeConnector:
         details of the returns it yields are read after it (one call each)."""
         for page in RETURN_WALK.pages(window, position, self._return_list_page, counter=self._http.counter):
             count = self._http.counter()
-            records, unreadable = self._return_details(page.records)
+            records, unreadable = self._each_detail(page.records, "return_sn", self._return_detail)
+            yield replace(page, records=records, unreadable=[*page.unreadable, *unreadable], requests=page.requests + count())
+
+    def settlement_pages(self, window: Window, position: Position | None = None) -> Iterator[Page]:
+        """Orders whose escrow was released in ``window``, each as ``get_escrow_detail``
+        answers it plus its listed payout and release time, page by page."""
+        for page in SETTLEMENT_WALK.pages(window, position, self._escrow_list_page, counter=self._http.counter):
+            count = self._http.counter()
+            records, unreadable = self._each_detail(page.records, "order_sn", self._escrow_detail, keep=("payout_amount", "escrow_release_time"))
             yield replace(page, records=records, unreadable=[*page.unreadable, *unreadable], requests=page.requests + count())
 
     # -- calls ------------------------------------------------------------------------------
@@ -365,20 +426,51 @@ class ShopeeConnector:
             raise ImplausibleReply(f"GET {api.RETURN_LIST}: the page is not ordered by update_time, oldest first; walking it could skip returns")
         return Listing(returns, mark.token + 1 if listed.get("more") else None)
 
-    def _return_details(self, listed: Sequence[Mapping[str, Any]]) -> tuple[list[Mapping[str, Any]], list[tuple[str, str]]]:
-        """Each listed return's detail (one call each), in list order: the listed element
-        where Shopee no longer finds the return or it names none; ``(return_sn, reason)``
-        for a detail whose reply cannot be parsed."""
+    def _escrow_list_page(self, mark: Mark, until: int) -> Listing:
+        """One get_escrow_list page from ``mark`` (``release_time_to`` inclusive), checked
+        against the walk's assumption that it is ordered by release time, oldest first."""
+        if mark.second > until - 1:
+            return Listing([])
+        params = {"release_time_from": mark.second, "release_time_to": until - 1, "page_size": api.ESCROW_PAGE_SIZE, "page_no": mark.token}
+        listed = self._call("GET", api.ESCROW_LIST, params=params)
+        escrows = listed.get("escrow_list") or []
+        if not isinstance(escrows, list) or len(escrows) > api.ESCROW_PAGE_SIZE:
+            raise ImplausibleReply(f"GET {api.ESCROW_LIST}: asked for {api.ESCROW_PAGE_SIZE} orders a page, the reply lists more (or no list)")
+        escrows = [e for e in escrows if isinstance(e, dict)]
+        stamps = [t for e in escrows if (t := SETTLEMENT_WALK.stamp(e)) is not None]
+        if any(later < earlier for earlier, later in zip(stamps, stamps[1:])):
+            raise ImplausibleReply(f"GET {api.ESCROW_LIST}: the page is not ordered by escrow_release_time, oldest first; walking it could skip payouts")
+        return Listing(escrows, mark.token + 1 if listed.get("more") else None)
+
+    def _escrow_detail(self, batch: list[str], attempts: int | None) -> dict[str, Any] | None:
+        """One get_escrow_detail call (``batch`` holds one order_sn); None when Shopee refuses
+        it for this order (``ESCROW_REFUSED``). A reply about another order is implausible."""
+        [sn] = batch
+        try:
+            detail = self._call("GET", api.ESCROW_DETAIL, params={"order_sn": sn}, attempts=attempts)
+        except ApiError as exc:
+            if exc.code in ESCROW_REFUSED:
+                return None
+            raise
+        if detail.get("order_sn") != sn:
+            raise ImplausibleReply(f"GET {api.ESCROW_DETAIL}: the reply is about another order than the one asked for")
+        return detail
+
+    def _each_detail(self, listed: Sequence[Mapping[str, Any]], key: str, fetch: Callable[[list[str], int | None], dict[str, Any] | None], keep: Sequence[str] = ()) -> tuple[list[Mapping[str, Any]], list[tuple[str, str]]]:
+        """Each listed element's detail (``fetch``, one call per ``key``), in list order,
+        with the listed fields ``keep`` added; the listed element where Shopee refuses the
+        detail or it names no ``key``; ``(id, reason)`` for a detail whose reply cannot be
+        parsed."""
         records: list[Mapping[str, Any]] = []
         unreadable: list[tuple[str, str]] = []
         for element in listed:
-            sn = element.get("return_sn")
+            sn = element.get(key)
             if not isinstance(sn, str) or not sn.strip():
-                records.append(element)  # the mapping quarantines it by its missing return_sn
+                records.append(element)  # the mapping quarantines it by its missing id
                 continue
-            replies, lost = isolate_unreadable([sn], self._return_detail)
+            replies, lost = isolate_unreadable([sn], fetch)
             unreadable.extend(lost)
-            records.extend(reply if reply is not None else element for reply in replies)
+            records.extend({**reply, **{k: element.get(k) for k in keep}} if reply is not None else element for reply in replies)
         return records, unreadable
 
     def _return_detail(self, batch: list[str], attempts: int | None) -> dict[str, Any] | None:

@@ -1,6 +1,6 @@
 """Shopee describes itself (``connectors.spec``)."""
 
-from connectors.spec import ORDERS, RETURNS, ConnectorSpec, Credentials, Stream
+from connectors.spec import ORDERS, RETURNS, SETTLEMENTS, ConnectorSpec, Credentials, Stream
 
 SPEC = ConnectorSpec(
     name="shopee",
@@ -18,5 +18,8 @@ SPEC = ConnectorSpec(
         # get_return_list by update time (15-day windows, page_size <= 100), then
         # get_return_detail, which takes one return_sn (marketplaces.md §1.7, client.py).
         Stream(RETURNS, mapping="mappings.shopee_returns", batch=1),
+        # get_escrow_list by release time, then get_escrow_detail, which takes one order_sn
+        # (client.py [P1]): what Shopee paid the seller per order, COD included.
+        Stream(SETTLEMENTS, mapping="mappings.shopee_settlements", batch=1),
     ),
 )
