@@ -30,7 +30,7 @@ from uuid import UUID
 
 from prefect.artifacts import create_markdown_artifact, create_progress_artifact, create_table_artifact, update_progress_artifact
 
-from simpul import markdown, tracking_report
+from simpul import markdown, store, tracking_report
 from simpul.engine import RESYNC, TRACK
 
 KEY_PATTERN = re.compile(r"^[a-z0-9-]*$")
@@ -136,8 +136,9 @@ def _line(r: Row) -> str:
     if "unchanged" in r:
         counts += f", {r['unchanged']} unchanged, {r.get('stale', 0)} stale"
     counts += f", {r.get('quarantined', 0)} quarantined"
-    if r.get("returns") or r.get("returns_quarantined"):
-        counts += f"; returns: {r.get('returns', 0)} written, {r.get('returns_quarantined', 0)} quarantined"
+    for side in store.SIDE_STREAMS:
+        if r.get(side) or r.get(f"{side}_quarantined"):
+            counts += f"; {side}: {r.get(side, 0)} written, {r.get(f'{side}_quarantined', 0)} quarantined"
     if "pages" in r:
         counts += f" ({r['pages']} pages, {r.get('requests', 0)} requests)"
     channel = f" ({r['channel'] or '?'})" if "channel" in r else ""

@@ -31,9 +31,18 @@ never by buyer. Importing one file twice changes nothing (its lines are keyed by
 file's content hash and line number). A line that cannot be read is reported with its
 line number and reason and the rest lands. Each line's match is audited (``cod.matched``).
 
+**Marketplace settlement**: where the marketplace collects the COD money through its own
+logistics and pays the seller (Shopee's escrow: the ``settlements`` stream,
+``order_settlement``), its payout for the order counts as one payout line, and it also
+proves the delivery. It is ``paid`` when the payout equals what the marketplace itself said
+the seller would receive (``expected_amount``, Shopee's ``escrow_amount``), else
+``amount_differs`` (the marketplace adjusted it afterwards); the COD amount minus the
+payout is what the marketplace kept (``kept``: its fees and the shipping it charged).
+
 **Reconciliation** of each delivered COD order: ``paid`` (one line, the same amount),
-``paid_twice`` (two lines or more), ``amount_differs`` (one line, another amount),
-``missing`` (no line). A line that matches no delivered COD order is ``unmatched``.
+``paid_twice`` (two lines or more: two payout lines, or a courier's line and the
+marketplace's settlement), ``amount_differs`` (one line, another amount), ``missing`` (no
+line). A line that matches no delivered COD order is ``unmatched``.
 Money is ``Decimal`` end to end, in the order's currency. Months are calendar months in
 Asia/Jakarta (WIB), by the order's creation time.
 """
@@ -59,11 +68,12 @@ from mappings import couriers
 from simpul import audit, store
 from simpul import markdown as md
 from simpul.canonical import FulfillmentStatus, OrderStatus, ReturnType, TrackingStatus
-from simpul.model import Account, CodRemittance, HubSetting, Order, Parcel, Return, ReturnDisposition, Shipment
+from simpul.model import Account, CodRemittance, HubSetting, Order, Parcel, Return, ReturnDisposition, Settlement, Shipment
 
 WIB = ZoneInfo("Asia/Jakarta")
 ORDERS, SHIPMENTS, PARCELS, RETURNS = Order.__table__, Shipment.__table__, Parcel.__table__, Return.__table__
 REMITTANCES, DISPOSITIONS, SETTINGS, ACCOUNTS = CodRemittance.__table__, ReturnDisposition.__table__, HubSetting.__table__, Account.__table__
+SETTLEMENTS = Settlement.__table__
 STATES = ("unshipped", "in_transit", "delivered", "refused", "cancelled")
 MATCHES = ("paid", "paid_twice", "amount_differs", "missing")
 ZERO = Decimal(0)
@@ -90,6 +100,9 @@ class CodOrder:
     lines: int = 0
     match: str | None = None  # for a delivered order: paid | paid_twice | amount_differs | missing
     refusal_cost: Decimal | None = None  # for a refused order: both legs, packing, write-off
+    expected: Decimal | None = None  # for a delivered order: what its payout should be (the COD amount, or the marketplace's figure)
+    settled: Decimal | None = None  # the marketplace's payout for it (its settlement), if any
+    kept: Decimal | None = None  # of a settled order: the COD amount minus the payout (fees, shipping)
 
 
 # -- settings ------------------------------------------------------------------------------
@@ -147,6 +160,7 @@ def cod_orders(conn: Connection, *, month: str | None = None, account: str | Non
         ).where(*where).order_by(ORDERS.c.account_id, ORDERS.c.created_at, ORDERS.c.external_id)
     ).mappings().all()  # fmt: skip
     keys = [(r["account_id"], r["external_id"]) for r in rows]
+    settled = _settlements(conn, keys)
     ships = _shipments(conn, keys)
     returns = _returns_to_sender(conn, keys)
     losses = _write_offs(conn, keys)
@@ -157,7 +171,10 @@ def cod_orders(conn: Connection, *, month: str | None = None, account: str | Non
         courier, number, tag, sub_tag, parcel_status, returning = ships.get(key, (None, None, None, None, None, False))
         if key in returns or returning:
             state = "refused"
-        elif TrackingStatus.DELIVERED in (tag, parcel_status) or r["fulfillment_status"] == FulfillmentStatus.DELIVERED or r["status"] == OrderStatus.COMPLETED:
+        elif (
+            TrackingStatus.DELIVERED in (tag, parcel_status) or r["fulfillment_status"] == FulfillmentStatus.DELIVERED
+            or r["status"] == OrderStatus.COMPLETED or key in settled  # a marketplace pays out what its courier collected
+        ):  # fmt: skip
             state = "delivered"
         elif r["status"] == OrderStatus.CANCELLED:
             state = "cancelled"
@@ -175,7 +192,20 @@ def cod_orders(conn: Connection, *, month: str | None = None, account: str | Non
             back = back if back is not None else forward
             item.refusal_cost = forward + back + packing.get(r["account_id"], packing.get("*", ZERO)) + losses.get(key, ZERO)
         out.append(item)
-    _reconcile(conn, out)
+    _reconcile(conn, out, settled)
+    return out
+
+
+def _settlements(conn: Connection, keys: Sequence[tuple[str, str]]) -> dict[tuple[str, str], tuple[Decimal, Decimal | None]]:
+    """Per order with a marketplace settlement: its payout and what the marketplace said
+    the seller would receive."""
+    out: dict[tuple[str, str], tuple[Decimal, Decimal | None]] = {}
+    for account, orders in _by_account(keys).items():
+        for chunk in store.chunked(orders):
+            query = sa.select(SETTLEMENTS.c.order_external_id, SETTLEMENTS.c.payout_amount, SETTLEMENTS.c.expected_amount).where(
+                SETTLEMENTS.c.account_id == account, SETTLEMENTS.c.order_external_id.in_(chunk)
+            )
+            out.update(((account, order), (payout, expected)) for order, payout, expected in conn.execute(query))
     return out
 
 
@@ -341,10 +371,19 @@ def _match_lines(conn: Connection, lines: Sequence[Mapping[str, Any]]) -> list[t
     return out
 
 
-def _reconcile(conn: Connection, items: Sequence[CodOrder]) -> None:
-    """Attach the remittance lines to the COD orders and decide each delivered one's match."""
+def _reconcile(conn: Connection, items: Sequence[CodOrder], settled: Mapping[tuple[str, str], tuple[Decimal, Decimal | None]] | None = None) -> None:
+    """Attach the remittance lines and the marketplaces' settlements to the COD orders and
+    decide each delivered one's match."""
     if not items:
         return
+    expected: dict[tuple[str, str], Decimal] = {}
+    for item in items:
+        if settled and (found := settled.get((item.account, item.order))) is not None:
+            payout, said = found
+            item.settled, item.kept = payout, item.amount - payout
+            item.remitted += payout
+            item.lines += 1
+            expected[(item.account, item.order)] = said if said is not None else payout
     lines = conn.execute(sa.select(REMITTANCES.c.tracking_number, REMITTANCES.c.order_external_id, REMITTANCES.c.amount)).mappings().all()
     index = {(i.account, i.order): i for i in items}
     for line, key in zip(lines, _match_lines(conn, lines)):
@@ -354,7 +393,8 @@ def _reconcile(conn: Connection, items: Sequence[CodOrder]) -> None:
             item.lines += 1
     for item in items:
         if item.state == "delivered":
-            item.match = "missing" if item.lines == 0 else "paid_twice" if item.lines > 1 else "paid" if item.remitted == item.amount else "amount_differs"
+            item.expected = expected.get((item.account, item.order), item.amount)
+            item.match = "missing" if item.lines == 0 else "paid_twice" if item.lines > 1 else "paid" if item.remitted == item.expected else "amount_differs"
 
 
 def unmatched_lines(conn: Connection) -> list[dict[str, Any]]:
@@ -371,7 +411,8 @@ def unmatched_lines(conn: Connection) -> list[dict[str, Any]]:
 def report(conn: Connection, *, month: str | None = None, account: str | None = None) -> dict[str, Any]:
     """The COD report: per channel and courier, and in total: COD shipped, delivered
     (collected by the courier), refused and what refusals cost, remitted, pending (delivered,
-    no payout line yet) and disputed (paid twice, another amount); plus the orders that
+    no payout line yet) and disputed (paid twice, another amount), and of what was remitted
+    what marketplaces settled and kept (fees, shipping); plus the orders that
     need a look and the payout lines that match nothing. Amounts are Decimal."""
     items = cod_orders(conn, month=month, account=account)
     groups: dict[tuple[str, str], dict[str, Any]] = {}
@@ -390,8 +431,8 @@ def report(conn: Connection, *, month: str | None = None, account: str | None = 
     return {"month": month, "account": account, "currencies": currencies, "rows": rows, "total": total, "attention": attention, "unmatched_lines": unmatched}
 
 
-COUNTS = ("orders", "shipped", "delivered", "refused", "paid", "paid_twice", "amount_differs", "missing")
-AMOUNTS = ("cod_amount", "shipped_amount", "delivered_amount", "refused_amount", "refusal_cost", "remitted", "pending", "disputed")
+COUNTS = ("orders", "shipped", "delivered", "refused", "paid", "paid_twice", "amount_differs", "missing", "settled")
+AMOUNTS = ("cod_amount", "shipped_amount", "delivered_amount", "refused_amount", "refusal_cost", "remitted", "pending", "disputed", "settled_amount", "kept")
 
 
 def _add(row: dict[str, Any], item: CodOrder) -> None:
@@ -408,7 +449,11 @@ def _add(row: dict[str, Any], item: CodOrder) -> None:
         if item.match == "missing":
             row["pending"] += item.amount
         elif item.match in ("paid_twice", "amount_differs"):
-            row["disputed"] += abs(item.remitted - item.amount)
+            row["disputed"] += abs(item.remitted - item.expected)
+        if item.settled is not None:
+            row["settled"] += 1
+            row["settled_amount"] += item.settled
+            row["kept"] += item.kept
     if item.state == "refused":
         row["refused"] += 1
         row["refused_amount"] += item.amount
@@ -436,6 +481,10 @@ def markdown(data: Mapping[str, Any]) -> str:
         f"{t['refused']} refused costing {t['refusal_cost']}.",
         f"Remitted {t['remitted']}; pending {t['pending']} ({t['missing']} parcel(s) with no payout yet); "
         f"disputed {t['disputed']} ({t['paid_twice']} paid twice, {t['amount_differs']} another amount).",
+        *(
+            [f"Of the remitted, marketplaces settled {t['settled']} order(s) for {t['settled_amount']}, keeping {t['kept']} of their COD amount in fees and shipping."]
+            if t["settled"] else []
+        ),
         "",
         "| channel | courier | shipped | delivered | refused | refusal cost | remitted | pending | disputed |",
         "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
@@ -445,9 +494,11 @@ def markdown(data: Mapping[str, Any]) -> str:
             f"| {md.cell(r['channel'])} | {md.cell(r['courier'])} | {r['shipped']} | {r['delivered']} | {r['refused']} | {r['refusal_cost']} | {r['remitted']} | {r['pending']} | {r['disputed']} |"
         )
     if data["attention"]:
-        lines += ["", "**Payouts to look at**", "", "| match | account | order | airway bill | amount | remitted |", "| --- | --- | --- | --- | ---: | ---: |"]
+        lines += ["", "**Payouts to look at**", "", "| match | account | order | airway bill | amount | expected payout | remitted |", "| --- | --- | --- | --- | ---: | ---: | ---: |"]
         for a in data["attention"][:200]:
-            lines.append(f"| {a['match']} | {md.cell(a['account'])} | {md.cell(a['order'])} | {md.cell(a['tracking_number'] or '-')} | {a['amount']} | {a['remitted']} |")
+            lines.append(
+                f"| {a['match']} | {md.cell(a['account'])} | {md.cell(a['order'])} | {md.cell(a['tracking_number'] or '-')} | {a['amount']} | {a['expected']} | {a['remitted']} |"
+            )
     if data["unmatched_lines"]:
         lines += ["", f"{len(data['unmatched_lines'])} payout line(s) match no delivered COD order: `simpul cod report --json`."]
     return "\n".join(lines) + "\n"

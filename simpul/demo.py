@@ -101,9 +101,10 @@ def print_returns_and_cod(hub) -> None:  # noqa: ANN001
         f"{by_source.get('parcel', 0)} from tracking); waiting on the seller: {answers} for an answer, {len(waiting) - answers} for a disposition",
         file=sys.stderr,
     )
+    settled = f"; marketplaces settled {money['settled']} for {money['settled_amount']} (keeping {money['kept']})" if money["settled"] else ""
     print(
         f"COD: {money['shipped']} shipped, {money['delivered']} delivered ({money['delivered_amount']}), {money['refused']} refused "
-        f"(costing {money['refusal_cost']} in shipping); no payout imported yet: `simpul cod remit FILE --remitter NAME`",
+        f"(costing {money['refusal_cost']} in shipping){settled}; {money['missing']} await a payout: `simpul cod remit FILE --remitter NAME`",
         file=sys.stderr,
     )
 

@@ -6,8 +6,9 @@
   (exit 1 when any line was bad). Importing a file again changes nothing.
 - ``cod report [--month YYYY-MM] [--account A] [--json]``: COD shipped, delivered and
   collected, refused and what refusals cost, remitted vs pending vs disputed, per channel
-  and courier; then the orders whose payout is missing, doubled or another amount, and
-  payout lines that match nothing.
+  and courier, with what marketplaces settled (``settled``) and kept of the COD amount
+  (``kept``: fees and shipping); then the orders whose payout is missing, doubled or
+  another amount than expected, and payout lines that match nothing.
 - ``settings`` lists the seller settings; ``settings set NAME VALUE [--account A]`` sets one
   (``packing_cost``: what packing a parcel costs, counted for each refused COD parcel).
 """
@@ -23,8 +24,8 @@ from typing import Any
 
 from simpul.cli.common import EXIT_FAILED, EXIT_OK, UsageError, print_table
 
-REPORT_COLUMNS = ["channel", "courier", "shipped", "shipped_amount", "delivered", "delivered_amount", "refused", "refusal_cost", "remitted", "pending", "disputed"]
-ATTENTION_COLUMNS = ["match", "account", "order", "courier", "tracking_number", "amount", "remitted", "lines"]
+REPORT_COLUMNS = ["channel", "courier", "shipped", "shipped_amount", "delivered", "delivered_amount", "refused", "refusal_cost", "remitted", "pending", "disputed", "settled", "kept"]
+ATTENTION_COLUMNS = ["match", "account", "order", "courier", "tracking_number", "amount", "expected", "remitted", "lines"]
 
 
 def cmd_cod(args: argparse.Namespace) -> int:

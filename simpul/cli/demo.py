@@ -12,7 +12,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
     from simpul.demo import run_demo
 
     rows = run_demo(orders=args.orders, seed=args.seed, direct=args.direct)
-    print_table(rows, ["account", "channel", "status", "new", "changed", "unchanged", "stale", "quarantined", "returns", "pages", "requests", "seconds"])
+    print_table(rows, ["account", "channel", "status", "new", "changed", "unchanged", "stale", "quarantined", "returns", "settlements", "pages", "requests", "seconds"])
     print("the demo's sandboxes have stopped, so its accounts are now disabled (`simpul sync` skips them); `simpul orders` shows what was synced", file=sys.stderr)
     return EXIT_OK if all(r["status"] == "completed" for r in rows) else EXIT_FAILED
 
