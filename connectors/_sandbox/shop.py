@@ -7,7 +7,8 @@ A channel's sandbox subclasses ``SeededShop`` and supplies:
   listings (WooCommerce's trash);
 - ``_apply(order, at, step)``: carry out one scheduled step of its life cycle;
 - ``_mutate(body)`` and ``_corrupt(body)``: the ``mutate``/``corrupt`` admin actions;
-- ``_returns_admin(body)``: the ``returns`` admin action, for a shop that serves returns.
+- ``_returns_admin(body)``: the ``returns`` admin action, for a shop that serves returns;
+- ``_escrow_admin(body)``: the ``escrow`` admin action, for a shop that serves its payouts.
 
 The ``poison`` admin action (``hostile.py``) is shared: a poisoned order's API renderings
 pass through ``_with_poisons`` (``dump_orders`` shows the order unpoisoned, as the truth).
@@ -57,9 +58,14 @@ class SeededShop:
         serves returns (``SandboxApp.admin``)."""
         raise ValueError(f"the {type(self).__name__} serves no returns")
 
+    def _escrow_admin(self, body: dict[str, Any]) -> dict[str, Any]:
+        """The ``escrow`` admin action (``release`` / ``adjust`` / ``corrupt``) of a shop that
+        serves its payouts (Shopee's escrow)."""
+        raise ValueError(f"the {type(self).__name__} serves no escrow")
+
     # -- shared ---------------------------------------------------------------------------
     def admin(self, action: str, request: Request) -> Reply | None:
-        handlers = {"mutate": self._mutate, "corrupt": self._corrupt, "poison": self._poison, "returns": self._returns_admin}
+        handlers = {"mutate": self._mutate, "corrupt": self._corrupt, "poison": self._poison, "returns": self._returns_admin, "escrow": self._escrow_admin}
         if action not in handlers:
             return None
         body = request.json() or {}

@@ -1,5 +1,5 @@
-"""The Shopee sandbox: a local twin of the Open Platform v2 order and returns APIs with
-seeded orders and returns.
+"""The Shopee sandbox: a local twin of the Open Platform v2 order, returns and escrow APIs
+with seeded orders, returns and payouts.
 
 It enforces the contract the sources document (shared/reference/marketplaces.md §1; the
 source keys [S1]... are listed there and in ``client.py``), implemented here on its own:
@@ -46,6 +46,17 @@ here instead of agreeing with itself.
   (``RETURN_DETAIL_FIELDS``: the list's plus ``negotiation``, ``seller_proof``, the reverse
   logistics status, the pickup address, ``item[].refund_amount``); an unknown
   ``return_sn`` is ``error_data`` "The return you queried doesn't exist."
+- **get_escrow_list** ([P1] in ``api.py``): ``release_time_from``/``release_time_to``
+  required, both inclusive, ``from`` not after ``to`` (no maximum range is documented, so
+  none is enforced); ``page_size`` 1..100 (default 40) and ``page_no`` from 1 (default 1);
+  ``{"escrow_list": [{"order_sn", "payout_amount", "escrow_release_time"}], "more"}``: the
+  released escrows only, ``payout_amount`` being the detail's
+  ``escrow_amount_after_adjustment``.
+- **get_escrow_detail** ([P1]): one ``order_sn``; ``{"order_sn", "buyer_user_name"`` (the
+  fake username of the order's ``buyer_username``), ``"return_order_sn_list"`` (the
+  order's returns), ``"order_income"`` (see Escrow below), ``"buyer_payment_info":
+  {"buyer_payment_method"`` (the order's ``payment_method``: "Cash on Delivery" for COD),
+  ``"buyer_total_amount", "shipping_fee", "merchant_subtotal"}}``.
 
 Assumptions where the sources are silent (each mirrored by the connector):
 
@@ -59,7 +70,17 @@ Assumptions where the sources are silent (each mirrored by the connector):
   return's ``update_time`` moves with every change of its status or reverse logistics;
   the 15-day and pairing refusals of the return list are ``error_param`` (their codes are
   not documented); an unknown ``return_sn`` is ``error_data`` (as third-party clients
-  handle it).
+  handle it);
+- an order's escrow is released when the order completes: ``escrow_release_time`` is the
+  time of its COMPLETED step, so only released escrows at or before the data clock's now
+  are listed; the list is ordered by ``escrow_release_time``, oldest first, ties by
+  ``order_sn``; its parameter refusals are ``error_param`` (their codes are not
+  documented); an order that is not completed (even a cancelled one) still has a detail,
+  with the income expected; an ``order_sn`` that is not the shop's is ``error_data``
+  "order not found" (neither code nor message is documented); a return changes the escrow
+  no more than its order (``seller_return_refund`` and ``reverse_shipping_fee`` are 0);
+  an item's ``original_price``/``discounted_price`` are its line's subtotals (as [P1]
+  says: "the subtotal of that specific item if quantity exceeds 1").
 
 Data: seeded orders over the last 45 days of the data clock, region ID, IDR. Each order
 follows a life cycle: UNPAID -> READY_TO_SHIP when paid (COD orders start there) ->
@@ -84,6 +105,13 @@ Admin actions (``POST /_sandbox/<action>``):
   (default now); ``{"advance": [return_sn]}`` moves each to its next status now (with the
   reverse logistics steps on the way; a final return is only touched);
   ``{"corrupt": return_sn}`` makes its ``refund_amount`` unreadable and touches it.
+- ``escrow``: ``{"release": [order_sn], "at": epoch|null}`` completes each order not yet
+  completed at ``at`` (default now; between its last change and now; a cancelled order is
+  refused), which releases its escrow (one ``at`` for several orders makes ties);
+  ``{"adjust": order_sn, "amount": number, "reason": text|null}`` appends an
+  ``order_adjustment`` dated now (the payout moves, the release time does not);
+  ``{"corrupt": order_sn}`` makes its detail's ``order_income`` a string no mapper can
+  read. The keys combine; the reply names the orders each changed.
 
 Returns: a deterministic quarter of the orders (at least ``orders // 4``; first the orders
 whose buyer asked to return them, ``TO_RETURN``, then delivered ones) get one return each,
@@ -97,7 +125,24 @@ returns skip PROCESSING. A return does not change its order (assumed: third-part
 clients report that a return raised on a completed order leaves its ``order_status`` as it
 is). ``dump_returns()`` returns each as ``get_return_detail`` answers it now.
 
-Paging faults (``SandboxApp.page_fault``, on ``get_order_list``): ``empty`` answers
+Escrow: the income comes from the order's own money, with the sandbox's fixed fees (whole
+rupiah): ``buyer_total_amount`` is the order's ``total_amount`` (item subtotal plus
+shipping), ``original_price`` the items' before discount, ``seller_discount`` the
+difference; ``commission_fee`` 5% and ``service_fee`` 2% of the item subtotal, rounded
+down; ``seller_transaction_fee`` 0; ``buyer_paid_shipping_fee`` and ``actual_shipping_fee``
+the order's shipping fee, ``shopee_shipping_rebate`` 0, ``final_shipping_fee`` = -(actual -
+buyer paid - rebate); vouchers, coins and Shopee discounts 0; ``order_adjustment`` only once
+the order has one (as [P1] says). Then exactly::
+
+    escrow_amount = buyer_total_amount - commission_fee - service_fee - seller_transaction_fee
+                    - (actual_shipping_fee - buyer_paid_shipping_fee - shopee_shipping_rebate)
+    escrow_amount_after_adjustment = escrow_amount + total_adjustment_amount  (the list's payout_amount)
+
+``dump_settlements()`` returns each released escrow (release time <= now), oldest first:
+``{"order_sn", "payout_amount", "escrow_release_time", "escrow_amount"}``.
+
+Paging faults (``SandboxApp.page_fault``, on ``get_order_list`` and ``get_escrow_list``;
+the escrow list's are ``_escrow_fault``'s, in page numbers): ``empty`` answers
 ``more: true`` with no orders and a ``next_cursor`` that names the same offset in
 another spelling (``"0"`` + the cursor sent: cursors are opaque to clients), so nothing
 is skipped; ``repeat`` is a stuck API: ``more: true``, no orders, and the very cursor it
@@ -127,6 +172,10 @@ from connectors._sandbox.shop import SeededShop
 from connectors.shopee.api import (
     ACCESS_TOKEN_SECONDS,
     DETAIL_BATCH,
+    ESCROW_DETAIL,
+    ESCROW_FIRST_PAGE,
+    ESCROW_LIST,
+    ESCROW_PAGE_SIZE,
     MASS_TRACKING,
     MAX_RANGE_SECONDS,
     OLD_TOKEN_GRACE,
@@ -392,6 +441,11 @@ RETURN_DETAIL_FIELDS = (
     "validation_type",
 )  # fmt: skip
 
+# -- escrow ([P1] v2.payment.get_escrow_list / get_escrow_detail; see the module docstring) ----
+ESCROW_DEFAULT_PAGE_SIZE = 40  # [P1] page_size "default: 40"
+COMMISSION_PERCENT, SERVICE_PERCENT = 5, 2  # the sandbox's own fees, of the item subtotal
+ADJUSTMENT_REASON = "logistic issue deduction or compensation"  # one of [P1]'s documented cases
+
 
 def _return_path(rng: random.Random, solution: int, t: int) -> list[tuple[int, str | None, str | None]]:
     """A return's steps from its creation at ``t``: (when, new status or None, new reverse
@@ -464,6 +518,11 @@ class ShopeeSandbox(SeededShop):
         self._current = self._issue(self.real_time())
         self._blueprints: dict[str, Blueprint] = {}
         self._packages: dict[str, str] = {}  # package_number -> order_sn
+        self._escrow_index: list[tuple[int, str]] = []  # (escrow_release_time, order_sn), sorted; filled by ``_apply``
+        self._adjustments: dict[str, list[dict[str, Any]]] = {}  # order_sn -> order_adjustment entries
+        self._escrow_corrupt: set[str] = set()
+        self._escrow_phantom: tuple[frozenset[tuple[str, str]], int] | None = None  # (listing, page_no) of an ``empty`` fault
+        self._last_escrow_page: dict[str, Any] | None = None  # for the ``repeat`` fault
         rng = random.Random(seed)
         for created in sorted(self._now - rng.randrange(HISTORY) for _ in range(orders)):
             self._create(created, index=False)
@@ -481,6 +540,8 @@ class ShopeeSandbox(SeededShop):
             REFRESH: ("POST", self._refresh_token),
             RETURN_LIST: ("GET", self._return_list),
             RETURN_DETAIL: ("GET", self._return_detail),
+            ESCROW_LIST: ("GET", self._escrow_list),
+            ESCROW_DETAIL: ("GET", self._escrow_detail),
         }
 
     def demo_credentials(self) -> dict[str, Any]:
@@ -508,9 +569,11 @@ class ShopeeSandbox(SeededShop):
                 return _error("error_param", f"Wrong parameters, detail: {exc}")
 
     def is_listing(self, request: Request) -> bool:
-        return request.path.rstrip("/") == ORDER_LIST
+        return request.path.rstrip("/") in (ORDER_LIST, ESCROW_LIST)
 
     def page_fault(self, kind: str, request: Request) -> Reply:
+        if request.path.rstrip("/") == ESCROW_LIST:
+            return self._escrow_fault(kind, request)
         reply = self.handle(request)  # signature, token and parameters are checked as usual
         if not isinstance(reply.body, dict) or not isinstance(reply.body.get("response"), dict):
             return reply  # an error stays an error
@@ -544,6 +607,17 @@ class ShopeeSandbox(SeededShop):
         with self._lock:
             self._advance()
             return [self._render_return(self._returns[sn], detail=True) for _, sn in self._return_index]
+
+    def dump_settlements(self) -> list[dict[str, Any]]:
+        """Every escrow released so far (release time <= now), oldest first, as the truth a
+        settlements stream must reproduce: what the list says and the detail's ``escrow_amount``."""
+        with self._lock:
+            self._advance()
+            out = []
+            for released, sn in self._escrow_index:
+                income = self._income(self._orders[sn])
+                out.append({"order_sn": sn, "payout_amount": income["escrow_amount_after_adjustment"], "escrow_release_time": released, "escrow_amount": income["escrow_amount"]})
+            return out
 
     def _advance(self) -> None:
         """The orders' due steps, then the returns' (both on the data clock)."""
@@ -713,12 +787,62 @@ class ShopeeSandbox(SeededShop):
             return _error("error_data", "The return you queried doesn't exist.")
         return _ok(self._render_return(state, detail=True))
 
+    def _escrow_list(self, request: Request) -> Reply:
+        q = request.query
+        start, end = _int(q, "release_time_from"), _int(q, "release_time_to")
+        if start > end:
+            raise _ParamError("release_time_from must not be later than release_time_to.")
+        page_size, page_no = _int(q, "page_size", ESCROW_DEFAULT_PAGE_SIZE), _int(q, "page_no", ESCROW_FIRST_PAGE)
+        if page_size > ESCROW_PAGE_SIZE:
+            raise _ParamError("page_size must be 100 or less.")
+        if page_size < 1:
+            raise _ParamError("page_size must be greater than 0.")
+        if page_no < ESCROW_FIRST_PAGE:
+            raise _ParamError("page_no must be 1 or more.")
+        lo, hi = bisect.bisect_left(self._escrow_index, (start, "")), bisect.bisect_left(self._escrow_index, (end + 1, ""))
+        phantom = self._escrow_phantom if self._escrow_phantom and self._escrow_phantom[0] == _listing_key(q) else None
+        if phantom and page_no == phantom[1]:
+            page: dict[str, Any] = {"escrow_list": [], "more": True}
+        else:
+            offset = (page_no - ESCROW_FIRST_PAGE - (1 if phantom and page_no > phantom[1] else 0)) * page_size
+            rows = self._escrow_index[lo + offset : min(hi, lo + offset + page_size)]
+            listed = [{"order_sn": sn, "payout_amount": self._income(self._orders[sn])["escrow_amount_after_adjustment"], "escrow_release_time": at} for at, sn in rows]
+            page = {"escrow_list": listed, "more": lo + offset + page_size < hi}
+        self._last_escrow_page = page
+        return _ok(page)
+
+    def _escrow_detail(self, request: Request) -> Reply:
+        sn = request.query.get("order_sn", "")
+        if not sn:
+            raise _ParamError("order_sn is required.")
+        order = self._orders.get(sn)
+        if order is None:
+            return _error("error_data", "order not found")
+        return _ok(self._render_escrow(order))
+
+    def _escrow_fault(self, kind: str, request: Request) -> Reply:
+        """get_escrow_list's paging faults. Page numbers are the client's own, so there is no
+        token to invent: ``empty`` and ``fresh`` put a phantom page (no rows, ``more``) at the
+        page asked for, and that page and every later one of the same listing move one page on,
+        so nothing is skipped; ``repeat`` is a stuck API serving the previous page again."""
+        with self._lock:
+            last = self._last_escrow_page
+            text = request.query.get("page_no") or str(ESCROW_FIRST_PAGE)
+            if kind != "repeat" and text.isdigit():
+                self._escrow_phantom = (_listing_key(request.query), int(text))
+            reply = self.handle(request)  # signature, token and parameters are checked as usual
+        if kind == "repeat" and last is not None and isinstance(reply.body, dict) and isinstance(reply.body.get("response"), dict):
+            reply.body["response"] = last
+        return reply
+
     # -- time and data ------------------------------------------------------------------------
     def _index_key(self, order: OrderState) -> tuple[int, str]:
         return order.updated, order.sn
 
     def _apply(self, order: OrderState, at: int, step: str) -> None:
         order.apply(at, step, self._blueprints[order.sn].cod)
+        if step == "completed":  # the escrow is released when the order completes
+            bisect.insort(self._escrow_index, (at, order.sn))
 
     def _create(self, created: int, *, index: bool = True, sn: str | None = None) -> OrderState:
         number = len(self._orders)
@@ -936,6 +1060,95 @@ class ShopeeSandbox(SeededShop):
         }
         return {k: body[k] for k in (RETURN_DETAIL_FIELDS if detail else RETURN_LIST_FIELDS)}
 
+    # -- escrow -------------------------------------------------------------------------------
+    def _escrow_admin(self, body: dict[str, Any]) -> dict[str, Any]:
+        now = self._now
+        at = now if body.get("at") is None else int(body["at"])
+        released = []
+        for order in (self._order(sn) for sn in body.get("release") or []):
+            if order.status == "COMPLETED":
+                continue
+            if order.status == "CANCELLED" or not order.updated <= at <= now:
+                raise ValueError(f"order {order.sn} cannot complete at {at}: it is {order.status}, last changed at {order.updated}, now is {now}")
+            order.plan += 1  # its queued steps go stale: it stays completed
+            self._reindex(order, lambda o: self._apply(o, at, "completed"))
+            released.append(order.sn)
+        adjusted = None
+        if body.get("adjust") is not None:
+            order, amount = self._order(body["adjust"]), body.get("amount")
+            if isinstance(amount, bool) or not isinstance(amount, (int, float)):
+                raise ValueError("amount must be a number")
+            reason = str(body.get("reason") or ADJUSTMENT_REASON)
+            self._adjustments.setdefault(order.sn, []).append({"amount": amount, "date": now, "currency": "IDR", "adjustment_reason": reason})
+            adjusted = order.sn
+        corrupted = None
+        if body.get("corrupt") is not None:
+            corrupted = self._order(body["corrupt"]).sn
+            self._escrow_corrupt.add(corrupted)
+        return {"released": released, "adjusted": adjusted, "corrupted": corrupted, "now": now}
+
+    def _income(self, order: OrderState) -> dict[str, Any]:
+        """get_escrow_detail's ``order_income``, from the order's own money (module docstring)."""
+        bp = self._blueprints[order.sn]
+        items = []
+        for index, quantity in bp.lines:
+            item_id, model_id, name, _, sku, original, discounted = CATALOG[index]
+            items.append({
+                "item_id": item_id, "item_name": name, "item_sku": sku.split("-")[0], "model_id": model_id, "model_sku": sku,
+                "original_price": original * quantity, "discounted_price": discounted * quantity, "quantity_purchased": quantity,
+            })  # fmt: skip
+        subtotal = sum(item["discounted_price"] for item in items)
+        original_price = sum(item["original_price"] for item in items)
+        paid_shipping = actual_shipping = bp.shipping_fee  # as the order says: its total_amount and actual_shipping_fee
+        rebate = transaction_fee = 0
+        buyer_total = subtotal + paid_shipping
+        commission, service = subtotal * COMMISSION_PERCENT // 100, subtotal * SERVICE_PERCENT // 100
+        seller_shipping = actual_shipping - paid_shipping - rebate
+        escrow = buyer_total - commission - service - transaction_fee - seller_shipping
+        adjustments = self._adjustments.get(order.sn, [])
+        total_adjustment = sum(a["amount"] for a in adjustments)
+        income = {
+            "escrow_amount": escrow,
+            "buyer_total_amount": buyer_total,
+            "original_price": original_price,
+            "seller_discount": original_price - subtotal,
+            "shopee_discount": 0,
+            "voucher_from_seller": 0,
+            "voucher_from_shopee": 0,
+            "coins": 0,
+            "buyer_paid_shipping_fee": paid_shipping,
+            "commission_fee": commission,
+            "service_fee": service,
+            "seller_transaction_fee": transaction_fee,
+            "actual_shipping_fee": actual_shipping,
+            "final_shipping_fee": -seller_shipping,
+            "shopee_shipping_rebate": rebate,
+            "estimated_shipping_fee": bp.shipping_fee,
+            "reverse_shipping_fee": 0,
+            "seller_return_refund": 0,
+            "total_adjustment_amount": total_adjustment,
+            "escrow_amount_after_adjustment": escrow + total_adjustment,
+            "items": items,
+        }
+        if adjustments:  # [P1]: "If the order without adjustment, no returned of the field."
+            income["order_adjustment"] = [dict(a) for a in adjustments]
+        return income
+
+    def _render_escrow(self, order: OrderState) -> dict[str, Any]:
+        """get_escrow_detail's ``response``; a corrupted one has an ``order_income`` no mapper can read."""
+        bp = self._blueprints[order.sn]
+        income = self._income(order)
+        return {
+            "order_sn": order.sn,
+            "buyer_user_name": f"pembeli_{bp.buyer:02d}{self.seed % 100:02d}",
+            "return_order_sn_list": [r.sn for r in self._returns.values() if r.order_sn == order.sn],
+            "order_income": "abc" if order.sn in self._escrow_corrupt else income,
+            "buyer_payment_info": {
+                "buyer_payment_method": bp.payment, "buyer_total_amount": income["buyer_total_amount"],
+                "shipping_fee": income["buyer_paid_shipping_fee"], "merchant_subtotal": income["buyer_total_amount"] - income["buyer_paid_shipping_fee"],
+            },  # fmt: skip
+        }
+
     # -- rendering ------------------------------------------------------------------------------
     def _render(self, order: OrderState, fields: Iterable[str]) -> dict[str, Any]:
         """get_order_detail's object: default fields, plus the optional ones asked for."""
@@ -1038,11 +1251,17 @@ class _ParamError(ValueError):
     """A parameter the API refuses; the message follows "Wrong parameters, detail: "."""
 
 
-def _int(query: dict[str, str], name: str) -> int:
-    text = query.get(name, "")
+def _int(query: dict[str, str], name: str, default: int | None = None) -> int:
+    """An integer parameter; required unless it has a documented ``default``."""
+    text = query.get(name, "" if default is None else str(default))
     if not text.lstrip("-").isdigit():
-        raise _ParamError(f"{name} is required and must be an integer.")
+        raise _ParamError(f"{name} is required and must be an integer." if default is None else f"{name} must be an integer.")
     return int(text)
+
+
+def _listing_key(query: dict[str, str]) -> frozenset[tuple[str, str]]:
+    """A listing's query without its page number, signature and token: one walk's pages share it."""
+    return frozenset((k, v) for k, v in query.items() if k not in ("page_no", "timestamp", "sign", "access_token"))
 
 
 def _time_range(query: dict[str, str], field: str) -> tuple[int, int] | None:

@@ -36,6 +36,10 @@ DOCUMENTED_CONSTANTS = {
     "RETURN_LIST": "/api/v2/returns/get_return_list",  # §1.7 [S6] v2.returns.get_return_list
     "RETURN_DETAIL": "/api/v2/returns/get_return_detail",  # §1.7 [S6] v2.returns.get_return_detail
     "RETURN_PAGE_SIZE": 100,  # [R1] get_return_list page_size: "the maximum number of entries (<= 100)"
+    "ESCROW_LIST": "/api/v2/payment/get_escrow_list",  # [P1] v2.payment.get_escrow_list
+    "ESCROW_DETAIL": "/api/v2/payment/get_escrow_detail",  # [P1] v2.payment.get_escrow_detail
+    "ESCROW_PAGE_SIZE": 100,  # [P1] get_escrow_list page_size "max: 100, default: 40"
+    "ESCROW_FIRST_PAGE": 1,  # [P1] get_escrow_list page_no "min: 1, default: 1"
 }
 # §1.3 get_order_detail: the default fields, and response_optional_fields as [S10] lists them.
 DOCUMENTED_DEFAULT_FIELDS = {"order_sn", "region", "currency", "cod", "order_status", "message_to_seller", "create_time", "update_time", "days_to_ship", "ship_by_date", "booking_sn"}
