@@ -7,6 +7,8 @@ keys, and every stored order carrying the content hash of the source's current p
 
 from __future__ import annotations
 
+from datetime import datetime, timezone
+from decimal import Decimal
 from typing import Any
 
 import sqlalchemy as sa
@@ -93,8 +95,6 @@ def assert_parcels_converged(db: Database, mapping: Any, replies: list[dict[str,
 
 
 def _utc(value: Any) -> Any:
-    from datetime import timezone
-
     if value is None:
         return None
     return value.astimezone(timezone.utc) if value.tzinfo else value.replace(tzinfo=timezone.utc)
@@ -138,3 +138,31 @@ def assert_returns_converged(db: Database, account_id: str, mapping: Any, record
 
 def _value(v: Any) -> Any:
     return getattr(v, "value", v)
+
+
+# -- settlements (the settlements stream) ------------------------------------------------------
+SettlementState = tuple[Decimal, Decimal | None, datetime]
+"""(payout, the marketplace's expected amount, release time)."""
+
+
+def settlements_source_state(truth: list[dict[str, Any]]) -> dict[str, SettlementState]:
+    """What the store must hold per order, from the sandbox's own figures
+    (``dump_settlements()``: ``order``, ``payout``, ``expected``, ``released_at`` epoch)."""
+    return {t["order"]: (Decimal(str(t["payout"])), None if t["expected"] is None else Decimal(str(t["expected"])), datetime.fromtimestamp(t["released_at"], timezone.utc)) for t in truth}
+
+
+def settlements_stored_state(db: Database, account_id: str) -> dict[str, SettlementState]:
+    from simpul.model import Settlement
+
+    table = Settlement.__table__
+    with db.connect() as conn:
+        rows = conn.execute(sa.select(table).where(table.c.account_id == account_id)).mappings().all()
+    assert len(rows) == len({r["order_external_id"] for r in rows}), "duplicate settlement keys"
+    return {r["order_external_id"]: (r["payout_amount"], r["expected_amount"], _utc(r["released_at"])) for r in rows}
+
+
+def assert_settlements_converged(db: Database, account_id: str, truth: list[dict[str, Any]]) -> None:
+    want, have = settlements_source_state(truth), settlements_stored_state(db, account_id)
+    missing, extra = sorted(set(want) - set(have)), sorted(set(have) - set(want))
+    differ = sorted(k for k in set(want) & set(have) if want[k] != have[k])
+    assert not (missing or extra or differ), f"settlements not converged: missing {missing[:5]} ({len(missing)}), extra {extra[:5]} ({len(extra)}), differ {differ[:5]} ({len(differ)})"

@@ -1,8 +1,9 @@
 """COD money end to end on the sandboxes (issue 12, done-when): COD orders from the Shopee
 sandbox, their parcels tracked through the Biteship sandbox (some delivered, some refused
-at the door and sent back), a payout CSV that pays some, skips one and pays one twice;
-the COD report shows exactly those numbers, to the rupiah, and the monthly reports the
-same COD counts.
+at the door and sent back); Shopee pays the completed ones out through its escrow (the
+settlements stream; one of them adjusted afterwards), and a courier's payout CSV pays
+some of the others, skips one and pays one twice; the COD report shows exactly those
+numbers, to the rupiah, and the monthly reports the same COD counts.
 
 The expected numbers come from the sandboxes' own data and a table of documented Shopee
 statuses (marketplaces.md §1.4), never from the code under test:
@@ -15,6 +16,9 @@ statuses (marketplaces.md §1.4), never from the code under test:
 - ``SHIPPED``: with the courier; the Biteship story decides (``delivered`` or
   ``cod_refused``); without a story it is still in transit;
 - ``READY_TO_SHIP``, ``PROCESSED``, ``UNPAID``: not handed over yet.
+
+A completed order's escrow is released when it completes (the sandbox's rule), so its payout
+comes from Shopee, with the figures the sandbox itself gives (``dump_settlements``).
 
 A refusal costs both legs (the confirmed ``actual_shipping_fee``, else the
 ``estimated_shipping_fee``; the return leg assumed equal: ``simpul.cod``) and the packing
@@ -35,6 +39,7 @@ from mappings import couriers
 from simpul import cod, monthly_report
 from simpul.channels import CHANNELS
 from simpul.engine import TRACK, SyncRequest
+from tests.faults.harness import admin
 
 UTC = timezone.utc
 PACKING = Decimal("2500")
@@ -79,6 +84,9 @@ def sandboxes():  # noqa: ANN201
 
 def test_cod_shipped_delivered_refused_and_remitted_add_up_to_the_rupiah(hub, sandboxes) -> None:  # noqa: ANN001
     shop, tracker = sandboxes
+    cod_orders = {r["order_sn"] for r in shop.app.dump_orders() if r.get("cod") is True}
+    adjusted = sorted(t["order"] for t in shop.app.dump_settlements() if t["order"] in cod_orders)[0]
+    admin(shop, "escrow", {"adjust": adjusted, "amount": -1500})  # Shopee takes 1,500 more off one COD payout
     hub.accounts.add("toko", "shopee", "Toko", shop.url, shop.app.demo_credentials(), history_days=60)
     assert hub.engine.run(SyncRequest("toko")).status == "completed"
 
@@ -97,9 +105,14 @@ def test_cod_shipped_delivered_refused_and_remitted_add_up_to_the_rupiah(hub, sa
     want = expected(raws, stories)
     assert "cod_refused" in stories.values() and "delivered" in stories.values()  # both stories were told
 
-    # A payout file: pays every delivered parcel, except one skipped and one paid twice.
+    # Shopee's escrow pays the completed ones; a courier's payout file pays every other
+    # delivered parcel, except one skipped and one paid twice.
+    settled = {t["order"]: t for t in shop.app.dump_settlements() if t["order"] in want}
     delivered = sorted(n for n, w in want.items() if w["state"] == "delivered")
-    skipped, doubled, *paid = delivered
+    assert set(settled) <= set(delivered) and adjusted in settled
+    assert settled[adjusted]["expected"] - settled[adjusted]["payout"] == 1500
+    skipped, doubled, *paid = [n for n in delivered if n not in settled]
+    assert paid and len(settled) > 1  # both payers pay more than the odd ones out
     lines = [(want[n]["awb"] or "", n, want[n]["amount"]) for n in [doubled, doubled, *paid]]
     data = io.StringIO()
     writer = csv.writer(data)
@@ -118,17 +131,19 @@ def test_cod_shipped_delivered_refused_and_remitted_add_up_to_the_rupiah(hub, sa
     total = report["total"]
     refused = [n for n, w in want.items() if w["state"] == "refused"]
     shipped = [n for n, w in want.items() if w["state"] in ("in_transit", "delivered", "refused")]
-    assert {k: total[k] for k in ("orders", "shipped", "delivered", "refused", "paid", "missing", "paid_twice", "amount_differs")} == {
+    assert {k: total[k] for k in ("orders", "shipped", "delivered", "refused", "paid", "missing", "paid_twice", "amount_differs", "settled")} == {
         "orders": len(want), "shipped": len(shipped), "delivered": len(delivered), "refused": len(refused),
-        "paid": len(paid), "missing": 1, "paid_twice": 1, "amount_differs": 0,
+        "paid": len(paid) + len(settled) - 1, "missing": 1, "paid_twice": 1, "amount_differs": 1, "settled": len(settled),
     }  # fmt: skip
     amount = lambda names: sum((want[n]["amount"] for n in names), Decimal(0))  # noqa: E731
+    payouts = sum((Decimal(str(t["payout"])) for t in settled.values()), Decimal(0))
     assert total["shipped_amount"] == amount(shipped) and total["delivered_amount"] == amount(delivered)
-    assert total["remitted"] == amount(paid) + 2 * want[doubled]["amount"]
+    assert total["remitted"] == amount(paid) + 2 * want[doubled]["amount"] + payouts
+    assert total["settled_amount"] == payouts and total["kept"] == amount(settled) - payouts
     assert total["pending"] == want[skipped]["amount"]
-    assert total["disputed"] == want[doubled]["amount"]
+    assert total["disputed"] == want[doubled]["amount"] + 1500
     assert total["refusal_cost"] == sum((want[n]["refusal_cost"] for n in refused), Decimal(0))
-    assert sorted((a["match"], a["order"]) for a in report["attention"]) == sorted([("missing", skipped), ("paid_twice", doubled)])
+    assert sorted((a["match"], a["order"]) for a in report["attention"]) == sorted([("missing", skipped), ("paid_twice", doubled), ("amount_differs", adjusted)])
     assert sum(r["delivered_amount"] for r in report["rows"]) == total["delivered_amount"]  # the groups add up to the total
 
     # The monthly reports of the months these orders were created in tell the same COD story.

@@ -76,8 +76,8 @@ Assumptions where the sources are silent (each mirrored by the connector):
   are listed; the list is ordered by ``escrow_release_time``, oldest first, ties by
   ``order_sn``; its parameter refusals are ``error_param`` (their codes are not
   documented); an order that is not completed (even a cancelled one) still has a detail,
-  with the income expected; an ``order_sn`` that is not the shop's is ``error_data``
-  "order not found" (neither code nor message is documented); a return changes the escrow
+  with the income expected; an ``order_sn`` that is not the shop's is ``order_not_found``
+  with the message the page's error table gives; a return changes the escrow
   no more than its order (``seller_return_refund`` and ``reverse_shipping_fee`` are 0);
   an item's ``original_price``/``discounted_price`` are its line's subtotals (as [P1]
   says: "the subtotal of that specific item if quantity exceeds 1").
@@ -130,16 +130,18 @@ rupiah): ``buyer_total_amount`` is the order's ``total_amount`` (item subtotal p
 shipping), ``original_price`` the items' before discount, ``seller_discount`` the
 difference; ``commission_fee`` 5% and ``service_fee`` 2% of the item subtotal, rounded
 down; ``seller_transaction_fee`` 0; ``buyer_paid_shipping_fee`` and ``actual_shipping_fee``
-the order's shipping fee, ``shopee_shipping_rebate`` 0, ``final_shipping_fee`` = -(actual -
-buyer paid - rebate); vouchers, coins and Shopee discounts 0; ``order_adjustment`` only once
-the order has one (as [P1] says). Then exactly::
+the order's shipping fee, ``shopee_shipping_rebate`` 0, ``final_shipping_fee`` = buyer paid
+- actual + rebate; vouchers, coins and Shopee discounts 0; ``order_adjustment`` only once
+the order has one (as [P1] says). Then exactly the documented formula's terms that are not
+zero here (``tests/shopee/golden_settlements/FACTS.md``; the items' subtotal stands for
+``original_cost_of_goods_sold``)::
 
-    escrow_amount = buyer_total_amount - commission_fee - service_fee - seller_transaction_fee
-                    - (actual_shipping_fee - buyer_paid_shipping_fee - shopee_shipping_rebate)
+    escrow_amount = item subtotal - commission_fee - service_fee - seller_transaction_fee
+                    + buyer_paid_shipping_fee - actual_shipping_fee + shopee_shipping_rebate
     escrow_amount_after_adjustment = escrow_amount + total_adjustment_amount  (the list's payout_amount)
 
-``dump_settlements()`` returns each released escrow (release time <= now), oldest first:
-``{"order_sn", "payout_amount", "escrow_release_time", "escrow_amount"}``.
+``dump_settlements()`` returns each released escrow (release time <= now), oldest first, in
+the oracle's terms (``tests/oracle.py``): ``{"order", "payout", "expected", "released_at"}``.
 
 Paging faults (``SandboxApp.page_fault``, on ``get_order_list`` and ``get_escrow_list``;
 the escrow list's are ``_escrow_fault``'s, in page numbers): ``empty`` answers
@@ -616,7 +618,7 @@ class ShopeeSandbox(SeededShop):
             out = []
             for released, sn in self._escrow_index:
                 income = self._income(self._orders[sn])
-                out.append({"order_sn": sn, "payout_amount": income["escrow_amount_after_adjustment"], "escrow_release_time": released, "escrow_amount": income["escrow_amount"]})
+                out.append({"order": sn, "payout": income["escrow_amount_after_adjustment"], "expected": income["escrow_amount"], "released_at": released})
             return out
 
     def _advance(self) -> None:
@@ -817,7 +819,7 @@ class ShopeeSandbox(SeededShop):
             raise _ParamError("order_sn is required.")
         order = self._orders.get(sn)
         if order is None:
-            return _error("error_data", "order not found")
+            return _error("order_not_found", "Order SN provided is invalid or does not belong to you. Please enter a valid Order SN.")
         return _ok(self._render_escrow(order))
 
     def _escrow_fault(self, kind: str, request: Request) -> Reply:
@@ -1103,8 +1105,8 @@ class ShopeeSandbox(SeededShop):
         rebate = transaction_fee = 0
         buyer_total = subtotal + paid_shipping
         commission, service = subtotal * COMMISSION_PERCENT // 100, subtotal * SERVICE_PERCENT // 100
-        seller_shipping = actual_shipping - paid_shipping - rebate
-        escrow = buyer_total - commission - service - transaction_fee - seller_shipping
+        final_shipping = paid_shipping - actual_shipping + rebate  # "the seller has to bear": negative when it pays
+        escrow = subtotal - commission - service - transaction_fee + final_shipping
         adjustments = self._adjustments.get(order.sn, [])
         total_adjustment = sum(a["amount"] for a in adjustments)
         income = {
@@ -1121,7 +1123,7 @@ class ShopeeSandbox(SeededShop):
             "service_fee": service,
             "seller_transaction_fee": transaction_fee,
             "actual_shipping_fee": actual_shipping,
-            "final_shipping_fee": -seller_shipping,
+            "final_shipping_fee": final_shipping,
             "shopee_shipping_rebate": rebate,
             "estimated_shipping_fee": bp.shipping_fee,
             "reverse_shipping_fee": 0,

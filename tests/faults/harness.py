@@ -25,14 +25,14 @@ from connectors._http import RetryConfig
 from connectors._sandbox import SandboxServer
 from simpul import audit, store
 from simpul.accounts import Accounts
-from simpul.channels import RETURNS, get_channel
+from simpul.channels import RETURNS, SETTLEMENTS, get_channel
 from simpul.db import Database
 from simpul.engine import INCREMENTAL, Engine
 from simpul.jsoncodec import loads
 from simpul.model import SyncRun
 from simpul.runtime import Hub
 from simpul.vault import KeyRing, Vault
-from tests.oracle import assert_converged, assert_returns_converged
+from tests.oracle import assert_converged, assert_returns_converged, assert_settlements_converged
 
 PROFILE = os.environ.get("SIMPUL_FAULTS_PROFILE", "ci")
 if PROFILE not in ("ci", "nightly"):
@@ -98,6 +98,8 @@ def assert_synced(db: Database, account_id: str, server: SandboxServer) -> None:
     assert_converged(db, account_id, spec.mapping(), server.app.dump_orders())
     if spec.has(RETURNS):  # the returns stream too: every return, once, current
         assert_returns_converged(db, account_id, spec.mapping(RETURNS), server.app.dump_returns())
+    if spec.has(SETTLEMENTS):  # and the payouts: every released one, once, as the marketplace has it now
+        assert_settlements_converged(db, account_id, server.app.dump_settlements())
     with db.connect() as conn:
         verdict = audit.verify(conn)
         assert verdict.ok, str(verdict)

@@ -47,8 +47,13 @@ def walk(server, page_size: int, **params) -> list[list[tuple[str, int | float, 
         page_no += 1
 
 
+def settled(app: ShopeeSandbox) -> list[dict]:
+    """``dump_settlements()`` (the oracle's terms) in the list's and the detail's names."""
+    return [{"order_sn": d["order"], "payout_amount": d["payout"], "escrow_release_time": d["released_at"], "escrow_amount": d["expected"]} for d in app.dump_settlements()]
+
+
 def truth(app: ShopeeSandbox) -> list[tuple[str, int | float, int]]:
-    return [(s["order_sn"], s["payout_amount"], s["escrow_release_time"]) for s in app.dump_settlements()]
+    return [(s["order_sn"], s["payout_amount"], s["escrow_release_time"]) for s in settled(app)]
 
 
 def open_orders(app: ShopeeSandbox, before: int) -> list[str]:
@@ -57,7 +62,7 @@ def open_orders(app: ShopeeSandbox, before: int) -> list[str]:
 
 
 def test_signing_is_checked_on_both_endpoints(server) -> None:  # noqa: ANN001
-    sn = server.app.dump_settlements()[0]["order_sn"]
+    sn = settled(server.app)[0]["order_sn"]
     for path, params in ((api.ESCROW_LIST, {**EVER, "page_no": 1}), (api.ESCROW_DETAIL, {"order_sn": sn})):
         good = requests.get(server.url + path, params=signed(server, path, **params), timeout=10).json()
         assert good["error"] == "" and good["response"], path
@@ -92,7 +97,7 @@ def test_the_list_refuses_what_the_reference_forbids(server, params: dict, messa
 
 
 def test_the_documented_bounds_and_defaults_are_accepted(server) -> None:  # noqa: ANN001
-    settlements = server.app.dump_settlements()
+    settlements = settled(server.app)
     assert len(settlements) > 40
     assert len(escrow_page(server, page_size=100)["response"]["escrow_list"]) == min(100, len(settlements))
     assert len(escrow_page(server, page_size=1)["response"]["escrow_list"]) == 1
@@ -105,7 +110,7 @@ def test_the_documented_bounds_and_defaults_are_accepted(server) -> None:  # noq
 
 def test_paging_covers_the_settlements_exactly_once_with_ties_across_pages(server) -> None:  # noqa: ANN001
     app = server.app
-    middle = app.dump_settlements()[len(app.dump_settlements()) // 2]
+    middle = settled(app)[len(settled(app)) // 2]
     tie = middle["escrow_release_time"]
     chosen = open_orders(app, tie)[:6]
     assert len(chosen) == 6
@@ -164,13 +169,14 @@ def test_the_income_follows_the_formula_and_the_orders_money_for_every_order(ser
         income, paid = detail["order_income"], detail["buyer_payment_info"]
         assert set(income) == INCOME_FIELDS - {"order_adjustment"} and set(paid) == PAYMENT_FIELDS  # [P1]: absent without adjustments
         assert all(set(item) == ITEM_FIELDS for item in income["items"])
-        assert income["escrow_amount"] == (
-            income["buyer_total_amount"] - income["commission_fee"] - income["service_fee"] - income["seller_transaction_fee"]
-            - (income["actual_shipping_fee"] - income["buyer_paid_shipping_fee"] - income["shopee_shipping_rebate"])
+        subtotal = sum(i["model_discounted_price"] * i["model_quantity_purchased"] for i in order["item_list"])
+        assert income["escrow_amount"] == (  # the documented formula's terms that are not zero here (FACTS.md)
+            subtotal - income["commission_fee"] - income["service_fee"] - income["seller_transaction_fee"]
+            + income["buyer_paid_shipping_fee"] - income["actual_shipping_fee"] + income["shopee_shipping_rebate"]
         ), order["order_sn"]  # fmt: skip
+        assert income["final_shipping_fee"] == income["buyer_paid_shipping_fee"] - income["actual_shipping_fee"] + income["shopee_shipping_rebate"]
         assert income["escrow_amount_after_adjustment"] == income["escrow_amount"] + income["total_adjustment_amount"] == income["escrow_amount"]
         # the order's own money, at 5% commission and 2% service of the item subtotal
-        subtotal = sum(i["model_discounted_price"] * i["model_quantity_purchased"] for i in order["item_list"])
         assert income["buyer_total_amount"] == paid["buyer_total_amount"] == order["total_amount"] == subtotal + order["actual_shipping_fee"]
         assert paid["merchant_subtotal"] == subtotal and paid["shipping_fee"] == income["buyer_paid_shipping_fee"] == order["actual_shipping_fee"]
         assert (income["commission_fee"], income["service_fee"]) == (subtotal * 5 // 100, subtotal * 2 // 100)
@@ -187,7 +193,7 @@ def test_the_income_follows_the_formula_and_the_orders_money_for_every_order(ser
 
 def test_adjust_moves_the_payout_but_not_the_release(server) -> None:  # noqa: ANN001
     app = server.app
-    before = app.dump_settlements()
+    before = settled(app)
     target = before[3]
     order = next(o for o in app.dump_orders() if o["order_sn"] == target["order_sn"])
     reply = admin(server, "escrow", {"adjust": target["order_sn"], "amount": -12_500})
@@ -199,7 +205,7 @@ def test_adjust_moves_the_payout_but_not_the_release(server) -> None:  # noqa: A
     assert income["order_adjustment"][1]["adjustment_reason"] == "marketing fee deduction" and income["order_adjustment"][0]["adjustment_reason"]
     assert income["total_adjustment_amount"] == -10_500 and income["escrow_amount"] == target["escrow_amount"]
     assert income["escrow_amount_after_adjustment"] == target["escrow_amount"] - 10_500
-    after = {s["order_sn"]: s for s in app.dump_settlements()}
+    after = {s["order_sn"]: s for s in settled(app)}
     assert after[target["order_sn"]] == {**target, "payout_amount": target["escrow_amount"] - 10_500}
     assert after[target["order_sn"]]["payout_amount"] != after[target["order_sn"]]["escrow_amount"]
     assert all(after[s["order_sn"]] == s for s in before if s["order_sn"] != target["order_sn"])  # no other escrow moved
@@ -208,9 +214,11 @@ def test_adjust_moves_the_payout_but_not_the_release(server) -> None:  # noqa: A
     assert next(o for o in app.dump_orders() if o["order_sn"] == target["order_sn"])["update_time"] == order["update_time"]
 
 
-def test_an_order_that_is_not_the_shops_is_error_data(server) -> None:  # noqa: ANN001
+def test_an_order_that_is_not_the_shops_is_order_not_found(server) -> None:  # noqa: ANN001
     body = escrow_detail(server, "2206140TA5PM808")
-    assert (body["error"], body["message"]) == ("error_data", "order not found") and "response" not in body
+    # [P1] the detail page's error table (FACTS.md)
+    assert (body["error"], body["message"]) == ("order_not_found", "Order SN provided is invalid or does not belong to you. Please enter a valid Order SN.")
+    assert "response" not in body
     missing = call(server, "GET", api.ESCROW_DETAIL).json()
     assert (missing["error"], missing["message"]) == ("error_param", "Wrong parameters, detail: order_sn is required.")
 
@@ -227,15 +235,15 @@ def test_the_payment_method_is_the_orders_cash_on_delivery_for_cod(server) -> No
 def test_release_completes_an_order_now_once(server) -> None:  # noqa: ANN001
     app = server.app
     sn = next(o["order_sn"] for o in app.dump_orders() if o["order_status"] == "SHIPPED")  # its life cycle has steps to come
-    assert sn not in {s["order_sn"] for s in app.dump_settlements()}
+    assert sn not in {s["order_sn"] for s in settled(app)}
     assert admin(server, "escrow", {"release": [sn]}) == {"released": [sn], "adjusted": None, "corrupted": None, "now": FROZEN}
-    assert [s for s in app.dump_settlements() if s["order_sn"] == sn][0]["escrow_release_time"] == FROZEN
+    assert [s for s in settled(app) if s["order_sn"] == sn][0]["escrow_release_time"] == FROZEN
     assert escrow_page(server, release_time_from=FROZEN, release_time_to=FROZEN)["response"]["escrow_list"][-1]["order_sn"] == sn
     assert admin(server, "escrow", {"release": [sn]})["released"] == []  # already released: nothing moves
     app.clock.advance(10 * DAY)  # its old life cycle's steps are stale now
     order = next(o for o in app.dump_orders() if o["order_sn"] == sn)
     assert (order["order_status"], order["update_time"]) == ("COMPLETED", FROZEN)
-    assert [s["escrow_release_time"] for s in app.dump_settlements() if s["order_sn"] == sn] == [FROZEN]
+    assert [s["escrow_release_time"] for s in settled(app) if s["order_sn"] == sn] == [FROZEN]
 
 
 @pytest.mark.parametrize(
@@ -253,20 +261,20 @@ def test_the_escrow_action_refuses_what_it_cannot_do(server, body: dict) -> None
     orders = server.app.dump_orders()
     names = {"<cancelled>": next(o["order_sn"] for o in orders if o["order_status"] == "CANCELLED"), "<open>": open_orders(server.app, FROZEN)[0]}
     body = {k: [names.get(v, v) for v in value] if isinstance(value, list) else names.get(value, value) for k, value in body.items()}
-    before = server.app.dump_settlements()
+    before = settled(server.app)
     response = requests.post(f"{server.url}/_sandbox/escrow", json=body, timeout=10)
     assert response.status_code == 400 and response.json()["error"]
-    assert server.app.dump_settlements() == before
+    assert settled(server.app) == before
 
 
 def test_corrupt_breaks_the_detail_only(server) -> None:  # noqa: ANN001
     app = server.app
-    target, other = app.dump_settlements()[:2]
+    target, other = settled(app)[:2]
     assert admin(server, "escrow", {"corrupt": target["order_sn"]})["corrupted"] == target["order_sn"]
     broken = escrow_detail(server, target["order_sn"])
     assert broken["error"] == "" and not isinstance(broken["response"]["order_income"], dict)
     assert isinstance(escrow_detail(server, other["order_sn"])["response"]["order_income"], dict)
-    assert app.dump_settlements()[0] == target  # the truth is unchanged
+    assert settled(app)[0] == target  # the truth is unchanged
     assert escrow_page(server, page_size=1)["response"]["escrow_list"] == [{k: target[k] for k in ("order_sn", "payout_amount", "escrow_release_time")}]
 
 
