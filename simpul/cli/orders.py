@@ -55,10 +55,11 @@ def list_orders(conn, args: argparse.Namespace) -> int:  # noqa: ANN001
 
 
 def show(conn, args: argparse.Namespace) -> int:  # noqa: ANN001
-    """One order: header, lines, shipments (airway bill, tracking), returns, quarantine."""
+    """One order: header, lines, shipments (airway bill, tracking), returns, the
+    marketplace's payout (settlement), quarantine."""
     import sqlalchemy as sa
 
-    from simpul.model import Order, OrderLine, Quarantine, Return, Shipment
+    from simpul.model import Order, OrderLine, Quarantine, Return, Settlement, Shipment
 
     orders = Order.__table__
     found = conn.execute(sa.select(orders.c.account_id).where(orders.c.external_id == args.order, *([orders.c.account_id == args.account] if args.account else []))).scalars().all()
@@ -89,6 +90,7 @@ def show(conn, args: argparse.Namespace) -> int:  # noqa: ANN001
         "returns": [
             _pick(r, "external_id", "type", "status", "raw_status", "reason", "refund_amount", "return_shipping_cost", "created_at") for r in rows(Return.__table__)
         ],
+        "settlement": [_pick(r, *SETTLEMENT_COLUMNS) for r in rows(Settlement.__table__)],
         "quarantine": [
             {"id": q["id"], "reason": q["reason"], "attempts": q["attempts"], "first_seen_at": q["first_seen_at"], "last_seen_at": q["last_seen_at"], "resolved_at": q["resolved_at"]}
             for q in (r for r in held if r["account_id"] == account)
@@ -108,11 +110,15 @@ def show(conn, args: argparse.Namespace) -> int:  # noqa: ANN001
         ("lines", doc["lines"], ["external_line_id", "sku", "name", "quantity", "unit_price", "discount", "total"]),
         ("shipments", doc["shipments"], ["package_ref", "courier", "service", "tracking_number", "tracking_status", "tracking_sub_status", "raw_status", "last_event_at", "cod_collected"]),
         ("returns", doc["returns"], ["external_id", "type", "status", "raw_status", "reason", "refund_amount", "return_shipping_cost", "created_at"]),
+        ("settlement", doc["settlement"], list(SETTLEMENT_COLUMNS)),
         ("quarantine", doc["quarantine"], ["id", "reason", "attempts", "last_seen_at", "resolved_at"]),
     ):
         print(f"\n{title}")
         print_table([{**r, "tracking_number": r.get("tracking_number") or "(no airway bill yet)"} if title == "shipments" else r for r in items], columns)
     return EXIT_OK
+
+
+SETTLEMENT_COLUMNS = ("payout_amount", "expected_amount", "released_at", "commission_fee", "service_fee", "transaction_fee", "shipping_fee_actual", "adjustment_amount")
 
 
 def _header(row: dict[str, Any]) -> dict[str, Any]:
@@ -138,7 +144,7 @@ def register(sub, channels: list[str]) -> None:  # noqa: ANN001 - argparse's pri
     p.add_argument("--limit", type=bounded_int(0), help=f"at most this many (0: all; default {TABLE_LIMIT} in the table, all with --json)")
     p.add_argument("--json", action="store_true")
     osub = p.add_subparsers(dest="orders_cmd", metavar="show")
-    s = osub.add_parser("show", help="one order: header, lines, shipments (airway bill, tracking), returns, quarantine reasons, raw status")
+    s = osub.add_parser("show", help="one order: header, lines, shipments (airway bill, tracking), returns, the marketplace payout, quarantine reasons, raw status")
     s.add_argument("order", metavar="ORDER", help="the channel's order number")
     # SUPPRESS: a subcommand's defaults would overwrite `orders --account A show ...`
     s.add_argument("--account", default=argparse.SUPPRESS, help="needed when the number exists in several accounts")

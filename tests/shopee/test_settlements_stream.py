@@ -10,6 +10,7 @@ under test."""
 
 from __future__ import annotations
 
+import argparse
 import json
 from collections.abc import Iterator
 from datetime import datetime, timedelta, timezone
@@ -26,6 +27,7 @@ from connectors.shopee.sandbox import ShopeeSandbox
 from simpul import audit, cod, quarantine, store
 from simpul.accounts import Accounts
 from simpul.channels import SETTLEMENTS
+from simpul.cli import orders as orders_cli
 from simpul.engine import RESYNC, Engine, SyncRequest
 from simpul.runtime import Hub
 from simpul.vault import Vault
@@ -77,7 +79,7 @@ def test_the_connector_meets_the_contract_and_the_sandbox_has_payouts(sandbox) -
     assert len(truth) >= ORDERS // 4  # a sandbox of completed orders pays most of them out
 
 
-def test_a_sync_lands_every_payout_once_and_a_rerun_writes_nothing(hub, sandbox) -> None:  # noqa: ANN001
+def test_a_sync_lands_every_payout_once_and_a_rerun_writes_nothing(hub, sandbox, capsys) -> None:  # noqa: ANN001
     first = hub.engine.run(SyncRequest(ACCOUNT))
     assert first.status == "completed" and first.settlements.new == len(sandbox.app.dump_settlements())
     assert_settlements_converged(hub.db, ACCOUNT, sandbox.app.dump_settlements())
@@ -86,6 +88,10 @@ def test_a_sync_lands_every_payout_once_and_a_rerun_writes_nothing(hub, sandbox)
     assert second.settlements.written == second.returns.written == second.counts.written == 0
     with hub.db.connect() as conn:
         assert store.load_cursor(conn, ACCOUNT, stream=SETTLEMENTS) is not None
+        one = sandbox.app.dump_settlements()[0]
+        assert orders_cli.show(conn, argparse.Namespace(order=one["order"], account=ACCOUNT, json=True)) == 0
+    [shown] = json.loads(capsys.readouterr().out)["settlement"]  # `simpul orders show` names the payout
+    assert (Decimal(shown["payout_amount"]), Decimal(shown["expected_amount"])) == (Decimal(str(one["payout"])), Decimal(str(one["expected"])))
 
 
 def test_payouts_sharing_one_release_second_across_pages_land_once(hub, sandbox) -> None:  # noqa: ANN001
