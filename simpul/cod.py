@@ -144,21 +144,27 @@ def current_month(now: datetime) -> str:
 
 
 # -- COD orders ------------------------------------------------------------------------------
-def cod_orders(conn: Connection, *, month: str | None = None, account: str | None = None) -> list[CodOrder]:
-    """Every COD order (of ``month`` and ``account`` when given), its state, and, matched
-    against the imported remittance lines, its reconciliation."""
+def cod_orders(conn: Connection, *, month: str | None = None, account: str | None = None, only: Sequence[tuple[str, str]] | None = None) -> list[CodOrder]:
+    """Every COD order (of ``month`` and ``account`` when given; of the ``(account, order)``
+    keys ``only`` names when given), its state, and, matched against the imported
+    remittance lines, its reconciliation."""
     where = [ORDERS.c.is_cod.is_(True)]
     if month:
         start, end = month_bounds(month)
         where += [ORDERS.c.created_at >= start, ORDERS.c.created_at < end]
     if account:
         where.append(ORDERS.c.account_id == account)
-    rows = conn.execute(
-        sa.select(
-            ORDERS.c.account_id, ORDERS.c.external_id, ORDERS.c.channel, ORDERS.c.created_at, ORDERS.c.currency, ORDERS.c.total, ORDERS.c.cod_amount,
-            ORDERS.c.status, ORDERS.c.fulfillment_status, ORDERS.c.shipping_fee, ORDERS.c.shipping_fee_actual,
-        ).where(*where).order_by(ORDERS.c.account_id, ORDERS.c.created_at, ORDERS.c.external_id)
-    ).mappings().all()  # fmt: skip
+    columns = (
+        ORDERS.c.account_id, ORDERS.c.external_id, ORDERS.c.channel, ORDERS.c.created_at, ORDERS.c.currency, ORDERS.c.total, ORDERS.c.cod_amount,
+        ORDERS.c.status, ORDERS.c.fulfillment_status, ORDERS.c.shipping_fee, ORDERS.c.shipping_fee_actual,
+    )  # fmt: skip
+    if only is None:
+        rows = conn.execute(sa.select(*columns).where(*where).order_by(ORDERS.c.account_id, ORDERS.c.created_at, ORDERS.c.external_id)).mappings().all()
+    else:  # a few orders (a payout file's): read by key, not by scanning the hub
+        rows = []
+        for owner, orders in _by_account(sorted(set(only))).items():
+            for chunk in store.chunked(orders):
+                rows += conn.execute(sa.select(*columns).where(*where, ORDERS.c.account_id == owner, ORDERS.c.external_id.in_(chunk))).mappings().all()
     keys = [(r["account_id"], r["external_id"]) for r in rows]
     settled = _settlements(conn, keys)
     ships = _shipments(conn, keys)
@@ -339,7 +345,7 @@ def _line_verdicts(conn: Connection, lines: Sequence[Mapping[str, Any]]) -> dict
     if not lines:
         return {}
     keys = _match_lines(conn, lines)
-    items = {(i.account, i.order): i for i in cod_orders(conn) if (i.account, i.order) in set(keys)}
+    items = {(i.account, i.order): i for i in cod_orders(conn, only=[k for k in keys if k])}
     out = {}
     for line, key in zip(lines, keys):
         item = items.get(key) if key else None
@@ -403,8 +409,9 @@ def unmatched_lines(conn: Connection) -> list[dict[str, Any]]:
     lines = [dict(r) for r in conn.execute(sa.select(REMITTANCES).order_by(REMITTANCES.c.id)).mappings()]
     if not lines:
         return []
-    delivered = {(i.account, i.order) for i in cod_orders(conn) if i.state == "delivered"}
-    return [line for line, key in zip(lines, _match_lines(conn, lines)) if key not in delivered]
+    keys = _match_lines(conn, lines)
+    delivered = {(i.account, i.order) for i in cod_orders(conn, only=[k for k in keys if k]) if i.state == "delivered"}
+    return [line for line, key in zip(lines, keys) if key not in delivered]
 
 
 # -- the report ------------------------------------------------------------------------------

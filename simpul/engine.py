@@ -41,6 +41,7 @@ The engine never branches on a channel: it only calls the connector contract
 from __future__ import annotations
 
 import contextlib
+import functools
 import contextvars
 import logging
 import threading
@@ -59,7 +60,7 @@ from connectors.contract import OrderSource, Page, ParcelKey, RateLimit, Window,
 from simpul import audit, budget, failures, keys, parcels, store
 from simpul.accounts import AccountInfo, Accounts
 from simpul.budget import BudgetPolicy
-from simpul.canonical import MappingError, OrderBundle, ReturnRecord, SettlementRecord
+from simpul.canonical import MappingError, OrderBundle
 from simpul.limits import Boundary, storable_id
 from simpul.channels import ORDERS, RETURNS, SETTLEMENTS, TRACKING, get_channel, reading
 from simpul.db import Database
@@ -387,7 +388,7 @@ class Engine:
         boundary = self.boundary(account)
         kind = plan.kind
         mapping = get_channel(account.channel).stream(kind).mapping_module()
-        walk, prepare = getattr(source, WINDOW_STREAMS[kind].walk), WINDOW_STREAMS[kind].prepare
+        walk, prepare = getattr(source, WINDOW_STREAMS[kind].walk), WINDOW_STREAMS[kind].prepare(kind)
         pages = read_ahead(
             walk(Window(since, until), plan.position),
             limit=max_pages - result.pages,
@@ -521,7 +522,7 @@ class Engine:
         the stream's writer, ``WINDOW_STREAMS``), the checkpoint after it, the cursors of the
         streams whose walk it ends (``Plan.cursors``), the run's counts, audit. Returns the
         plan as saved."""
-        side = WINDOW_STREAMS[stream].write if stream in WINDOW_STREAMS else None
+        side = WINDOW_STREAMS[stream].write if stream in store.SIDE_STREAMS else None
         if write is None and side is not None:
 
             def write(conn: sa.Connection, ctx: store.WriteContext) -> store.PageCounts:
@@ -654,24 +655,13 @@ def map_records(mapping: Any, records: Sequence[Mapping[str, Any]], boundary: Bo
     return _map_each(mapping, records, lambda raw: boundary.check(mapping.map_order(raw)) if boundary is not None else mapping.map_order(raw))
 
 
-def map_return_page(mapping: Any, page: Page, boundary: Boundary) -> tuple[list[ReturnRecord], list[store.Rejected]]:
-    """``map_page`` for a returns stream: each record through ``map_return`` and the
-    boundary's ``check_return``; a record without its own content hash gets the raw's."""
+def map_side_page(stream: str, mapping: Any, page: Page, boundary: Boundary) -> tuple[list[Any], list[store.Rejected]]:
+    """``map_page`` for a side stream (returns, settlements): each record mapped and checked
+    by its kind's ``map_one``; a record without its own content hash gets the raw's."""
+    map_one = WINDOW_STREAMS[stream].map_one
 
-    def one(raw: Mapping[str, Any]) -> ReturnRecord:
-        record = boundary.check_return(mapping.map_return(raw))
-        return record if record.payload_hash else replace(record, payload_hash=content_hash(raw))
-
-    records, rejected = _map_each(mapping, page.records, one)
-    return records, rejected + unreadable(page)
-
-
-def map_settlement_page(mapping: Any, page: Page, boundary: Boundary) -> tuple[list[SettlementRecord], list[store.Rejected]]:
-    """``map_page`` for a settlements stream: each record through ``map_settlement`` and
-    the boundary's ``check_settlement``; a record without its own content hash gets the raw's."""
-
-    def one(raw: Mapping[str, Any]) -> SettlementRecord:
-        record = boundary.check_settlement(mapping.map_settlement(raw))
+    def one(raw: Mapping[str, Any]) -> Any:
+        record = map_one(mapping, raw, boundary)
         return record if record.payload_hash else replace(record, payload_hash=content_hash(raw))
 
     records, rejected = _map_each(mapping, page.records, one)
@@ -681,12 +671,17 @@ def map_settlement_page(mapping: Any, page: Page, boundary: Boundary) -> tuple[l
 @dataclass(frozen=True, slots=True)
 class WindowStream:
     """How the engine reads and writes one window stream kind: the connector's walk
-    (``walk``, a method name), the pure mapping of a page (``prepare``) and the store's
-    writer of a mapped page (``write``; None: the orders', with their parcels)."""
+    (``walk``, a method name), one raw record mapped and checked against the boundary
+    (``map_one``, pure; quarantine replay uses it too) and the store's writer of mapped
+    records (``write``)."""
 
     walk: str
-    prepare: Callable[[Any, Page, Boundary], tuple[list[Any], list[store.Rejected]]]
-    write: Callable[..., store.PageCounts] | None = None
+    map_one: Callable[[Any, Mapping[str, Any], Boundary], Any]
+    write: Callable[..., store.PageCounts]
+
+    def prepare(self, stream: str) -> Callable[[Any, Page, Boundary], tuple[list[Any], list[store.Rejected]]]:
+        """The pure mapping of one page of this stream (done in the fetch thread)."""
+        return map_page if stream == ORDERS else functools.partial(map_side_page, stream)
 
 
 def _map_each(mapping: Any, records: Sequence[Mapping[str, Any]], map_one: Callable[[Mapping[str, Any]], Any]) -> tuple[list[Any], list[store.Rejected]]:
@@ -747,7 +742,8 @@ def _database_errors_described() -> Iterator[None]:
 
 
 WINDOW_STREAMS: dict[str, WindowStream] = {
-    ORDERS: WindowStream("order_pages", map_page),
-    RETURNS: WindowStream("return_pages", map_return_page, store.apply_returns),
-    SETTLEMENTS: WindowStream("settlement_pages", map_settlement_page, store.apply_settlements),
+    ORDERS: WindowStream("order_pages", lambda mapping, raw, boundary: boundary.check(mapping.map_order(raw)), store.apply_page),
+    RETURNS: WindowStream("return_pages", lambda mapping, raw, boundary: boundary.check_return(mapping.map_return(raw)), store.apply_returns),
+    SETTLEMENTS: WindowStream("settlement_pages", lambda mapping, raw, boundary: boundary.check_settlement(mapping.map_settlement(raw)), store.apply_settlements),
 }
+"""The window stream kinds; every kind but ``orders`` is a side stream (``store.SIDE_STREAMS``)."""

@@ -10,7 +10,7 @@ An order whose reply could not even be parsed has no payload to map: replay leav
 (the next sync asks the channel again, and resolves it once the order maps).
 
 Each payload is replayed through the mapping of the stream that refused it (orders,
-returns, settlements: ``REPLAY``); a tracking reply is not replayed (the next look asks
+returns, settlements: ``simpul.engine.WINDOW_STREAMS``); a tracking reply is not replayed (the next look asks
 the courier again).
 """
 
@@ -23,18 +23,12 @@ from datetime import datetime, timezone
 from connectors.contract import limits_of
 from simpul import audit, store
 from simpul.canonical import MappingError
-from simpul.channels import ORDERS, RETURNS, SETTLEMENTS, UnknownChannel, get_channel
+from simpul.channels import UnknownChannel, get_channel
 from simpul.db import Database
+from simpul.engine import WINDOW_STREAMS
 from simpul.failures import cap
 from simpul.jsoncodec import loads
 from simpul.limits import Boundary
-
-
-REPLAY = {  # stream -> (map and check one payload, the store's writer of mapped records)
-    ORDERS: (lambda mapping, payload, boundary: boundary.check(mapping.map_order(payload)), store.apply_page),
-    RETURNS: (lambda mapping, payload, boundary: boundary.check_return(mapping.map_return(payload)), store.apply_returns),
-    SETTLEMENTS: (lambda mapping, payload, boundary: boundary.check_settlement(mapping.map_settlement(payload)), store.apply_settlements),
-}
 
 
 @dataclass(slots=True)
@@ -56,7 +50,7 @@ def replay(db: Database, *, account_id: str | None = None, actor: str = "cli") -
         except (UnknownChannel, LookupError):  # a retired channel (Bukalapak: re-import the file), a stream no longer read
             result.still_failing += 1
             continue
-        if kind not in REPLAY:
+        if kind not in WINDOW_STREAMS:
             result.still_failing += 1
             continue
         now = datetime.now(timezone.utc)
@@ -70,7 +64,7 @@ def replay(db: Database, *, account_id: str | None = None, actor: str = "cli") -
             if isinstance(payload, dict) and payload.get("unreadable") is True:
                 # The channel's reply could not be parsed: nothing was kept to map again.
                 raise MappingError(row["reason"])
-            record = replace(REPLAY[kind][0](mapping, payload, boundary), payload_hash=row["payload_hash"])
+            record = replace(WINDOW_STREAMS[kind].map_one(mapping, payload, boundary), payload_hash=row["payload_hash"])
         except MappingError as exc:
             reason: str | None = cap(str(exc))
         except Exception as exc:  # noqa: BLE001 - same rule as a sync: never crash on a payload
@@ -79,7 +73,7 @@ def replay(db: Database, *, account_id: str | None = None, actor: str = "cli") -
             reason = None
         with db.begin() as conn:
             if reason is None:
-                counts = REPLAY[kind][1](conn, ctx, [record])
+                counts = WINDOW_STREAMS[kind].write(conn, ctx, [record])
                 result.written += counts.written
                 result.replayed += 1
             else:

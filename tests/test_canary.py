@@ -80,6 +80,10 @@ class CanaryShopee(ShopeeSandbox):
             body["return_pickup_address"].update(name=NAME, phone=PHONE)
         return body
 
+    def _render_escrow(self, order: Any) -> dict[str, Any]:
+        """Every escrow detail names the buyer (``buyer_user_name``)."""
+        return {**super()._render_escrow(order), "buyer_user_name": NAME}
+
 
 class CanaryTikTok(TikTokSandbox):
     """TikTok Shop whose app secret and every token it issues carry the mark (the token
@@ -206,7 +210,9 @@ def test_canaries_appear_nowhere_but_as_ciphertext(canary_hub: Hub, tmp_path: Pa
     assert reports.is_completed(), reports.message
     with hub.db.connect() as conn:  # the returns streams ran, carrying the canaries (negative control below)
         sources = dict(conn.execute(sa.text("SELECT source, count(*) FROM order_return GROUP BY source")).all())
+        settled = conn.execute(sa.text("SELECT count(*) FROM order_settlement")).scalar_one()
     assert sources.get("stream", 0) >= 10, sources
+    assert settled >= 5, settled  # the settlements stream ran, its escrow details naming the buyer
     assert shopee_served.get(429) and shopee_served.get(503) and woo_served.get(401) and woo_served.get(500), (shopee_served, woo_served)
 
     # Negative controls: the canaries did reach the hub, sealed.
@@ -225,6 +231,8 @@ def test_canaries_appear_nowhere_but_as_ciphertext(canary_hub: Hub, tmp_path: Pa
     for sandbox in (shopee, woo):
         with pytest.raises(AssertionError):
             _assert_clean("the sandbox's own returns", json.dumps(sandbox.dump_returns()))
+    with pytest.raises(AssertionError):
+        _assert_clean("the sandbox's escrow detail", json.dumps(shopee._render_escrow(next(iter(shopee._orders.values())))))
 
     out, err = capfd.readouterr()
     cassette = (tmp_path / "cassettes" / "canary.yaml").read_text()

@@ -173,10 +173,11 @@ permission codes are credential errors, never retried; ``error_rate_limit``,
 
 from __future__ import annotations
 
+import functools
 import math
 import time
-from dataclasses import replace
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, replace
+from collections.abc import Iterator, Mapping, Sequence
 from datetime import datetime, timedelta, timezone
 from typing import Any, ClassVar
 
@@ -246,9 +247,29 @@ def envelope(status: int, body: Any) -> tuple[int | str, str] | None:
     return (status if status >= 400 else code), detail
 
 
-def _update_time(record: Mapping[str, Any]) -> int | None:
-    value = record.get("update_time")
+def _epoch(record: Mapping[str, Any], field: str) -> int | None:
+    value = record.get(field)
     return value if isinstance(value, int) and not isinstance(value, bool) else None
+
+
+def _update_time(record: Mapping[str, Any]) -> int | None:
+    return _epoch(record, "update_time")
+
+
+@dataclass(frozen=True, slots=True)
+class NumberedList:
+    """A Shopee list paged by ``page_no`` over ``<time>_from``/``<time>_to`` (inclusive),
+    its elements under ``items``, ordered by their ``stamp`` field (checked on every page)."""
+
+    path: str
+    time: str
+    items: str
+    stamp: str
+    page_size: int
+
+
+RETURN_LISTING = NumberedList(api.RETURN_LIST, "update_time", "return", "update_time", api.RETURN_PAGE_SIZE)
+ESCROW_LISTING = NumberedList(api.ESCROW_LIST, "release_time", "escrow_list", "escrow_release_time", api.ESCROW_PAGE_SIZE)
 
 
 WALK = TimeCursorWalk(
@@ -272,7 +293,7 @@ SETTLEMENT_WALK = TimeCursorWalk(
     "shopee",
     "get_escrow_list",
     key=lambda r: str(r.get("order_sn")),
-    stamp=lambda r: (t if isinstance(t := r.get("escrow_release_time"), int) and not isinstance(t, bool) else None),
+    stamp=lambda r: _epoch(r, "escrow_release_time"),
     format=PositionFormat(second="release_time_from", token="page_no"),  # release_time_from: inclusive (assumed)
     first=api.ESCROW_FIRST_PAGE,
     second_page=api.ESCROW_FIRST_PAGE + 1,  # page numbers are computable
@@ -381,17 +402,17 @@ class ShopeeConnector:
         """Returns whose ``update_time`` lies in ``window``, as ``get_return_detail`` answers
         them, page by page. The walk places each page by the listed update times; the
         details of the returns it yields are read after it (one call each)."""
-        for page in RETURN_WALK.pages(window, position, self._return_list_page, counter=self._http.counter):
+        for page in RETURN_WALK.pages(window, position, functools.partial(self._numbered_page, RETURN_LISTING), counter=self._http.counter):
             count = self._http.counter()
-            records, unreadable = self._each_detail(page.records, "return_sn", self._return_detail)
+            records, unreadable = self._each_detail(page.records, api.RETURN_DETAIL, "return_sn", DETAIL_REFUSED)
             yield replace(page, records=records, unreadable=[*page.unreadable, *unreadable], requests=page.requests + count())
 
     def settlement_pages(self, window: Window, position: Position | None = None) -> Iterator[Page]:
         """Orders whose escrow was released in ``window``, each as ``get_escrow_detail``
         answers it plus its listed payout and release time, page by page."""
-        for page in SETTLEMENT_WALK.pages(window, position, self._escrow_list_page, counter=self._http.counter):
+        for page in SETTLEMENT_WALK.pages(window, position, functools.partial(self._numbered_page, ESCROW_LISTING), counter=self._http.counter):
             count = self._http.counter()
-            records, unreadable = self._each_detail(page.records, "order_sn", self._escrow_detail, keep=("payout_amount", "escrow_release_time"))
+            records, unreadable = self._each_detail(page.records, api.ESCROW_DETAIL, "order_sn", ESCROW_REFUSED, keep=("payout_amount", "escrow_release_time"))
             yield replace(page, records=records, unreadable=[*page.unreadable, *unreadable], requests=page.requests + count())
 
     # -- calls ------------------------------------------------------------------------------
@@ -410,57 +431,28 @@ class ShopeeConnector:
         more = bool(listed.get("more"))  # an empty page with more to come follows next_cursor
         return Listing(found.records, str(listed.get("next_cursor") or "") if more else None, unreadable=found.unreadable)
 
-    def _return_list_page(self, mark: Mark, until: int) -> Listing:
-        """One get_return_list page from ``mark`` (``update_time_to`` is inclusive), checked
-        against the walk's assumption that it is ordered by ``update_time``, oldest first."""
+    def _numbered_page(self, listing: NumberedList, mark: Mark, until: int) -> Listing:
+        """One page of a list paged by ``page_no`` over an inclusive time range (the return
+        list, the escrow list) from ``mark``, checked against the walk's assumption that it
+        is ordered by the listing's time field, oldest first."""
         if mark.second > until - 1:
             return Listing([])
-        params = {"page_no": mark.token, "page_size": api.RETURN_PAGE_SIZE, "update_time_from": mark.second, "update_time_to": until - 1}
-        listed = self._call("GET", api.RETURN_LIST, params=params)
-        returns = listed.get("return") or []
-        if not isinstance(returns, list) or len(returns) > api.RETURN_PAGE_SIZE:
-            raise ImplausibleReply(f"GET {api.RETURN_LIST}: asked for {api.RETURN_PAGE_SIZE} returns a page, the reply lists more (or no list)")
-        returns = [r for r in returns if isinstance(r, dict)]
-        stamps = [t for r in returns if (t := _update_time(r)) is not None]
+        params = {f"{listing.time}_from": mark.second, f"{listing.time}_to": until - 1, "page_size": listing.page_size, "page_no": mark.token}
+        listed = self._call("GET", listing.path, params=params)
+        elements = listed.get(listing.items) or []
+        if not isinstance(elements, list) or len(elements) > listing.page_size:
+            raise ImplausibleReply(f"GET {listing.path}: asked for {listing.page_size} a page, the reply lists more (or no list)")
+        elements = [e for e in elements if isinstance(e, dict)]
+        stamps = [t for e in elements if (t := _epoch(e, listing.stamp)) is not None]
         if any(later < earlier for earlier, later in zip(stamps, stamps[1:])):
-            raise ImplausibleReply(f"GET {api.RETURN_LIST}: the page is not ordered by update_time, oldest first; walking it could skip returns")
-        return Listing(returns, mark.token + 1 if listed.get("more") else None)
+            raise ImplausibleReply(f"GET {listing.path}: the page is not ordered by {listing.stamp}, oldest first; walking it could skip records")
+        return Listing(elements, mark.token + 1 if listed.get("more") else None)
 
-    def _escrow_list_page(self, mark: Mark, until: int) -> Listing:
-        """One get_escrow_list page from ``mark`` (``release_time_to`` inclusive), checked
-        against the walk's assumption that it is ordered by release time, oldest first."""
-        if mark.second > until - 1:
-            return Listing([])
-        params = {"release_time_from": mark.second, "release_time_to": until - 1, "page_size": api.ESCROW_PAGE_SIZE, "page_no": mark.token}
-        listed = self._call("GET", api.ESCROW_LIST, params=params)
-        escrows = listed.get("escrow_list") or []
-        if not isinstance(escrows, list) or len(escrows) > api.ESCROW_PAGE_SIZE:
-            raise ImplausibleReply(f"GET {api.ESCROW_LIST}: asked for {api.ESCROW_PAGE_SIZE} orders a page, the reply lists more (or no list)")
-        escrows = [e for e in escrows if isinstance(e, dict)]
-        stamps = [t for e in escrows if (t := SETTLEMENT_WALK.stamp(e)) is not None]
-        if any(later < earlier for earlier, later in zip(stamps, stamps[1:])):
-            raise ImplausibleReply(f"GET {api.ESCROW_LIST}: the page is not ordered by escrow_release_time, oldest first; walking it could skip payouts")
-        return Listing(escrows, mark.token + 1 if listed.get("more") else None)
-
-    def _escrow_detail(self, batch: list[str], attempts: int | None) -> dict[str, Any] | None:
-        """One get_escrow_detail call (``batch`` holds one order_sn); None when Shopee refuses
-        it for this order (``ESCROW_REFUSED``). A reply about another order is implausible."""
-        [sn] = batch
-        try:
-            detail = self._call("GET", api.ESCROW_DETAIL, params={"order_sn": sn}, attempts=attempts)
-        except ApiError as exc:
-            if exc.code in ESCROW_REFUSED:
-                return None
-            raise
-        if detail.get("order_sn") != sn:
-            raise ImplausibleReply(f"GET {api.ESCROW_DETAIL}: the reply is about another order than the one asked for")
-        return detail
-
-    def _each_detail(self, listed: Sequence[Mapping[str, Any]], key: str, fetch: Callable[[list[str], int | None], dict[str, Any] | None], keep: Sequence[str] = ()) -> tuple[list[Mapping[str, Any]], list[tuple[str, str]]]:
-        """Each listed element's detail (``fetch``, one call per ``key``), in list order,
+    def _each_detail(self, listed: Sequence[Mapping[str, Any]], path: str, key: str, refused: frozenset[str], keep: Sequence[str] = ()) -> tuple[list[Mapping[str, Any]], list[tuple[str, str]]]:
+        """Each listed element's detail (``GET path``, one call per ``key``), in list order,
         with the listed fields ``keep`` added; the listed element where Shopee refuses the
-        detail or it names no ``key``; ``(id, reason)`` for a detail whose reply cannot be
-        parsed."""
+        detail for that id (``refused``) or it names no ``key``; ``(id, reason)`` for a
+        detail whose reply cannot be parsed."""
         records: list[Mapping[str, Any]] = []
         unreadable: list[tuple[str, str]] = []
         for element in listed:
@@ -468,26 +460,24 @@ class ShopeeConnector:
             if not isinstance(sn, str) or not sn.strip():
                 records.append(element)  # the mapping quarantines it by its missing id
                 continue
-            replies, lost = isolate_unreadable([sn], fetch)
+            replies, lost = isolate_unreadable([sn], functools.partial(self._one_detail, path, key, refused))
             unreadable.extend(lost)
             records.extend({**reply, **{k: element.get(k) for k in keep}} if reply is not None else element for reply in replies)
         return records, unreadable
 
-    def _return_detail(self, batch: list[str], attempts: int | None) -> dict[str, Any] | None:
-        """One get_return_detail call (``batch`` holds one return_sn); None when Shopee
-        refuses it for this return (``DETAIL_REFUSED``). A reply about another return is
-        implausible."""
+    def _one_detail(self, path: str, key: str, refused: frozenset[str], batch: list[str], attempts: int | None) -> dict[str, Any] | None:
+        """One detail call (``batch`` holds one id, sent as ``key``); None when Shopee refuses
+        it for this id (``refused``). A reply about another id is implausible."""
         [sn] = batch
         try:
-            detail = self._call("GET", api.RETURN_DETAIL, params={"return_sn": sn}, attempts=attempts)
+            detail = self._call("GET", path, params={key: sn}, attempts=attempts)
         except ApiError as exc:
-            if exc.code in DETAIL_REFUSED:
+            if exc.code in refused:
                 return None
             raise
-        if detail.get("return_sn") != sn:
-            raise ImplausibleReply(f"GET {api.RETURN_DETAIL}: the reply is about another return than the one asked for")
+        if detail.get(key) != sn:
+            raise ImplausibleReply(f"GET {path}: the reply is about another {key} than the one asked for")
         return detail
-
     def _details(self, order_sns: list[str]) -> Found:
         """Detail payloads (in batches of 50) with tracking numbers merged, unknown sns, and
         sns whose reply could not be parsed (with the reason)."""

@@ -190,7 +190,7 @@ def test_two_sync_processes_of_one_account_never_interleave(pg_db, keyring, shop
     assert_synced(pg_db, account, shop)
     with pg_db.connect() as conn:
         cursors = SyncCursor.__table__
-        assert sorted(conn.execute(sa.select(cursors.c.stream).where(cursors.c.account_id == account)).scalars()) == ["orders", "returns"]  # one per stream
+        assert sorted(conn.execute(sa.select(cursors.c.stream).where(cursors.c.account_id == account)).scalars()) == ["orders", "returns", "settlements"]  # one per stream
 
 
 def test_workers_syncing_different_accounts_keep_them_apart(pg_db, keyring) -> None:  # noqa: ANN001
