@@ -38,7 +38,7 @@ from connectors._http.redaction import REDACTED, SENSITIVE_KEYS, known_secrets, 
 
 SECRET_HEADERS = ("authorization", "x-api-key", "cookie", "set-cookie", "x-tts-access-token", "proxy-authorization")
 PII_KEYS = frozenset(
-    {"phone", "email", "first_name", "last_name", "address_1", "address_2", "full_address", "buyer_username", "username",
+    {"phone", "email", "first_name", "last_name", "address_1", "address_2", "full_address", "buyer_username", "buyer_user_name", "username",
      "customer_ip_address", "customer_user_agent", "dropshipper", "dropshipper_phone", "recipient_name"}
 )
 PHONE = re.compile(r"(?<![\dA-Za-z])(\+62|62|0)8\d{7,11}(?!\d)")  # a standalone number: an airway bill such as SPXIDR0803... is none

@@ -28,6 +28,7 @@ import sqlalchemy as sa
 
 from connectors._sandbox import SandboxServer
 from simpul import audit, keys
+from simpul.channels import get_channel
 from simpul.db import Database
 from simpul.engine import RunSummary, SyncRequest
 from simpul.locks import AccountLock, SyncAlreadyRunning
@@ -221,7 +222,8 @@ def test_workers_syncing_different_accounts_keep_them_apart(pg_db, keyring) -> N
         with pg_db.connect() as conn:
             table = SyncCursor.__table__
             cursors = conn.execute(sa.select(table.c.account_id, table.c.stream)).all()
-            assert sorted(cursors) == sorted((a, s) for a in servers for s in ("orders", "returns"))  # one per account and stream, none shared
+            streams = {a: [s.kind for s in get_channel(server.app.channel).streams] for a, server in servers.items()}
+            assert sorted(cursors) == sorted((a, s) for a in servers for s in streams[a])  # one per account and stream, none shared
         for hub in hubs.values():
             hub.close()
     finally:
