@@ -165,6 +165,11 @@ class Page:
     # How many pages the channel says this walk takes from this page's request on (e.g.
     # WooCommerce's X-WP-TotalPages), already checked for plausibility; None: not said.
     reported_pages: int | None = None
+    # Source records the page walked past without yielding them (a side stream that lists
+    # orders to find the few with refunds), each as its id and version (``id@modified``):
+    # the engine's idle guard counts them as progress, so a shop whose orders rarely hold a
+    # refund is not taken for a channel paging without data; the same ones again are not.
+    scanned: Sequence[str] = field(default_factory=tuple)
 
 
 @runtime_checkable

@@ -405,7 +405,7 @@ class Engine:
                 if page.position is None:
                     plan = self._next_window(account, plan, job)
                 else:  # the budget of this window's walk (simpul.budget), committed with the page
-                    keys = [r.payload_hash for part in mapped for r in part]
+                    keys = [r.payload_hash for part in mapped for r in part] + list(page.scanned)
                     charged = budget.charge(
                         plan.budget,
                         run_id=run_id,

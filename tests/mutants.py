@@ -341,6 +341,13 @@ MUTANTS = (
         ("tests/test_cod_end_to_end.py", "-k", "sqlite"),
     ),
     Mutant(
+        "scanned-records-not-progress",
+        "a walk past many orders without a refund is progress, not a channel paging without data",
+        "simpul/engine.py",
+        (("for r in part] + list(page.scanned)", "for r in part]"),),
+        ("tests/woocommerce/test_returns_engine.py", "-k", "not_mistaken"),
+    ),
+    Mutant(
         "repair-through-the-version-guard",
         "a repair of named orders writes the channel's payload even over a newer stored version",
         "simpul/store.py",

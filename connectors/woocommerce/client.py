@@ -111,11 +111,9 @@ pages. Reading per order costs a request per refunded order on a page
 
 Most orders hold no refund, so most listing pages of the returns walk yield no record; the
 engine stops a walk after ten pages in a row that bring nothing new (its guard against a
-channel paging forever without data). So up to ``QUIET_PAGES`` (50) listing pages without a
-refund are yielded as one page (their requests summed, the position after the last): the
-walk then stops only after 500 listing pages (50,000 orders) in a row without a refund, a
-run killed meanwhile re-reads at most 50 pages, and a channel that does page forever
-without data costs up to 500 listing requests (not 10) before the engine stops it.
+channel paging forever without data). So each page names the orders it walked past
+(``Page.scanned``: ``id@date_modified_gmt``), which the guard counts as progress, while the
+same orders served again (a stuck listing) are not.
 
 Assumed for the returns walk: a refund listing of one order beyond ``MAX_REFUND_PAGES``
 pages of 100 (10,000 refunds) is implausible and fails the run; a deleted refund
@@ -164,7 +162,6 @@ REFUNDS = ORDERS + "/{order_id}/refunds"
 PER_PAGE = 100  # the API's maximum
 RETURN_FIELDS = "id,currency,date_modified_gmt,refunds"  # what the returns walk reads of an order (_fields)
 MAX_REFUND_PAGES = 10  # assumed: more than 10,000 refunds of one order is not a real reply
-QUIET_PAGES = 50  # listing pages without a refund yielded as one (return_pages)
 ORDER_GONE = "woocommerce_rest_invalid_order_id"
 
 POLICY = {
@@ -273,22 +270,14 @@ class WooCommerceConnector:
 
     def return_pages(self, window: Window, position: Position | None = None) -> Iterator[Page]:
         """The refunds of the orders modified in ``window`` (module docstring), with the orders
-        walk's positions. Listing pages without a refund are yielded together, up to
-        ``QUIET_PAGES`` of them (their requests summed, the position after the last): most
-        orders of a shop hold no refund, and the engine takes a run of pages without records
-        for a channel paging without data (ten in a row stop the walk)."""
-        requests, unreadable, quiet, reported = 0, [], 0, None
+        walk's positions; each page names the orders it walked past without a refund
+        (``Page.scanned``)."""
         for page in WALK.pages(window, position, partial(self._list_page, fields=RETURN_FIELDS), counter=self._http.counter):
             count = self._http.counter()
             refunded = {_order_id(o): o for o in page.records if _has_refunds(o)}
             found = look_up(list(refunded), partial(self._refunds, refunded), key=_refund_order, size=1)
-            requests += page.requests + count()
-            unreadable += [*page.unreadable, *found.unreadable]
-            reported = page.reported_pages if reported is None else reported  # the walk's first count, as an unmerged walk reports it
-            quiet += 1
-            if found.records or unreadable or page.position is None or quiet >= QUIET_PAGES:
-                yield Page(records=found.records, position=page.position, requests=requests, unreadable=unreadable, reported_pages=reported)
-                requests, unreadable, quiet = 0, [], 0
+            scanned = [f"{_order_id(o)}@{o.get('date_modified_gmt')}" for o in page.records if _order_id(o) not in refunded]
+            yield replace(page, records=found.records, requests=page.requests + count(), unreadable=[*page.unreadable, *found.unreadable], scanned=scanned)
 
     def _refunds(self, orders: Mapping[str, Mapping[str, Any]], batch: list[str], attempts: int | None) -> list[dict[str, Any]]:
         """Every refund of the one order in ``batch``, as a returns record."""

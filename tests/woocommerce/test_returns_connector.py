@@ -93,29 +93,29 @@ def test_the_listing_asks_for_the_window_and_four_fields_then_each_refunded_orde
     assert {r["order"]["id"] for r in first.records} == set(refunded)
 
 
-def test_listing_pages_without_a_refund_are_yielded_together(monkeypatch) -> None:
-    """1,000 orders, one refunded order in the middle: with ``QUIET_PAGES`` at 3, the quiet
-    listing pages come in threes, the refunded one alone, and every request is counted."""
+def test_each_listing_page_names_the_orders_it_walked_past(monkeypatch) -> None:
+    """1,000 orders, one refunded order in the middle: every listing page is its own page,
+    the refunded order's refunds are its only records, and every other order it listed is
+    named in ``scanned`` with its version (the engine's idle guard counts them); every
+    request is counted."""
     app = twin.WooCommerceSandbox(orders=1000, seed=12, clock=SandboxClock(frozen_at=FROZEN))
     by_time = sorted(app._orders.values(), key=lambda o: (o.modified, o.id))
     keep = next(o for o in by_time[500:] if o.refunds)
     for order in by_time:
         if order is not keep:
             order.refunds = ()
-    monkeypatch.setattr(client, "QUIET_PAGES", 3)
     with SandboxServer(app, seed=12) as server:
         connector = WooCommerceConnector(server.url, app.demo_credentials())
         calls = spy(monkeypatch, connector)
-        listings, shape, records, counted = 0, [], [], 0
-        for page in connector.return_pages(EVERYTHING):
-            now = sum(1 for path, _ in calls if path == "/wp-json/wc/v3/orders")
-            shape.append((now - listings, len(page.records), page.position is None))
-            listings, records, counted = now, records + list(page.records), counted + page.requests
-        assert sum(n for n, _, _ in shape) == listings >= 10 and len(calls) == listings + 1  # one refunds read
-        assert all(n == 3 for n, got, last in shape if not got and not last)  # quiet pages in threes
-        assert [got for _, got, _ in shape if got] == [len(keep.refunds)] and shape[-1][2]
-        assert sorted(map(key, records)) == sorted(map(key, app.dump_returns()))
-        assert server.stats.snapshot()["requests"] == len(calls) == counted
+        pages = list(connector.return_pages(EVERYTHING))
+        listings = sum(1 for path, _ in calls if path == "/wp-json/wc/v3/orders")
+        assert len(pages) == listings >= 10 and len(calls) == listings + 1  # one refunds read
+        assert [len(p.records) for p in pages if p.records] == [len(keep.refunds)] and pages[-1].position is None
+        scanned = [s for p in pages for s in p.scanned]
+        assert len(scanned) == len(set(scanned)) == len(app._orders) - 1 and not any(s.startswith(f"{keep.id}@") for s in scanned)
+        assert all(s.partition("@")[2] not in ("", "None") for s in scanned)  # each with its version
+        assert sorted(map(key, (r for p in pages for r in p.records))) == sorted(map(key, app.dump_returns()))
+        assert server.stats.snapshot()["requests"] == len(calls) == sum(p.requests for p in pages)
 
 
 def test_resuming_from_a_position_in_a_fresh_connector_leaves_no_gap(server, connector) -> None:  # noqa: ANN001

@@ -32,8 +32,9 @@ def few_refunds() -> Iterator[SandboxServer]:
 def test_a_shop_with_few_refunds_is_not_mistaken_for_a_channel_paging_without_data(sqlite_db, keyring, few_refunds) -> None:  # noqa: ANN001
     """The engine stops a walk after 10 pages in a row that bring nothing new (an ever-new
     cursor over no data). Here more than ten pages of orders in a row hold no refund, which
-    is normal for a shop: the connector yields such pages together (``QUIET_PAGES``), so the
-    walk completes. (Yielded one by one, this run stopped with BudgetExceeded.)"""
+    is normal for a shop: each page names the orders it walked past (``Page.scanned``), which
+    the guard counts as progress, so the walk completes. (Without them, this run stopped
+    with BudgetExceeded.)"""
     accounts = Accounts(sqlite_db, Vault(keyring), actor="test")
     hub = Hub(sqlite_db, accounts.vault, accounts, Engine(sqlite_db, accounts, actor="test", rate_limits={"*": None}))
     hub.accounts.add("few", "woocommerce", "Few refunds", few_refunds.url, few_refunds.app.demo_credentials(), history_days=60)
