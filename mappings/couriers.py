@@ -208,6 +208,7 @@ CARRIER_STRING_ROWS: dict[str, tuple[str, str | None, str]] = {
     "J&T Economy": ("jnt", "Economy", ASSUMED),
     "J&T Cargo": ("jnt_cargo", None, ASSUMED),
     "JNE": ("jne", None, ASSUMED),
+    "JNE Express": ("jne", None, ASSUMED),  # the company's own name, as WooCommerce shipping plugins print it
     "JNE Reguler": ("jne", "REG", ASSUMED),
     "JNE Reguler (Cashless)": ("jne", "REG", ASSUMED),
     "JNE OKE": ("jne", "OKE", ASSUMED),

@@ -86,6 +86,7 @@ def test_an_unknown_aggregator_code_is_none(code: object) -> None:
         ("JNE REG", ("jne", "REG")),
         ("jne reg", ("jne", "REG")),
         ("JNE Reguler (Cashless)", ("jne", "REG")),
+        ("JNE Express", ("jne", None)),  # the company's name, as a WooCommerce shop prints it
         ("SiCepat HALU", ("sicepat", "HALU")),
         ("SiCepat", ("sicepat", None)),
         ("AnterAja Reguler", ("anteraja", "REG")),
