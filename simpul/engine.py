@@ -287,6 +287,11 @@ class Engine:
             fingerprint["override_version"] = True
         with self.db.begin() as conn:
             existing = store.load_checkpoint(conn, account.id, request.job)
+            if existing is not None and request.job == INCREMENTAL and existing[1].kind in store.SIDE_STREAMS:
+                # An earlier run stopped in a side stream (it failed there, or was killed): the
+                # orders go first again, so a side stream that keeps failing never holds them
+                # back; the side streams start over from their own cursors (idempotent).
+                existing = None
             if existing is not None and (request.job != RESYNC or existing[1].request == fingerprint):
                 plan, resumed_from = existing[1], existing[0]
             elif request.job == TRACK:
@@ -450,8 +455,9 @@ class Engine:
     def _next_stream(self, account: AccountInfo, plan: Plan, job: str) -> Plan:
         """After a stream's windows (and the orders' ids): the next window stream of the plan
         (``Plan.then``), over the same span, from its own cursor; or done. The stream just
-        read has its cursor moved with the commit that ends it (``Plan.cursors``), so a
-        returns stream that keeps failing never holds the orders back."""
+        read has its cursor moved with the commit that ends it (``Plan.cursors``), and an
+        incremental run never resumes in a side stream (``_plan``), so a side stream that
+        keeps failing never holds the orders back."""
         plan = plan.with_(cursors=plan.cursors + (plan.kind,)) if job == INCREMENTAL else plan
         if not plan.then:
             return plan.with_(phase=DONE)

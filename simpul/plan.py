@@ -8,7 +8,7 @@ older Simpul (version 1, a dict with ``w`` and ``i``) still resumes.
 Phases, in order: ``windows`` (pages of source update-time windows of stream ``kind``, with
 the connector's ``position`` inside the current one), ``ids`` (orders read by number, in
 the stream's batches), ``keys`` (a keyed stream such as tracking, in batches), ``done``.
-After the orders, the windows of each stream in ``then`` (returns) follow over the same
+After the orders, the windows of each stream in ``then`` (returns, settlements) follow over the same
 span, each with its own cursor.
 """
 
@@ -39,7 +39,7 @@ class Plan:
     override: bool = False  # a repair of named orders (SyncRequest.override_version)
     budget: dict[str, Any] | None = field(default=None)  # the current window walk's budget (simpul.budget)
     kind: str = "orders"  # the stream whose windows are being read
-    then: tuple[str, ...] = ()  # window streams to read after this one, over the same span (returns)
+    then: tuple[str, ...] = ()  # window streams to read after this one, over the same span (returns, settlements)
     cursors: tuple[str, ...] = ()  # streams whose walk ended: their cursors move in the next commit
 
     @property

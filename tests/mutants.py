@@ -348,6 +348,13 @@ MUTANTS = (
         ("tests/woocommerce/test_returns_engine.py", "-k", "not_mistaken"),
     ),
     Mutant(
+        "incremental-resumes-in-a-failing-side-stream",
+        "a side stream that keeps failing never holds the orders back: each incremental run reads the orders first",
+        "simpul/engine.py",
+        (("                existing = None\n", "                pass\n"),),
+        ("tests/test_returns_stream.py", "-k", "failing and sqlite"),
+    ),
+    Mutant(
         "repair-through-the-version-guard",
         "a repair of named orders writes the channel's payload even over a newer stored version",
         "simpul/store.py",

@@ -18,13 +18,13 @@ from simpul import audit, quarantine, store
 from simpul.canonical import ReturnStatus
 from simpul.channels import CHANNELS
 from simpul.engine import RESYNC, SyncRequest
-from simpul.model import Return
+from simpul.model import Order, Return
 from tests.fakes import FakeSource, fake_spec
 
 UTC = timezone.utc
 NOW = datetime(2026, 11, 30, 12, tzinfo=UTC)
 T0 = int((NOW - timedelta(days=3)).timestamp())
-RETURNS = Return.__table__
+RETURNS, ORDERS = Return.__table__, Order.__table__
 
 
 @pytest.fixture
@@ -133,12 +133,19 @@ def test_a_failing_returns_listing_never_holds_the_orders_back_and_the_rerun_res
         assert store.load_cursor(conn, account) == NOW  # the orders are in, their cursor moved
         assert store.load_cursor(conn, account, stream="returns") is None
     assert stored(hub) == {}
+    for later in (1, 2):  # the returns keep failing: every run still brings the orders first
+        hub.engine.clock = lambda later=later: NOW + timedelta(minutes=30 * later)
+        source.put(f"late{later}", int((NOW + timedelta(minutes=30 * later - 1)).timestamp()))  # changed since the last run
+        with pytest.raises(Exception, match="returns listing failed"):
+            hub.engine.run(SyncRequest(account))
+        with hub.db.connect() as conn:
+            assert store.load_cursor(conn, account) == NOW + timedelta(minutes=30 * later)
+            assert conn.execute(sa.select(sa.func.count()).select_from(ORDERS).where(ORDERS.c.external_id == f"late{later}")).scalar_one() == 1
     source.fail_returns = 0
     rerun = hub.engine.run(SyncRequest(account))
-    # only the returns: the checkpoint resumed in the returns phase, no order was read again
-    assert (rerun.returns.new, rerun.counts.unchanged) == (5, 0)
+    assert rerun.returns.new == 5  # the returns start over from their own cursor: none was written before
     with hub.db.connect() as conn:
-        assert store.load_cursor(conn, account, stream="returns") == NOW
+        assert store.load_cursor(conn, account, stream="returns") == NOW + timedelta(minutes=60)
 
 
 def test_a_resync_window_rereads_the_returns_without_moving_their_cursor(hub, source, account) -> None:  # noqa: ANN001
