@@ -242,11 +242,15 @@ class Boundary:
         return record
 
     def check_settlement(self, record: canonical.SettlementRecord) -> canonical.SettlementRecord:
-        """``check`` for a settlements-stream record (the order number is its key)."""
+        """``check`` for a settlements-stream record: its order number (the key), its payout,
+        the payout's time and its version are required, then every value must fit."""
         problems: list[str] = []
         settlement = record.settlement
         if not isinstance(settlement.order_external_id, str) or not settlement.order_external_id:
             problems.append("order_external_id: missing")
+        for name in ("payout_amount", "released_at", "updated_at"):  # the payout, its time and its version
+            if getattr(settlement, name) is None:
+                problems.append(f"{name}: missing")
         SETTLEMENT_RULES(settlement, self, "", problems)
         if problems:
             raise MappingError("; ".join(problems))

@@ -355,6 +355,20 @@ MUTANTS = (
         ("tests/test_returns_stream.py", "-k", "failing and sqlite"),
     ),
     Mutant(
+        "settlement-boundary-lets-a-missing-payout-through",
+        "a settlement without its payout, payout time or version is quarantined, not a failed page",
+        "simpul/limits.py",
+        (("            if getattr(settlement, name) is None:\n", "            if False:\n"),),
+        ("tests/shopee/test_settlements_stream.py", "-k", "required_value"),
+    ),
+    Mutant(
+        "settlements-not-replayed",
+        "quarantine replay maps a settlement through the settlements stream's mapping and writes it",
+        "simpul/quarantine.py",
+        (("        if kind not in WINDOW_STREAMS:", "        if kind not in WINDOW_STREAMS or kind == \"settlements\":"),),
+        ("tests/shopee/test_settlements_stream.py", "-k", "bad_escrow_detail"),
+    ),
+    Mutant(
         "repair-through-the-version-guard",
         "a repair of named orders writes the channel's payload even over a newer stored version",
         "simpul/store.py",

@@ -13,6 +13,7 @@ from __future__ import annotations
 import argparse
 import json
 from collections.abc import Iterator
+from dataclasses import replace
 from datetime import datetime, timedelta, timezone
 from decimal import Decimal
 from typing import Any
@@ -24,6 +25,7 @@ from connectors._sandbox import SandboxServer
 from connectors.contract import SettlementSource
 from connectors.shopee.client import ShopeeConnector
 from connectors.shopee.sandbox import ShopeeSandbox
+from mappings import shopee_settlements as settlements_mapping
 from simpul import audit, cod, quarantine, store
 from simpul.accounts import Accounts
 from simpul.channels import SETTLEMENTS
@@ -108,7 +110,8 @@ def test_payouts_sharing_one_release_second_across_pages_land_once(hub, sandbox)
     assert_settlements_converged(hub.db, ACCOUNT, sandbox.app.dump_settlements())
 
 
-def test_a_bad_escrow_detail_is_quarantined_and_the_rest_lands(hub, sandbox) -> None:  # noqa: ANN001
+def test_a_bad_escrow_detail_is_quarantined_and_the_rest_lands(hub, sandbox, monkeypatch) -> None:  # noqa: ANN001
+    original = settlements_mapping.map_settlement
     victim, *others = unreleased(sandbox)[:5]
     escrow(sandbox, {"release": [victim, *others]})
     escrow(sandbox, {"corrupt": victim})
@@ -122,6 +125,21 @@ def test_a_bad_escrow_detail_is_quarantined_and_the_rest_lands(hub, sandbox) -> 
     assert (row["stream"], row["external_id"]) == (SETTLEMENTS, victim) and "order_income" in row["reason"]
     result = quarantine.replay(hub.db, account_id=ACCOUNT, actor="test")
     assert (result.replayed, result.still_failing) == (0, 1)  # replayed through the settlements mapping: still broken
+    # A mapping that reads the broken income as none: the replay writes the payout, no fees known.
+    monkeypatch.setattr(settlements_mapping, "map_settlement", lambda raw: original({**raw, "order_income": {}}))
+    result = quarantine.replay(hub.db, account_id=ACCOUNT, actor="test")
+    assert (result.replayed, result.still_failing, result.written) == (1, 0, 1)
+    assert settlements_stored_state(hub.db, ACCOUNT)[victim] == (truth[victim][0], None, truth[victim][2])
+
+
+@pytest.mark.parametrize("field", ["payout_amount", "released_at", "updated_at"])
+def test_a_settlement_without_a_required_value_is_quarantined_by_the_boundary(hub, sandbox, monkeypatch, field) -> None:  # noqa: ANN001
+    original = settlements_mapping.map_settlement
+    monkeypatch.setattr(settlements_mapping, "map_settlement", lambda raw: replace(r := original(raw), settlement=replace(r.settlement, **{field: None})))
+    run = hub.engine.run(SyncRequest(ACCOUNT))
+    assert run.status == "completed" and run.settlements.quarantined == len(sandbox.app.dump_settlements()) and run.counts.new == ORDERS
+    with hub.db.connect() as conn:
+        assert {r["reason"] for r in store.open_quarantine(conn, ACCOUNT)} == {f"{field}: missing"}
 
 
 def test_transient_faults_in_the_escrow_walk_are_retried(hub, sandbox) -> None:  # noqa: ANN001
