@@ -72,7 +72,8 @@ The pages' own JSON and examples are kept by the same repository
 (``schemas/v2.payment.get_escrow_{list,detail}.json``); ``tests/shopee/golden_settlements``
 holds the examples and ``FACTS.md`` there what a person checked on those pages (the error
 tables: ``error_param`` for a missing or bad parameter, ``order_not_found`` "Order SN
-provided is invalid or does not belong to you", ``income_not_found``, ``error_data``).
+provided is invalid or does not belong to you", ``common.error_not_found``,
+``income_not_found``, ``error_data``).
 
 What ``settlement_pages`` yields: per released order, the ``get_escrow_detail`` response
 with the list element's ``payout_amount`` and ``escrow_release_time`` added at its top
@@ -230,6 +231,7 @@ POLICY = {
     "order.order_list_invalid_time": Resolution(Action.FAIL, "invalid order list time range"),
     "order_not_found": Resolution(Action.FAIL, "order not found"),
     "income_not_found": Resolution(Action.FAIL, "escrow income not found"),
+    "common.error_not_found": Resolution(Action.FAIL, "not found"),
 }
 
 
@@ -302,8 +304,12 @@ SETTLEMENT_WALK = TimeCursorWalk(
 # assumed error_data), or an id it does not take ("Return SN or ID is invalid.", error_param).
 # The listed element carries the return's fields, so it is yielded instead of failing every run.
 DETAIL_REFUSED = frozenset({"error_data", "error_not_found", "error_param"})
-# An escrow detail Shopee refuses for this order_sn (the page's error table, [P1]).
-ESCROW_REFUSED = frozenset({"order_not_found", "income_not_found", "error_data"})
+# An escrow detail Shopee refuses for this order_sn: the detail page's error table ([P1],
+# FACTS.md) lists order_not_found, error_data, common.error_not_found ("supplier order item
+# income not found") and error_param "The information you queried is not found."; the list
+# page's adds income_not_found ("The escrow income not found."). Each is about this order,
+# so its listed payout is yielded instead of failing every run.
+ESCROW_REFUSED = frozenset({"order_not_found", "income_not_found", "error_data", "common.error_not_found", "error_param"})
 
 
 class ShopeeAuth:

@@ -24,7 +24,8 @@ import requests
 from connectors._sandbox import SandboxServer
 from connectors.contract import SettlementSource
 from connectors.shopee.client import ShopeeConnector
-from connectors.shopee.sandbox import ShopeeSandbox
+from connectors.shopee import api
+from connectors.shopee.sandbox import ShopeeSandbox, _error
 from mappings import shopee_settlements as settlements_mapping
 from simpul import audit, cod, quarantine, store
 from simpul.accounts import Accounts
@@ -130,6 +131,25 @@ def test_a_bad_escrow_detail_is_quarantined_and_the_rest_lands(hub, sandbox, mon
     result = quarantine.replay(hub.db, account_id=ACCOUNT, actor="test")
     assert (result.replayed, result.still_failing, result.written) == (1, 0, 1)
     assert settlements_stored_state(hub.db, ACCOUNT)[victim] == (truth[victim][0], None, truth[victim][2])
+
+
+@pytest.mark.parametrize("code", ["order_not_found", "common.error_not_found", "error_param", "error_data"])
+def test_a_detail_refused_for_its_order_lands_the_listed_payout(hub, sandbox, monkeypatch, code) -> None:  # noqa: ANN001
+    """The detail page's documented refusals of one order (FACTS.md): the run goes on with
+    what the list said (the payout and its time), the fees unknown."""
+    refused = sandbox.app.dump_settlements()[3]["order"]
+    served = sandbox.app._escrow_detail
+
+    def detail(request):  # noqa: ANN001, ANN202
+        return _error(code, "The information you queried is not found.") if request.query.get("order_sn") == refused else served(request)
+
+    monkeypatch.setitem(sandbox.app._routes, api.ESCROW_DETAIL, ("GET", detail))
+    run = hub.engine.run(SyncRequest(ACCOUNT))
+    assert run.status == "completed" and run.settlements.quarantined == 0
+    truth = settlements_source_state(sandbox.app.dump_settlements())
+    stored = settlements_stored_state(hub.db, ACCOUNT)
+    assert stored[refused] == (truth[refused][0], None, truth[refused][2])  # the payout and its time; expected unknown
+    assert {k: v for k, v in stored.items() if k != refused} == {k: v for k, v in truth.items() if k != refused}
 
 
 @pytest.mark.parametrize("field", ["payout_amount", "released_at", "updated_at"])
