@@ -456,8 +456,10 @@ _SETTLEMENT_FIELDS = tuple(f.name for f in fields(canonical.Settlement))
 
 def apply_settlements(conn: Connection, ctx: WriteContext, records: Sequence[canonical.SettlementRecord], rejected: Sequence[Rejected] = ()) -> PageCounts:
     """Write one mapped page of a settlements stream: per order, new / changed / unchanged /
-    stale by the settlement's ``updated_at`` then its content hash, the guard repeated in
-    the upsert's WHERE (an older word never overwrites a newer one). Every new settlement
+    stale by the settlement's ``updated_at``, then whether it carries the detail (a listed
+    payout alone, where the channel refused the detail, never replaces the detail of the
+    same version), then its content hash; the guard repeated in the upsert's WHERE (an older
+    word never overwrites a newer one). Every new settlement
     and every change of its payout is audited (``settlement.created`` / ``.updated``)."""
     counts = PageCounts()
     incoming: dict[str, canonical.SettlementRecord] = {}
@@ -467,7 +469,7 @@ def apply_settlements(conn: Connection, ctx: WriteContext, records: Sequence[can
             incoming[r.settlement.order_external_id] = r
     stored: dict[str, Mapping[str, Any]] = {}
     for chunk in chunked(sorted(incoming)):
-        query = sa.select(SETTLEMENTS.c.order_external_id, SETTLEMENTS.c.payout_amount, SETTLEMENTS.c.updated_at, SETTLEMENTS.c.payload_hash).where(
+        query = sa.select(SETTLEMENTS.c.order_external_id, SETTLEMENTS.c.payout_amount, SETTLEMENTS.c.expected_amount, SETTLEMENTS.c.updated_at, SETTLEMENTS.c.payload_hash).where(
             SETTLEMENTS.c.account_id == ctx.account_id, SETTLEMENTS.c.order_external_id.in_(chunk)
         )
         if conn.dialect.name == "postgresql":
@@ -479,8 +481,8 @@ def apply_settlements(conn: Connection, ctx: WriteContext, records: Sequence[can
         if before is not None and before["payload_hash"] == record.payload_hash:
             counts.unchanged += 1
             continue
-        if before is not None and settlement.updated_at < before["updated_at"]:
-            counts.stale += 1
+        if before is not None and (settlement.updated_at, settlement.expected_amount is not None) < (before["updated_at"], before["expected_amount"] is not None):
+            counts.stale += 1  # older, or as old and without the detail the stored one has
             continue
         if before is None:
             counts.new += 1
@@ -512,13 +514,17 @@ def apply_settlements(conn: Connection, ctx: WriteContext, records: Sequence[can
 
 @functools.lru_cache(maxsize=8)
 def settlements_upsert(dialect: str, columns: tuple[str, ...]) -> Any:
-    """The settlements stream's guarded upsert: a row is replaced only by a newer version
-    (or a tie with other content)."""
+    """The settlements stream's guarded upsert: a row is replaced only by a newer version,
+    or a tie with other content that is not poorer (the listed payout alone never replaces
+    the detail of the same version)."""
     ins = (postgresql.insert if dialect == "postgresql" else sqlite.insert)(SETTLEMENTS)
     excluded = ins.excluded
     guard = sa.or_(
         SETTLEMENTS.c.updated_at < excluded.updated_at,
-        sa.and_(SETTLEMENTS.c.updated_at == excluded.updated_at, SETTLEMENTS.c.payload_hash != excluded.payload_hash),
+        sa.and_(
+            SETTLEMENTS.c.updated_at == excluded.updated_at, SETTLEMENTS.c.payload_hash != excluded.payload_hash,
+            sa.or_(excluded.expected_amount.is_not(None), SETTLEMENTS.c.expected_amount.is_(None)),
+        ),
     )
     keys = ("account_id", "order_external_id")
     return ins.on_conflict_do_update(index_elements=[SETTLEMENTS.c[k] for k in keys], set_={c: excluded[c] for c in columns if c not in keys}, where=guard)

@@ -369,6 +369,13 @@ MUTANTS = (
         ("tests/shopee/test_settlements_stream.py", "-k", "bad_escrow_detail"),
     ),
     Mutant(
+        "settlement-listed-payout-replaces-the-detail",
+        "a listed payout alone (the detail refused) never replaces the stored detail of the same version",
+        "simpul/store.py",
+        (("            sa.or_(excluded.expected_amount.is_not(None), SETTLEMENTS.c.expected_amount.is_(None)),\n", ""),),
+        ("tests/test_settlements_store.py", "-k", "listed and sqlite"),
+    ),
+    Mutant(
         "repair-through-the-version-guard",
         "a repair of named orders writes the channel's payload even over a newer stored version",
         "simpul/store.py",

@@ -24,9 +24,10 @@ RELEASED = NOW - timedelta(days=2)
 TABLE, QUARANTINE = SettlementRow.__table__, Quarantine.__table__
 
 
-def record(order: str, payout: str, *, updated: datetime = RELEASED, digest: str | None = None) -> SettlementRecord:
-    s = Settlement(order_external_id=order, payout_amount=Decimal(payout), released_at=RELEASED, updated_at=updated, expected_amount=Decimal("90000"))
-    return SettlementRecord(settlement=s, mapping_version="t-1", payload_hash=digest or f"{order}-{payout}-{updated.timestamp():.0f}")
+def record(order: str, payout: str, *, updated: datetime = RELEASED, digest: str | None = None, detail: bool = True) -> SettlementRecord:
+    expected = Decimal("90000") if detail else None  # without the detail, only the listed payout is known
+    s = Settlement(order_external_id=order, payout_amount=Decimal(payout), released_at=RELEASED, updated_at=updated, expected_amount=expected)
+    return SettlementRecord(settlement=s, mapping_version="t-1", payload_hash=digest or f"{order}-{payout}-{updated.timestamp():.0f}-{detail}")
 
 
 def ctx(stream: str = "settlements") -> store.WriteContext:
@@ -66,6 +67,20 @@ def test_new_unchanged_newer_older_and_a_tie_with_other_content(db) -> None:  # 
     assert sorted(e["entity_key"] for e in created) == ["o1", "o2"]
     first = next(e for e in updated if e["entity_key"] == "o1")
     assert (Decimal(first["summary"]["before"]["payout"]), Decimal(first["summary"]["after"]["payout"])) == (88000, 87000)
+
+
+def test_the_listed_payout_alone_never_replaces_the_detail_of_the_same_version(db) -> None:  # noqa: ANN001
+    write(db, [record("o1", "88000")])
+    assert write(db, [record("o1", "88000", detail=False)]).stale == 1
+    with db.connect() as conn:
+        assert conn.execute(sa.select(TABLE.c.expected_amount)).scalar_one() == Decimal("90000")
+    older = record("o1", "88000", detail=False)  # and the upsert's own guard, for a writer that raced past the read
+    row = {"account_id": "a1", **{f: getattr(older.settlement, f) for f in store._SETTLEMENT_FIELDS}, "payload_hash": older.payload_hash, "mapping_version": "t-1"}
+    with db.begin() as conn:
+        conn.execute(store.settlements_upsert(conn.dialect.name, tuple(row)), [row])
+        assert conn.execute(sa.select(TABLE.c.expected_amount)).scalar_one() == Decimal("90000")
+    assert write(db, [record("o2", "5000", detail=False)]).new == 1  # a listed payout alone lands
+    assert write(db, [record("o2", "5000")]).changed == 1  # and the detail, when it comes, replaces it
 
 
 def test_one_page_repeating_an_order_keeps_its_newest_word(db) -> None:  # noqa: ANN001
