@@ -7,7 +7,8 @@ refusal cost, and what the couriers (or marketplaces) still owe (issue 12 §2).
   parcel is on its way back: the buyer refused the parcel or could not be reached;
 - ``delivered``: the courier delivered it (the parcel's tracking, the shipment's tag, or
   the order's fulfilment / completion), so the courier collected the cash and owes it;
-- ``cancelled``: cancelled before it shipped; ``in_transit``: handed to the courier (the
+- ``cancelled``: cancelled before it shipped; then ``delivered`` also when a marketplace
+  paid it out (a settlement of more than nothing: it collected the cash); ``in_transit``: handed to the courier (the
   marketplace says shipped, or tracking knows the parcel), not delivered yet;
   ``unshipped``: not handed over yet (an airway bill alone is a booking).
 
@@ -15,7 +16,7 @@ The amount to collect is the order's ``cod_amount`` (else its total). What a ref
 cost: the forward leg (what the courier charged, ``shipping_fee_actual``, else what the
 buyer was to pay, ``shipping_fee``), the return leg (the return's ``return_shipping_cost``,
 else assumed equal to the forward leg: couriers in Indonesia charge the return of a
-failed COD like the delivery, and no channel we read says otherwise), the packing cost
+failed COD like the delivery), the packing cost
 (the seller setting ``packing_cost``) and the value written off when the goods came back
 damaged (``simpul.returns`` dispositions).
 
@@ -38,6 +39,12 @@ proves the delivery. It is ``paid`` when the payout equals what the marketplace 
 the seller would receive (``expected_amount``, Shopee's ``escrow_amount``), else
 ``amount_differs`` (the marketplace adjusted it afterwards); the COD amount minus the
 payout is what the marketplace kept (``kept``: its fees and the shipping it charged).
+
+A payout for an order that was refused or cancelled is not taken as a delivery: it is
+``settled_not_delivered``, listed for a person (Shopee documents a fee it charges the
+seller for a failed delivery, ``final_return_to_seller_shipping_fee``; the refusal cost
+does not read it yet). A marketplace payout of nothing or less does not prove a delivery
+either.
 
 **Reconciliation** of each delivered COD order: ``paid`` (one line, the same amount),
 ``paid_twice`` (two lines or more: two payout lines, or a courier's line and the
@@ -177,13 +184,12 @@ def cod_orders(conn: Connection, *, month: str | None = None, account: str | Non
         courier, number, tag, sub_tag, parcel_status, returning = ships.get(key, (None, None, None, None, None, False))
         if key in returns or returning:
             state = "refused"
-        elif (
-            TrackingStatus.DELIVERED in (tag, parcel_status) or r["fulfillment_status"] == FulfillmentStatus.DELIVERED
-            or r["status"] == OrderStatus.COMPLETED or key in settled  # a marketplace pays out what its courier collected
-        ):  # fmt: skip
+        elif TrackingStatus.DELIVERED in (tag, parcel_status) or r["fulfillment_status"] == FulfillmentStatus.DELIVERED or r["status"] == OrderStatus.COMPLETED:
             state = "delivered"
         elif r["status"] == OrderStatus.CANCELLED:
             state = "cancelled"
+        elif key in settled and settled[key][0] > 0:  # a marketplace pays out what its courier collected
+            state = "delivered"
         elif number and (r["fulfillment_status"] in MOVING or parcel_status is not None):
             state = "in_transit"
         else:
@@ -386,7 +392,11 @@ def _reconcile(conn: Connection, items: Sequence[CodOrder], settled: Mapping[tup
     for item in items:
         if settled and (found := settled.get((item.account, item.order))) is not None:
             payout, said = found
-            item.settled, item.kept = payout, item.amount - payout
+            item.settled = payout
+            if item.state != "delivered":  # paid out for a parcel that was refused or cancelled: a person looks
+                item.match = "settled_not_delivered"
+                continue
+            item.kept = item.amount - payout
             item.remitted += payout
             item.lines += 1
             expected[(item.account, item.order)] = said if said is not None else payout
@@ -433,12 +443,12 @@ def report(conn: Connection, *, month: str | None = None, account: str | None = 
             _add(row, item)
     currencies = sorted({i.currency for i in items})
     rows = sorted(groups.values(), key=lambda r: (r["channel"], r["courier"]))
-    attention = [asdict(i) for i in items if i.match in ("missing", "paid_twice", "amount_differs")]
+    attention = [asdict(i) for i in items if i.match in ("missing", "paid_twice", "amount_differs", "settled_not_delivered")]
     unmatched = [] if account else unmatched_lines(conn)  # a line that matches nothing belongs to no account
     return {"month": month, "account": account, "currencies": currencies, "rows": rows, "total": total, "attention": attention, "unmatched_lines": unmatched}
 
 
-COUNTS = ("orders", "shipped", "delivered", "refused", "paid", "paid_twice", "amount_differs", "missing", "settled")
+COUNTS = ("orders", "shipped", "delivered", "refused", "paid", "paid_twice", "amount_differs", "missing", "settled", "settled_not_delivered")
 AMOUNTS = ("cod_amount", "shipped_amount", "delivered_amount", "refused_amount", "refusal_cost", "remitted", "pending", "disputed", "settled_amount", "kept")
 
 
@@ -457,10 +467,12 @@ def _add(row: dict[str, Any], item: CodOrder) -> None:
             row["pending"] += item.amount
         elif item.match in ("paid_twice", "amount_differs"):
             row["disputed"] += abs(item.remitted - item.expected)
-        if item.settled is not None:
-            row["settled"] += 1
-            row["settled_amount"] += item.settled
-            row["kept"] += item.kept
+    if item.settled is not None:  # what marketplaces paid out, delivered or not
+        row["settled"] += 1
+        row["settled_amount"] += item.settled
+        row["kept"] += item.kept or ZERO
+    if item.match == "settled_not_delivered":
+        row["settled_not_delivered"] += 1
     if item.state == "refused":
         row["refused"] += 1
         row["refused_amount"] += item.amount

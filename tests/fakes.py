@@ -131,7 +131,7 @@ class FakeConnector:
         yield Page(records=found, position=None, missing=[i for i in external_ids if i not in self.source.records], requests=1)
 
 
-_STATUS = {"unpaid": OrderStatus.PENDING, "paid": OrderStatus.OPEN, "done": OrderStatus.COMPLETED}
+_STATUS = {"unpaid": OrderStatus.PENDING, "paid": OrderStatus.OPEN, "done": OrderStatus.COMPLETED, "cancelled": OrderStatus.CANCELLED}
 
 
 def external_id(raw: Mapping[str, Any]) -> str | None:

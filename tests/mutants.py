@@ -376,6 +376,20 @@ MUTANTS = (
         ("tests/test_settlements_store.py", "-k", "listed and sqlite"),
     ),
     Mutant(
+        "cod-settlement-not-a-delivery",
+        "a marketplace's payout proves the delivery of a COD order tracking has not seen delivered",
+        "simpul/cod.py",
+        (("        elif key in settled and settled[key][0] > 0:", "        elif False:"),),
+        ("tests/test_cod_cli.py", "-k", "marketplace and sqlite"),
+    ),
+    Mutant(
+        "cod-settlement-makes-a-cancelled-order-delivered",
+        "a payout for a cancelled or refused order is flagged for a person, not taken as a delivery",
+        "simpul/cod.py",
+        (("            if item.state != \"delivered\":  # paid out", "            if False:  # paid out"),),
+        ("tests/test_cod_cli.py", "-k", "marketplace and sqlite"),
+    ),
+    Mutant(
         "repair-through-the-version-guard",
         "a repair of named orders writes the channel's payload even over a newer stored version",
         "simpul/store.py",

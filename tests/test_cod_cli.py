@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 from datetime import datetime, timedelta, timezone
+from decimal import Decimal
 
 import pytest
 
@@ -111,3 +112,37 @@ def test_the_packing_cost_is_a_setting_and_counts_for_each_refused_parcel(cli, h
     assert main(["cod", "report", "--all", "--json"]) == 0
     total = json.loads(capsys.readouterr().out)["total"]
     assert (total["refused"], total["refused_amount"], total["refusal_cost"], total["shipped"]) == (1, "10000", "2500", 3)  # both legs free (the fake's shipping fee is 0) + packing
+
+
+def test_marketplace_settlements_pay_delivered_orders_and_flag_the_others(cli, hub, capsys) -> None:  # noqa: ANN001
+    """A marketplace's payout (the settlements stream) for: a delivered order (o1, as the
+    marketplace said: paid), an order still on its way (o3: the payout proves the delivery,
+    but it paid less than it said: amount differs), a cancelled order (o6: flagged, not a
+    delivery) and an order a courier's payout line also names (o2: paid twice)."""
+    from simpul import cod, store
+    from simpul.canonical import Settlement, SettlementRecord
+
+    import tests.fakes as fakes
+
+    fakes.SOURCE.put("o6", int(NOW.timestamp()) - 60, status="cancelled", cod=True)  # changed since the last sync
+    assert hub.engine.run(SyncRequest("f1")).status == "completed"
+    released = NOW - timedelta(hours=1)
+
+    def settled(order: str, payout: str, expected: str) -> SettlementRecord:
+        s = Settlement(order_external_id=order, payout_amount=Decimal(payout), released_at=released, updated_at=released, expected_amount=Decimal(expected))
+        return SettlementRecord(settlement=s, mapping_version="t", payload_hash=f"s-{order}")
+
+    ctx = store.WriteContext(account_id="f1", channel="fake", run_id=None, actor="test", now=NOW, mapping_version="t", stream="settlements")
+    with hub.db.begin() as conn:
+        store.apply_settlements(conn, ctx, [settled("o1", "9300", "9300"), settled("o2", "9300", "9300"), settled("o3", "9000", "9300"), settled("o6", "-1500", "-1500")])
+        store.flush_audit(conn, ctx)
+        cod.import_remittance(conn, b"awb,amount\nA2,10000\n", remitter="jne", actor="test", now=NOW)
+    with hub.db.connect() as conn:
+        items = {i.order: i for i in cod.cod_orders(conn)}
+        total = cod.report(conn)["total"]
+    assert (items["o1"].state, items["o1"].match, items["o1"].kept) == ("delivered", "paid", Decimal("700"))
+    assert (items["o3"].state, items["o3"].match, items["o3"].expected) == ("delivered", "amount_differs", Decimal("9300"))
+    assert (items["o6"].state, items["o6"].match, items["o6"].remitted) == ("cancelled", "settled_not_delivered", 0)
+    assert (items["o2"].match, items["o2"].remitted) == ("paid_twice", Decimal("19300"))
+    assert (total["settled"], total["settled_amount"], total["settled_not_delivered"]) == (4, Decimal("26100"), 1)
+    assert total["disputed"] == Decimal("300") + Decimal("10000")  # o3's 300 short; o2's second payout
