@@ -54,7 +54,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from connectors._http.errors import BudgetExceeded, CredentialError
+from connectors._http.errors import BudgetExceeded, CredentialError, StreamRefused
 from connectors._http.ratelimit import TokenBucket, Unlimited
 from connectors.contract import OrderSource, Page, ParcelKey, RateLimit, Window, limits_of
 from simpul import audit, budget, failures, keys, parcels, store
@@ -156,6 +156,10 @@ class RunSummary:
     started_at: datetime = field(default_factory=utcnow)
     finished_at: datetime | None = None
     exception: BaseException | None = field(default=None, repr=False, compare=False)  # of a failed run, for callers that raise it
+
+    def of(self, stream: str) -> store.PageCounts:
+        """The counts of ``stream``: a side stream's own, else ``counts``."""
+        return getattr(self, stream) if stream in store.SIDE_STREAMS else self.counts
 
     @property
     def seconds(self) -> float:
@@ -374,7 +378,10 @@ class Engine:
         try:
             while result.pages < max_pages and not plan.done:
                 if plan.phase == WINDOWS:
-                    plan = self._window_pages(account, source, job, run_id, plan, max_pages, result)
+                    try:
+                        plan = self._window_pages(account, source, job, run_id, plan, max_pages, result)
+                    except StreamRefused as exc:
+                        plan = self._skip_refused_stream(account, job, run_id, exc)
                 elif plan.phase == IDS:
                     plan = self._id_pages(account, mapping, source, job, run_id, plan, result, stream.batch)
                 elif plan.phase == KEYS:
@@ -435,6 +442,27 @@ class Engine:
         plan = self._next_window(account, plan.with_(position=None), job)
         return self._commit(account, mapping, job, run_id, Page(records=(), position=None), plan, result, ([], []), stream=kind)
 
+    def _skip_refused_stream(self, account: AccountInfo, job: str, run_id: str, exc: StreamRefused) -> Plan:
+        """The channel refused a side stream to this app (a permission not granted): audit it
+        and go on with the next stream, the refused one's cursor where it was; the account
+        stays active. A refusal of the orders themselves is the run's failure."""
+        with self.db.connect() as conn:
+            plan = store.load_checkpoint(conn, account.id, job)[1]  # as the last page committed it
+        if plan.kind not in store.SIDE_STREAMS:
+            raise exc
+        kind, reason = plan.kind, failures.describe_reason(exc)
+        plan = self._next_stream(account, plan, job, read=False)
+        now = self.clock()
+        with self.db.begin() as conn:
+            if plan.done:
+                store.clear_checkpoint(conn, account.id, job)
+            else:
+                store.save_checkpoint(conn, account.id, job, run_id, plan, now=now)
+            event = audit.Event(action="stream.refused", actor=self.actor, run_id=run_id, account_id=account.id, entity_type="run", entity_key=run_id, summary={"stream": kind, "reason": reason})
+            audit.append(conn, [event], now=now)
+        log.warning("%s: the %s stream was refused and skipped this run: %s", account.id, kind, reason)
+        return plan
+
     def _rewind(self, account_id: str, job: str, run_id: str, plan: Plan) -> None:
         """Save ``plan`` as the checkpoint (a run stopped by its budget goes back to before
         the idle pages, whose page tokens the next run must not trust)."""
@@ -452,13 +480,14 @@ class Engine:
             plan = plan.with_(ids=plan.ids + tuple(i for i in self._awaiting_tracking(account.id) if i not in asked))
         return plan.with_(phase=IDS) if plan.next_id < len(plan.ids) else self._next_stream(account, plan, job)
 
-    def _next_stream(self, account: AccountInfo, plan: Plan, job: str) -> Plan:
+    def _next_stream(self, account: AccountInfo, plan: Plan, job: str, *, read: bool = True) -> Plan:
         """After a stream's windows (and the orders' ids): the next window stream of the plan
         (``Plan.then``), over the same span, from its own cursor; or done. The stream just
         read has its cursor moved with the commit that ends it (``Plan.cursors``), and an
         incremental run never resumes in a side stream (``_plan``), so a side stream that
-        keeps failing never holds the orders back."""
-        plan = plan.with_(cursors=plan.cursors + (plan.kind,)) if job == INCREMENTAL else plan
+        keeps failing never holds the orders back. A stream skipped without being read
+        (``read=False``) keeps its cursor."""
+        plan = plan.with_(cursors=plan.cursors + (plan.kind,)) if job == INCREMENTAL and read else plan
         if not plan.then:
             return plan.with_(phase=DONE)
         kind, until = plan.then[0], _dt(plan.until)

@@ -390,6 +390,20 @@ MUTANTS = (
         ("tests/test_cod_cli.py", "-k", "marketplace and sqlite"),
     ),
     Mutant(
+        "side-stream-permission-disables-the-account",
+        "a side stream refused with a fresh token is skipped; the account stays active and its orders land",
+        "connectors/shopee/client.py",
+        (("                if path in SIDE_PATHS:  # a fresh token refused", "                if False:  # a fresh token refused"),),
+        ("tests/shopee/test_settlements_stream.py", "-k", "permission and escrow"),
+    ),
+    Mutant(
+        "refused-stream-moves-its-cursor",
+        "a refused side stream keeps its cursor, so nothing is skipped once the permission is granted",
+        "simpul/engine.py",
+        (("        plan = self._next_stream(account, plan, job, read=False)", "        plan = self._next_stream(account, plan, job)"),),
+        ("tests/shopee/test_settlements_stream.py", "-k", "permission and return"),
+    ),
+    Mutant(
         "repair-through-the-version-guard",
         "a repair of named orders writes the channel's payload even over a newer stored version",
         "simpul/store.py",

@@ -13,6 +13,7 @@ from connectors._http.errors import (
     MalformedReply,
     PaginationLoop,
     Resolution,
+    StreamRefused,
     TokenExpired,
     TransientError,
 )
@@ -38,6 +39,7 @@ __all__ = [
     "PaginationLoop",
     "ReplyLimits",
     "Resolution",
+    "StreamRefused",
     "RetryConfig",
     "TokenBucket",
     "TokenExpired",

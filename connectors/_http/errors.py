@@ -99,6 +99,12 @@ class CredentialError(ConnectorError):
     """The channel refused the credential. Not retried; the cursor does not move."""
 
 
+class StreamRefused(ConnectorError):
+    """The channel refuses one side stream (returns, settlements) to this app or shop while
+    the credential itself works (a permission the seller did not grant): the engine skips
+    that stream for the run, audited, and the account stays active."""
+
+
 class ApiError(ConnectorError):
     """The channel rejected the request itself (bad parameter, unknown object...)."""
 

@@ -166,7 +166,10 @@ in 15 days.
 
 Errors (HTTP status of errors is undocumented; the envelope decides): ``error_auth``
 (an expired or revoked access token) refreshes once and retries, and is a credential
-error if it persists; ``error_sign``, ``refresh_token_expired`` and the other
+error if it persists, except on a returns or escrow path, where it (or
+``error_api_permission``) means the app lacks that module's permission (the escrow pages
+list ``error_auth`` "No permission to current api."): ``StreamRefused``, and the engine
+skips that stream while the orders go on; ``error_sign``, ``refresh_token_expired`` and the other
 permission codes are credential errors, never retried; ``error_rate_limit``,
 ``error_server``, ``error_network`` and 5xx are retried with backoff; ``error_limit``
 (the daily quota, reset at 00:00 UTC+8) and parameter errors fail the run.
@@ -194,6 +197,7 @@ from connectors._http import (
     ReplyLimits,
     Resolution,
     RetryConfig,
+    StreamRefused,
     TokenBucket,
     TokenExpired,
     Unlimited,
@@ -304,6 +308,11 @@ SETTLEMENT_WALK = TimeCursorWalk(
 # assumed error_data), or an id it does not take ("Return SN or ID is invalid.", error_param).
 # The listed element carries the return's fields, so it is yielded instead of failing every run.
 DETAIL_REFUSED = frozenset({"error_data", "error_not_found", "error_param"})
+# The side streams' paths: a refusal that survives a fresh token is a permission the app
+# lacks for that module (the escrow pages' error table: error_auth "No permission to current
+# api."), not a dead credential: the stream is skipped, the orders go on (StreamRefused).
+SIDE_PATHS = frozenset({api.RETURN_LIST, api.RETURN_DETAIL, api.ESCROW_LIST, api.ESCROW_DETAIL})
+PERMISSION_CODES = frozenset({"error_api_permission", "error_api_call_restricted"})
 # An escrow detail Shopee refuses for this order_sn: the detail page's error table ([P1],
 # FACTS.md) lists order_not_found, error_data, common.error_not_found ("supplier order item
 # income not found") and error_param "The information you queried is not found."; the list
@@ -541,7 +550,13 @@ class ShopeeConnector:
             try:
                 body, _ = self._http.request(method, path, params=params, json_body=json_body, attempts=attempts)
             except TokenExpired as exc:
+                if path in SIDE_PATHS:  # a fresh token refused: this module's permission, not the credential
+                    raise StreamRefused(f"shopee: {path} refused with a fresh access token ({exc.code}): the app lacks the permission for it", code=exc.code) from None
                 raise CredentialError(f"shopee: access token refused right after a refresh ({exc})", code=exc.code) from None
+        except CredentialError as exc:
+            if path in SIDE_PATHS and exc.code in PERMISSION_CODES:
+                raise StreamRefused(f"shopee: {path} refused ({exc.code}): the app lacks the permission for it", code=exc.code) from None
+            raise
         response = body if not unwrap else body.get("response") if isinstance(body, Mapping) else None
         if not isinstance(response, dict):
             raise ConnectorError(f"{method} {path}: the reply has no response object")

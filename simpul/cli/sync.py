@@ -62,7 +62,7 @@ def cmd_sync(args: argparse.Namespace) -> int:
     if args.json:
         print(json.dumps(rows, default=str, indent=2))
     else:
-        print_table(rows, ["account", "channel", "job", "status", "new", "changed", "unchanged", "stale", "quarantined", "returns", "pages", "requests", "seconds", "error"])
+        print_table(rows, ["account", "channel", "job", "status", "new", "changed", "unchanged", "stale", "quarantined", "returns", "settlements", "pages", "requests", "seconds", "error"])
         for row in rows:
             if row.get("missing"):
                 print(printable(f"{row['account']}: not found at the channel: {', '.join(row['missing'])}"))

@@ -191,3 +191,21 @@ def test_an_adjustment_is_read_by_a_resync_and_makes_the_cod_payout_differ(hub, 
         item = next(i for i in cod.cod_orders(conn) if i.order == order)
     assert item.match == "amount_differs" and item.expected - item.remitted == 1500
     assert item.kept == item.amount - item.settled
+
+
+@pytest.mark.parametrize(("path", "stream", "other"), [(api.ESCROW_LIST, SETTLEMENTS, "returns"), (api.RETURN_LIST, "returns", SETTLEMENTS)])
+def test_an_app_without_a_modules_permission_keeps_its_orders_and_its_account(hub, sandbox, monkeypatch, path, stream, other) -> None:  # noqa: ANN001
+    """Shopee's escrow pages list ``error_auth`` "No permission to current api.": refused
+    even with a fresh token, that side stream is skipped (audited) and its cursor stays; the
+    orders and the other side stream land, the account stays active."""
+    refused = lambda request: _error("error_auth", "No permission to current api.")  # noqa: E731
+    monkeypatch.setitem(sandbox.app._routes, path, ("GET", refused))
+    run = hub.engine.run(SyncRequest(ACCOUNT))
+    assert run.status == "completed" and run.counts.new == ORDERS and run.of(stream).written == 0 and run.of(other).new > 0
+    assert hub.accounts.get(ACCOUNT).status == "active"
+    [event] = audited(hub, "stream.refused")
+    assert event["summary"]["stream"] == stream and "error_auth" in event["summary"]["reason"]
+    with hub.db.connect() as conn:
+        assert store.load_cursor(conn, ACCOUNT, stream=stream) is None and store.load_cursor(conn, ACCOUNT, stream=other) is not None
+    monkeypatch.undo()  # the seller grants the permission: the next run reads everything the stream missed
+    assert hub.engine.run(SyncRequest(ACCOUNT)).of(stream).new > 0
