@@ -782,3 +782,5 @@ WINDOW_STREAMS: dict[str, WindowStream] = {
     SETTLEMENTS: WindowStream("settlement_pages", lambda mapping, raw, boundary: boundary.check_settlement(mapping.map_settlement(raw)), store.apply_settlements),
 }
 """The window stream kinds; every kind but ``orders`` is a side stream (``store.SIDE_STREAMS``)."""
+if set(WINDOW_STREAMS) != {ORDERS, *store.SIDE_STREAMS}:  # a kind added to connectors.spec.MODES needs its entry here
+    raise RuntimeError("simpul.engine.WINDOW_STREAMS does not cover every window stream kind")

@@ -31,6 +31,8 @@ import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection
 
+from connectors.spec import MODES
+from connectors.spec import ORDERS as ORDERS_KIND
 from simpul import audit, canonical, pii
 from simpul.jsoncodec import dumps, loads
 from simpul.model import (
@@ -70,7 +72,7 @@ _CHILDREN: tuple[tuple[sa.Table, str, tuple[str, ...]], ...] = (
     (RETURNS, "returns", tuple(f.name for f in fields(canonical.Return))),
 )
 _CHUNK = 500
-SIDE_STREAMS = ("returns", "settlements")  # window streams read after the orders, counted apart
+SIDE_STREAMS = tuple(k for k, mode in MODES.items() if mode == "window" and k != ORDERS_KIND)  # read after the orders, counted apart
 _TEXT_ARRAY = postgresql.ARRAY(sa.String)
 
 
@@ -495,7 +497,10 @@ def apply_settlements(conn: Connection, ctx: WriteContext, records: Sequence[can
                 account_id=ctx.account_id, entity_type="settlement", entity_key=order,
                 summary={
                     "before": {"payout": str(before["payout_amount"]), "updated_at": before["updated_at"].isoformat()} if before else None,
-                    "after": {"payout": str(settlement.payout_amount), "expected": str(settlement.expected_amount), "updated_at": settlement.updated_at.isoformat()},
+                    "after": {
+                        "payout": str(settlement.payout_amount), "expected": None if settlement.expected_amount is None else str(settlement.expected_amount),
+                        "updated_at": settlement.updated_at.isoformat(),
+                    },
                 },
             )
         )  # fmt: skip

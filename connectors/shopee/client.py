@@ -157,12 +157,10 @@ busiest shops we know of). A reply with more orders than asked for, or with orde
 asked for, is implausible and fails the run (``ImplausibleReply``). A detail batch whose
 reply cannot be parsed is asked again in halves down to single orders
 (``connectors._http.batches``); an order whose own reply still cannot be parsed is
-reported as unreadable, not missing, and the engine quarantines it. The returns walk
-shares these limits (they are the connector's): a return list page holds at most 100
-returns ([R1]) but costs up to 101 requests (the list and one detail per return), more
-than the 5 declared for an order page; the window's request budget (its page budget of
-30,010 pages x 5 x 3) still covers over 4,000 such pages, far beyond any shop's returns
-in 15 days.
+reported as unreadable, not missing, and the engine quarantines it. The returns and
+settlements walks declare their own (``return_limits``, ``settlement_limits``): a page
+holds at most 100 returns ([R1]) or payouts ([P1]) and costs up to 101 requests (the list
+and one detail each).
 
 Errors (HTTP status of errors is undocumented; the envelope decides): ``error_auth``
 (an expired or revoked access token) refreshes once and retries, and is a credential
