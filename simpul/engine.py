@@ -454,10 +454,10 @@ class Engine:
         plan = self._next_stream(account, plan, job, read=False)
         now = self.clock()
         with self.db.begin() as conn:
-            if plan.done:
-                store.clear_checkpoint(conn, account.id, job)
-            else:
+            if not plan.done:
                 store.save_checkpoint(conn, account.id, job, run_id, plan, now=now)
+            else:
+                store.clear_checkpoint(conn, account.id, job)
             event = audit.Event(action="stream.refused", actor=self.actor, run_id=run_id, account_id=account.id, entity_type="run", entity_key=run_id, summary={"stream": kind, "reason": reason})
             audit.append(conn, [event], now=now)
         log.warning("%s: the %s stream was refused and skipped this run: %s", account.id, kind, reason)

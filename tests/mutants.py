@@ -225,7 +225,7 @@ MUTANTS = (
         "boundary-check-skipped",
         "every mapped value must fit the canonical model and both databases, or the order is quarantined by field",
         "simpul/engine.py",
-        (("bundles.append(boundary.check(bundle) if boundary is not None else bundle)", "bundles.append(bundle)"),),
+        (("lambda raw: boundary.check(mapping.map_order(raw)) if boundary is not None else mapping.map_order(raw))", "lambda raw: mapping.map_order(raw))"),),
         ("tests/hostile/test_records.py", "-k", "quarantined_by_field"),
     ),
     Mutant(
@@ -295,7 +295,7 @@ MUTANTS = (
         "settlement-older-overwrites-newer",
         "an older settlement (the release before a later adjustment) is counted stale, not written",
         "simpul/store.py",
-        (("        if before is not None and settlement.updated_at < before[\"updated_at\"]:", "        if False:"),),
+        (("        if before is not None and (settlement.updated_at, settlement.expected_amount is not None) < (before[\"updated_at\"], before[\"expected_amount\"] is not None):", "        if False:"),),
         ("tests/test_settlements_store.py", "-k", "sqlite"),
     ),
     Mutant(
