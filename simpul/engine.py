@@ -123,8 +123,18 @@ class SyncRequest:
             raise ValueError("a resync needs a time window (since) or order numbers")
 
 
+class _StreamCounts:
+    """Each side stream's counts in a field of its name (``store.SIDE_STREAMS``)."""
+
+    __slots__ = ()
+
+    def of(self, stream: str) -> store.PageCounts:
+        """The counts of ``stream``: a side stream's own, else ``counts``."""
+        return getattr(self, stream) if stream in store.SIDE_STREAMS else self.counts  # type: ignore[attr-defined]
+
+
 @dataclass(slots=True)
-class StepResult:
+class StepResult(_StreamCounts):
     done: bool
     pages: int
     counts: store.PageCounts
@@ -134,13 +144,9 @@ class StepResult:
     returns: store.PageCounts = field(default_factory=store.PageCounts)  # the returns stream's; ``counts`` are the orders' (or parcels')
     settlements: store.PageCounts = field(default_factory=store.PageCounts)  # the settlements stream's
 
-    def of(self, stream: str) -> store.PageCounts:
-        """The counts of ``stream``: a side stream's own, else ``counts``."""
-        return getattr(self, stream) if stream in store.SIDE_STREAMS else self.counts
-
 
 @dataclass(slots=True)
-class RunSummary:
+class RunSummary(_StreamCounts):
     run_id: str
     account_id: str
     channel: str
@@ -157,10 +163,6 @@ class RunSummary:
     finished_at: datetime | None = None
     exception: BaseException | None = field(default=None, repr=False, compare=False)  # of a failed run, for callers that raise it
 
-    def of(self, stream: str) -> store.PageCounts:
-        """The counts of ``stream``: a side stream's own, else ``counts``."""
-        return getattr(self, stream) if stream in store.SIDE_STREAMS else self.counts
-
     @property
     def seconds(self) -> float:
         end = self.finished_at or utcnow()
@@ -173,10 +175,7 @@ class RunSummary:
             "job": self.job,
             "status": self.status,
             **self.counts.as_dict(),
-            "returns": self.returns.written,
-            "returns_quarantined": self.returns.quarantined,
-            "settlements": self.settlements.written,
-            "settlements_quarantined": self.settlements.quarantined,
+            **{k: v for side in store.SIDE_STREAMS for k, v in ((side, self.of(side).written), (f"{side}_quarantined", self.of(side).quarantined))},
             "pages": self.pages,
             "requests": self.requests,
             "seconds": round(self.seconds, 2),

@@ -36,7 +36,7 @@ from typing import Any
 from simpul import failures
 from simpul.engine import AccountUnavailable, Engine, RunSummary, StepResult, SyncRequest, utcnow
 from simpul.locks import AccountLock, SyncAlreadyRunning
-from simpul.store import PageCounts
+from simpul.store import SIDE_STREAMS, PageCounts
 
 log = logging.getLogger("simpul.runner")
 
@@ -96,8 +96,8 @@ class Runner:
                     summary.pages += step.pages
                     summary.requests += step.requests
                     summary.counts.add(step.counts)
-                    summary.returns.add(step.returns)
-                    summary.settlements.add(step.settlements)
+                    for side in SIDE_STREAMS:
+                        summary.of(side).add(step.of(side))
                     summary.missing.extend(step.missing)
                     if lock is not None:
                         lock.renew()
@@ -174,8 +174,8 @@ class Runner:
         # the run's row: report what this run did land.
         summary.pages, summary.requests = committed.get("pages", summary.pages), committed.get("requests", summary.requests)
         summary.counts = PageCounts(**{k: committed.get(k, 0) for k in PageCounts().as_dict()})
-        summary.returns = PageCounts(**{k: committed.get(f"returns_{k}", 0) for k in PageCounts().as_dict()})
-        summary.settlements = PageCounts(**{k: committed.get(f"settlements_{k}", 0) for k in PageCounts().as_dict()})
+        for side in SIDE_STREAMS:
+            setattr(summary, side, PageCounts(**{k: committed.get(f"{side}_{k}", 0) for k in PageCounts().as_dict()}))
 
 
 class _NoLock:
